@@ -1,0 +1,226 @@
+//! The `ServiceNetworkServiceAssociation` custom resource: spec, status and the admission rules
+//! (OpenAPI patterns and CEL) that the API server enforces before the operator sees an object.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+
+/// API group of every resource this operator serves.
+pub const GROUP: &str = "vpclattice.operator.dev";
+/// Finalizer that holds an object until its association is gone from AWS.
+pub const FINALIZER: &str = "vpclattice.operator.dev/association-cleanup";
+/// Tag naming the object (`<namespace>/<name>`) that created an association.
+pub const OWNER_TAG: &str = "vpclattice.operator.dev/owner";
+/// Tag naming the cluster (`--cluster-name`) whose operator created an association.
+pub const CLUSTER_TAG: &str = "vpclattice.operator.dev/cluster";
+
+/// Pattern of a service identifier, exactly as the AWS model has it, anchored.
+pub const SERVICE_IDENTIFIER_PATTERN: &str = r"^((svc-[0-9a-z]{17})|(arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:service/svc-[0-9a-z]{17}))$";
+/// Pattern of a service network identifier, exactly as the AWS model has it, anchored.
+pub const SERVICE_NETWORK_IDENTIFIER_PATTERN: &str = r"^((sn-[0-9a-z]{17})|(arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:servicenetwork/sn-[0-9a-z]{17}))$";
+/// Characters AWS allows in tag keys and values: Unicode letters, digits, white space, `_ . : / = + - @`.
+pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
+
+/// Associates an Amazon VPC Lattice service with a service network, and keeps it associated.
+///
+/// The operator creates the association in AWS, reports its state in `.status`, recreates it when it
+/// fails or disappears, keeps its tags in line with `.spec.tags`, and deletes it when this object is
+/// deleted (unless `deletionPolicy` is `Retain`).
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "vpclattice.operator.dev",
+    version = "v1alpha1",
+    kind = "ServiceNetworkServiceAssociation",
+    plural = "servicenetworkserviceassociations",
+    shortname = "snsa",
+    category = "vpclattice",
+    category = "aws",
+    namespaced,
+    doc = "Associates an Amazon VPC Lattice service with a service network and keeps it associated.",
+    status = "ServiceNetworkServiceAssociationStatus",
+    printcolumn = r#"{"name":"Service","type":"string","jsonPath":".spec.serviceIdentifier"}"#,
+    printcolumn = r#"{"name":"Network","type":"string","jsonPath":".spec.serviceNetworkIdentifier"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.associationStatus"}"#,
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceNetworkServiceAssociationSpec {
+    /// The service to associate: its ID (`svc-` and 17 characters) or its ARN. Immutable.
+    #[schemars(regex(pattern = SERVICE_IDENTIFIER_PATTERN), length(min = 21, max = 2048))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceIdentifier is immutable: create a new ServiceNetworkServiceAssociation to associate another service").reason(Reason::FieldValueForbidden))]
+    pub service_identifier: String,
+
+    /// The service network to associate the service with: its ID (`sn-` and 17 characters) or its
+    /// ARN. An ARN is required when the service network is in another account. Immutable.
+    #[schemars(regex(pattern = SERVICE_NETWORK_IDENTIFIER_PATTERN), length(min = 20, max = 2048))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceNetworkIdentifier is immutable: create a new ServiceNetworkServiceAssociation to use another service network").reason(Reason::FieldValueForbidden))]
+    pub service_network_identifier: String,
+
+    /// Tags for the association. Authoritative: tags in AWS are added, changed and removed to
+    /// match, except keys beginning `aws:` and the operator's own ownership tags. At most 48 (AWS
+    /// allows 50, the operator adds two); keys 1-128 characters, values up to 256, of Unicode
+    /// letters, digits, white space and `_ . : / = + - @`; keys may not begin with `aws:`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "tags_schema")]
+    pub tags: BTreeMap<String, String>,
+
+    /// What happens to the association in AWS when this object is deleted: `Delete` (default)
+    /// removes it, `Retain` leaves it in place.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+
+    /// Whether to take over an association of the same service and service network that already
+    /// exists in AWS: `IfOwned` (default) only when its ownership tags name this object (a lost
+    /// status, a restore from backup), `Always` whatever its tags, `Never` not at all.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
+}
+
+/// What happens to the association in AWS when the object is deleted.
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+pub enum DeletionPolicy {
+    /// Delete the association from AWS, then release the object.
+    #[default]
+    Delete,
+    /// Leave the association in AWS and release the object at once.
+    Retain,
+}
+
+/// Which pre-existing association of the same pair the operator takes over.
+#[derive(
+    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+pub enum AdoptionPolicy {
+    /// Adopt only an association whose ownership tags name this object.
+    #[default]
+    IfOwned,
+    /// Adopt any association of the same service and service network.
+    Always,
+    /// Never adopt; report `AlreadyAssociated` instead.
+    Never,
+}
+
+/// The association's DNS entry, as AWS reports it.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DnsEntry {
+    /// The domain name of the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    /// The ID of the Route 53 hosted zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+}
+
+/// The observed state of the association, as the operator last saw it in AWS.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceNetworkServiceAssociationStatus {
+    /// The association's ID in AWS (`snsa-…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The association's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// The association's status in AWS: CREATE_IN_PROGRESS, ACTIVE, DELETE_IN_PROGRESS,
+    /// CREATE_FAILED or DELETE_FAILED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub association_status: Option<String>,
+    /// The account that created the association.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// The service's custom domain name, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_domain_name: Option<String>,
+    /// The DNS entry clients use to reach the service through the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_entry: Option<DnsEntry>,
+    /// The service's ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<String>,
+    /// The service's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_arn: Option<String>,
+    /// The service's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// The service network's ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_network_id: Option<String>,
+    /// The service network's ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_network_arn: Option<String>,
+    /// The service network's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_network_name: Option<String>,
+    /// AWS's failure code when the association failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    /// AWS's failure message when the association failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    /// The idempotency token of the current create (`<uid>-<recreateAttempts>`): a retried create
+    /// with it returns the same association instead of a duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    /// How many times the association has been recreated (after CREATE_FAILED, DELETE_FAILED or a
+    /// deletion outside the operator).
+    #[serde(default)]
+    pub recreate_attempts: i32,
+    /// The `.metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// kstatus conditions: `Ready`, `Reconciling` and `Stalled`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+}
+
+/// Schema of `.spec.tags`: sizes bound so the API server can price the CEL rules over the keys.
+fn tags_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "maxProperties": 48,
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": 256,
+            "pattern": TAG_CHARS_PATTERN,
+        },
+        "x-kubernetes-validations": [
+            {
+                "rule": "self.all(k, size(k) >= 1 && size(k) <= 128)",
+                "message": "tag keys must be 1 to 128 characters long",
+            },
+            {
+                "rule": "self.all(k, !k.startsWith('aws:'))",
+                "message": "tag keys may not begin with 'aws:' (reserved by AWS)",
+            },
+            {
+                "rule": format!("self.all(k, k.matches('{}'))", TAG_CHARS_PATTERN.replace('\\', "\\\\")),
+                "message": "tag keys may contain only Unicode letters, digits, white space and _ . : / = + - @",
+            },
+            {
+                "rule": format!("self.all(k, !k.startsWith('{GROUP}/'))"),
+                "message": "tag keys beginning 'vpclattice.operator.dev/' are reserved for the operator's ownership tags",
+            },
+        ],
+    })
+}
+
+impl ServiceNetworkServiceAssociation {
+    /// The condition of the given type, if set.
+    pub fn condition(&self, type_: &str) -> Option<&Condition> {
+        self.status
+            .as_ref()?
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+    }
+}

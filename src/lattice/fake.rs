@@ -1,0 +1,649 @@
+//! An in-process VPC Lattice that keeps real state (services, service networks, associations, tags)
+//! and behaves as AWS documents: associations go through CREATE_IN_PROGRESS and DELETE_IN_PROGRESS,
+//! a clientToken makes Create idempotent, a second association of the same pair is a
+//! ConflictException. Faults can be scripted: provisioning delay, CREATE_FAILED, DELETE_FAILED,
+//! throttling with `retryAfterSeconds`, 5xx and added latency. Every call is logged so tests can
+//! count them. Written by hand: no library emulates VPC Lattice's association state machine.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::{
+    Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi,
+    LatticeError, ListFilter, Page, Tags,
+};
+
+/// Faults to inject. Counters are consumed one per matching call.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Faults {
+    /// How long CREATE_IN_PROGRESS and DELETE_IN_PROGRESS last, in milliseconds.
+    pub provisioning_delay_ms: u64,
+    /// The next N associations created end in CREATE_FAILED.
+    pub fail_creates: u32,
+    /// The next N deletes end in DELETE_FAILED.
+    pub fail_deletes: u32,
+    /// The next N calls are answered with ThrottlingException (HTTP 429).
+    pub throttle: u32,
+    /// The `Retry-After` a throttled call carries.
+    pub retry_after_seconds: Option<i32>,
+    /// The next N calls are answered with InternalServerException (HTTP 500).
+    pub server_errors: u32,
+    /// Added to every call, in milliseconds.
+    pub latency_ms: u64,
+}
+
+/// One logged call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Call {
+    pub operation: String,
+    /// The error code, or `None` when the call succeeded.
+    pub error: Option<String>,
+    /// The clientToken of a Create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+}
+
+/// A service or service network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+}
+
+struct Record {
+    association: Association,
+    service_id: String,
+    network_id: String,
+    /// When the current *_IN_PROGRESS ends, and whether it ends in failure.
+    pending: Option<(Instant, bool)>,
+}
+
+#[derive(Default)]
+struct State {
+    services: BTreeMap<String, Target>,
+    networks: BTreeMap<String, Target>,
+    associations: BTreeMap<String, Record>,
+    tags: HashMap<String, Tags>,
+    /// clientToken → (association id, service id, network id).
+    tokens: HashMap<String, (String, String, String)>,
+    faults: Faults,
+    calls: Vec<Call>,
+}
+
+/// The fake itself; cheap to share behind an `Arc`.
+pub struct FakeLattice {
+    account: String,
+    region: String,
+    state: Mutex<State>,
+}
+
+impl Default for FakeLattice {
+    fn default() -> Self {
+        Self::new("111122223333", "us-east-1")
+    }
+}
+
+/// A random AWS-shaped identifier suffix: 17 characters of `[0-9a-f]`.
+fn suffix() -> String {
+    format!(
+        "{:017x}",
+        rand::random::<u64>() & 0x0fff_ffff_ffff_ffff | 0x1000_0000_0000_0000
+    )
+}
+
+fn err(kind: ErrorKind, code: &str, message: impl Into<String>) -> LatticeError {
+    LatticeError::new(kind, code, message)
+}
+
+fn not_found(id: &str, resource_type: &str) -> LatticeError {
+    err(
+        ErrorKind::NotFound,
+        "ResourceNotFoundException",
+        format!("{resource_type} {id} not found"),
+    )
+    .with_resource_id(id)
+}
+
+fn validation(message: impl Into<String>) -> LatticeError {
+    err(ErrorKind::Validation, "ValidationException", message)
+}
+
+/// `prefix` followed by 17 of `[0-9a-z]`.
+fn is_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|rest| {
+        rest.len() == 17
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    })
+}
+
+/// The ID inside an identifier that is an ID or an ARN ending `/<kind>/<id>`.
+fn id_of<'a>(identifier: &'a str, resource: &str, prefix: &str) -> Option<&'a str> {
+    let id = match identifier.strip_prefix("arn:") {
+        Some(_) => identifier.rsplit_once(&format!(":{resource}/"))?.1,
+        None => identifier,
+    };
+    is_id(id, prefix).then_some(id)
+}
+
+fn check_tags(tags: &Tags) -> Result<(), LatticeError> {
+    if tags.len() > 50 {
+        return Err(validation(format!(
+            "a resource can have at most 50 tags, got {}",
+            tags.len()
+        )));
+    }
+    if let Some(k) = tags
+        .keys()
+        .find(|k| k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:"))
+    {
+        return Err(validation(format!("invalid tag key '{k}'")));
+    }
+    Ok(())
+}
+
+impl FakeLattice {
+    pub fn new(account: &str, region: &str) -> Self {
+        Self {
+            account: account.into(),
+            region: region.into(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    fn arn(&self, resource: &str, id: &str) -> String {
+        format!(
+            "arn:aws:vpc-lattice:{}:{}:{resource}/{id}",
+            self.region, self.account
+        )
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces the fault script.
+    pub fn set_faults(&self, faults: Faults) {
+        self.lock().faults = faults;
+    }
+
+    /// The fault script as it stands (counters already consumed are gone).
+    pub fn faults(&self) -> Faults {
+        self.lock().faults.clone()
+    }
+
+    /// Every call so far, oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// How many calls of this operation were made.
+    pub fn count(&self, operation: &str) -> usize {
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.operation == operation)
+            .count()
+    }
+
+    /// Forgets the call log.
+    pub fn clear_calls(&self) {
+        self.lock().calls.clear();
+    }
+
+    /// Creates a service, with this ID when given.
+    pub fn create_service(&self, name: &str, id: Option<&str>) -> Result<Target, LatticeError> {
+        self.create_target("service", "svc-", name, id)
+    }
+
+    /// Creates a service network, with this ID when given.
+    pub fn create_service_network(
+        &self,
+        name: &str,
+        id: Option<&str>,
+    ) -> Result<Target, LatticeError> {
+        self.create_target("servicenetwork", "sn-", name, id)
+    }
+
+    fn create_target(
+        &self,
+        resource: &str,
+        prefix: &str,
+        name: &str,
+        id: Option<&str>,
+    ) -> Result<Target, LatticeError> {
+        let id = id
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{prefix}{}", suffix()));
+        if !is_id(&id, prefix) {
+            return Err(validation(format!("{id} is not a valid {resource} id")));
+        }
+        let mut s = self.lock();
+        let map = if prefix == "svc-" {
+            &mut s.services
+        } else {
+            &mut s.networks
+        };
+        if map.values().any(|t| t.name == name || t.id == id) {
+            return Err(err(
+                ErrorKind::Conflict,
+                "ConflictException",
+                format!("{resource} {name} already exists"),
+            ));
+        }
+        let target = Target {
+            arn: self.arn(resource, &id),
+            id: id.clone(),
+            name: name.into(),
+        };
+        map.insert(id, target.clone());
+        Ok(target)
+    }
+
+    /// Services, or service networks when `networks`.
+    pub fn targets(&self, networks: bool) -> Vec<Target> {
+        let s = self.lock();
+        let map = if networks { &s.networks } else { &s.services };
+        map.values().cloned().collect()
+    }
+
+    /// A service or service network by ID or ARN.
+    pub fn target(&self, identifier: &str, network: bool) -> Result<Target, LatticeError> {
+        let (resource, prefix) = if network {
+            ("servicenetwork", "sn-")
+        } else {
+            ("service", "svc-")
+        };
+        let id = id_of(identifier, resource, prefix).ok_or_else(|| {
+            validation(format!("{identifier} is not a valid {resource} identifier"))
+        })?;
+        let s = self.lock();
+        let map = if network { &s.networks } else { &s.services };
+        map.get(id).cloned().ok_or_else(|| {
+            not_found(
+                id,
+                if network {
+                    "SERVICE_NETWORK"
+                } else {
+                    "SERVICE"
+                },
+            )
+        })
+    }
+
+    /// Creates an ACTIVE association directly, as someone outside the operator would.
+    pub fn seed_association(&self, network: &str, service: &str, tags: Tags) -> Association {
+        let req = CreateAssociation {
+            client_token: format!("seed-{}", suffix()),
+            service_identifier: service.into(),
+            service_network_identifier: network.into(),
+            tags,
+        };
+        let mut s = self.lock();
+        let id = self
+            .create_locked(&mut s, &req, Instant::now())
+            .expect("seed_association: valid pair")
+            .id;
+        let rec = s.associations.get_mut(&id).expect("just created");
+        rec.pending = None;
+        rec.association.status = AssociationState::Active;
+        rec.association.clone()
+    }
+
+    /// Deletes an association at once, as someone outside the operator would.
+    pub fn delete_out_of_band(&self, id: &str) -> bool {
+        let mut s = self.lock();
+        let removed = s.associations.remove(id);
+        if let Some(r) = &removed {
+            s.tags.remove(&r.association.arn);
+        }
+        removed.is_some()
+    }
+
+    /// Every association as it stands now.
+    pub fn associations(&self) -> Vec<Association> {
+        let mut s = self.lock();
+        advance(&mut s, Instant::now());
+        s.associations
+            .values()
+            .map(|r| r.association.clone())
+            .collect()
+    }
+
+    /// The tags of a resource by ARN (empty when it has none).
+    pub fn tags_of(&self, arn: &str) -> Tags {
+        self.lock().tags.get(arn).cloned().unwrap_or_default()
+    }
+
+    /// Applies the common part of every call: logs it, applies latency and injected errors.
+    async fn call<T>(
+        &self,
+        operation: &str,
+        client_token: Option<&str>,
+        f: impl FnOnce(&mut State, Instant) -> Result<T, LatticeError>,
+    ) -> Result<T, LatticeError> {
+        let latency = Duration::from_millis(self.lock().faults.latency_ms);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        let mut s = self.lock();
+        let now = Instant::now();
+        advance(&mut s, now);
+        let result = if s.faults.throttle > 0 {
+            s.faults.throttle -= 1;
+            let retry = s.faults.retry_after_seconds;
+            Err(
+                err(ErrorKind::Throttled, "ThrottlingException", "Rate exceeded")
+                    .with_retry_after(retry),
+            )
+        } else if s.faults.server_errors > 0 {
+            s.faults.server_errors -= 1;
+            Err(err(
+                ErrorKind::Transient,
+                "InternalServerException",
+                "Internal server error (injected)",
+            ))
+        } else {
+            f(&mut s, now)
+        };
+        s.calls.push(Call {
+            operation: operation.into(),
+            error: result.as_ref().err().map(|e| e.code.clone()),
+            client_token: client_token.map(str::to_string),
+        });
+        result
+    }
+
+    fn create_locked(
+        &self,
+        s: &mut State,
+        req: &CreateAssociation,
+        now: Instant,
+    ) -> Result<Association, LatticeError> {
+        check_tags(&req.tags)?;
+        let service_id = id_of(&req.service_identifier, "service", "svc-")
+            .ok_or_else(|| {
+                validation(format!(
+                    "invalid serviceIdentifier {}",
+                    req.service_identifier
+                ))
+            })?
+            .to_string();
+        let network_id = id_of(&req.service_network_identifier, "servicenetwork", "sn-")
+            .ok_or_else(|| {
+                validation(format!(
+                    "invalid serviceNetworkIdentifier {}",
+                    req.service_network_identifier
+                ))
+            })?
+            .to_string();
+        if let Some((id, svc, sn)) = s.tokens.get(&req.client_token) {
+            if let Some(rec) = s.associations.get(id) {
+                if (svc, sn) != (&service_id, &network_id) {
+                    return Err(err(
+                        ErrorKind::Conflict,
+                        "ConflictException",
+                        "the clientToken was already used with other parameters",
+                    ));
+                }
+                return Ok(rec.association.clone());
+            }
+        }
+        let service = s
+            .services
+            .get(&service_id)
+            .cloned()
+            .ok_or_else(|| not_found(&service_id, "SERVICE"))?;
+        let network = s
+            .networks
+            .get(&network_id)
+            .cloned()
+            .ok_or_else(|| not_found(&network_id, "SERVICE_NETWORK"))?;
+        if let Some(existing) = s
+            .associations
+            .values()
+            .find(|r| r.service_id == service_id && r.network_id == network_id)
+        {
+            return Err(err(
+                ErrorKind::Conflict,
+                "ConflictException",
+                format!(
+                    "service {service_id} is already associated with service network {network_id} ({})",
+                    existing.association.id
+                ),
+            )
+            .with_resource_id(&existing.association.id));
+        }
+        let id = format!("snsa-{}", suffix());
+        let arn = self.arn("servicenetworkserviceassociation", &id);
+        let mut a = Association::new(&id, &arn, AssociationState::CreateInProgress);
+        a.created_by = Some(self.account.clone());
+        a.dns_entry = Some(DnsEntry {
+            domain_name: Some(format!(
+                "{}-{}.{}.vpc-lattice-svcs.{}.on.aws",
+                service.name,
+                &service.id[4..11],
+                &id[5..12],
+                self.region
+            )),
+            hosted_zone_id: Some("Z0123456789ABCDEFGHIJ".into()),
+        });
+        a.service_id = Some(service.id.clone());
+        a.service_arn = Some(service.arn.clone());
+        a.service_name = Some(service.name.clone());
+        a.service_network_id = Some(network.id.clone());
+        a.service_network_arn = Some(network.arn.clone());
+        a.service_network_name = Some(network.name.clone());
+        let fail = s.faults.fail_creates > 0;
+        if fail {
+            s.faults.fail_creates -= 1;
+        }
+        let ends = now + Duration::from_millis(s.faults.provisioning_delay_ms);
+        s.tokens.insert(
+            req.client_token.clone(),
+            (id.clone(), service_id.clone(), network_id.clone()),
+        );
+        if !req.tags.is_empty() {
+            s.tags.insert(arn, req.tags.clone());
+        }
+        s.associations.insert(
+            id.clone(),
+            Record {
+                association: a.clone(),
+                service_id,
+                network_id,
+                pending: Some((ends, fail)),
+            },
+        );
+        Ok(a)
+    }
+
+    fn resolve<'a>(s: &'a mut State, identifier: &str) -> Result<&'a mut Record, LatticeError> {
+        let id = id_of(identifier, "servicenetworkserviceassociation", "snsa-")
+            .ok_or_else(|| validation(format!("invalid association identifier {identifier}")))?;
+        s.associations
+            .get_mut(id)
+            .ok_or_else(|| not_found(id, "SERVICE_NETWORK_SERVICE_ASSOCIATION"))
+    }
+
+    fn tagged<'a>(s: &'a mut State, arn: &str) -> Result<&'a mut Tags, LatticeError> {
+        let known = s.associations.values().any(|r| r.association.arn == arn)
+            || s.services.values().any(|t| t.arn == arn)
+            || s.networks.values().any(|t| t.arn == arn);
+        if !known {
+            return Err(not_found(arn, "RESOURCE"));
+        }
+        Ok(s.tags.entry(arn.to_string()).or_default())
+    }
+}
+
+/// Ends every *_IN_PROGRESS whose time has come.
+fn advance(s: &mut State, now: Instant) {
+    let mut gone = Vec::new();
+    for (id, rec) in s.associations.iter_mut() {
+        let Some((ends, fail)) = rec.pending else {
+            continue;
+        };
+        if ends > now {
+            continue;
+        }
+        rec.pending = None;
+        let a = &mut rec.association;
+        match (&a.status, fail) {
+            (AssociationState::CreateInProgress, false) => a.status = AssociationState::Active,
+            (AssociationState::CreateInProgress, true) => {
+                a.status = AssociationState::CreateFailed;
+                a.failure_code = Some("InternalFailure".into());
+                a.failure_message =
+                    Some("The association could not be created (injected failure)".into());
+            }
+            (AssociationState::DeleteInProgress, false) => gone.push(id.clone()),
+            (AssociationState::DeleteInProgress, true) => {
+                a.status = AssociationState::DeleteFailed;
+                a.failure_code = Some("InternalFailure".into());
+                a.failure_message =
+                    Some("The association could not be deleted (injected failure)".into());
+            }
+            _ => {}
+        }
+    }
+    for id in gone {
+        if let Some(r) = s.associations.remove(&id) {
+            s.tags.remove(&r.association.arn);
+        }
+    }
+}
+
+#[async_trait]
+impl LatticeApi for FakeLattice {
+    async fn create_association(
+        &self,
+        req: &CreateAssociation,
+    ) -> Result<Association, LatticeError> {
+        self.call(
+            "CreateServiceNetworkServiceAssociation",
+            Some(&req.client_token),
+            |s, now| self.create_locked(s, req, now),
+        )
+        .await
+    }
+
+    async fn get_association(&self, id: &str) -> Result<Association, LatticeError> {
+        self.call("GetServiceNetworkServiceAssociation", None, |s, _| {
+            Ok(Self::resolve(s, id)?.association.clone())
+        })
+        .await
+    }
+
+    async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError> {
+        self.call("DeleteServiceNetworkServiceAssociation", None, |s, now| {
+            let delay = Duration::from_millis(s.faults.provisioning_delay_ms);
+            let fail = s.faults.fail_deletes > 0;
+            let rec = Self::resolve(s, id)?;
+            match rec.association.status {
+                AssociationState::CreateInProgress => {
+                    return Err(err(
+                        ErrorKind::Conflict,
+                        "ConflictException",
+                        format!("association {id} is being created; delete it once it is ACTIVE or CREATE_FAILED"),
+                    ));
+                }
+                AssociationState::DeleteInProgress => return Ok(AssociationState::DeleteInProgress),
+                _ => {}
+            }
+            rec.association.status = AssociationState::DeleteInProgress;
+            rec.pending = Some((now + delay, fail));
+            if fail {
+                s.faults.fail_deletes -= 1;
+            }
+            Ok(AssociationState::DeleteInProgress)
+        })
+        .await
+    }
+
+    async fn list_associations(
+        &self,
+        filter: &ListFilter,
+        next_token: Option<String>,
+    ) -> Result<Page<Association>, LatticeError> {
+        self.call("ListServiceNetworkServiceAssociations", None, |s, _| {
+            let network = match &filter.service_network_identifier {
+                Some(i) => Some(
+                    id_of(i, "servicenetwork", "sn-")
+                        .ok_or_else(|| validation(format!("invalid serviceNetworkIdentifier {i}")))?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let service = match &filter.service_identifier {
+                Some(i) => Some(
+                    id_of(i, "service", "svc-")
+                        .ok_or_else(|| validation(format!("invalid serviceIdentifier {i}")))?
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let after = next_token.unwrap_or_default();
+            let matching = s.associations.iter().filter(|(id, r)| {
+                id.as_str() > after.as_str()
+                    && network.as_ref().is_none_or(|n| *n == r.network_id)
+                    && service.as_ref().is_none_or(|v| *v == r.service_id)
+            });
+            const PAGE: usize = 100;
+            let items: Vec<Association> = matching
+                .take(PAGE + 1)
+                .map(|(_, r)| r.association.clone())
+                .collect();
+            let next_token = (items.len() > PAGE).then(|| items[PAGE - 1].id.clone());
+            Ok(Page {
+                items: items.into_iter().take(PAGE).collect(),
+                next_token,
+            })
+        })
+        .await
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
+        self.call("ListTagsForResource", None, |s, _| {
+            Ok(Self::tagged(s, arn)?.clone())
+        })
+        .await
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {
+        self.call("TagResource", None, |s, _| {
+            let current = Self::tagged(s, arn)?;
+            let mut merged = current.clone();
+            merged.extend(tags.clone());
+            check_tags(&merged)?;
+            *current = merged;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError> {
+        self.call("UntagResource", None, |s, _| {
+            let current = Self::tagged(s, arn)?;
+            for k in keys {
+                current.remove(k);
+            }
+            Ok(())
+        })
+        .await
+    }
+}

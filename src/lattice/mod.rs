@@ -1,0 +1,186 @@
+//! The AWS boundary: a small [`LatticeApi`] trait with domain types, so the reconciler never sees an
+//! SDK type. [`sdk`] implements it over aws-sdk-vpclattice; [`fake`] (feature `test-util`) keeps the
+//! same state in memory, and [`emulator`] serves that state over the AWS REST/JSON wire protocol.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub mod error;
+pub mod guard;
+pub mod sdk;
+
+#[cfg(feature = "test-util")]
+pub mod emulator;
+#[cfg(feature = "test-util")]
+pub mod fake;
+
+pub use error::{ErrorKind, LatticeError};
+
+/// Tags of an AWS resource.
+pub type Tags = BTreeMap<String, String>;
+
+/// The five statuses AWS reports for an association (and anything newer, kept verbatim).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AssociationState {
+    CreateInProgress,
+    Active,
+    DeleteInProgress,
+    CreateFailed,
+    DeleteFailed,
+    /// A status this operator does not know yet.
+    Other(String),
+}
+
+impl AssociationState {
+    /// The wire form, as AWS spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CreateInProgress => "CREATE_IN_PROGRESS",
+            Self::Active => "ACTIVE",
+            Self::DeleteInProgress => "DELETE_IN_PROGRESS",
+            Self::CreateFailed => "CREATE_FAILED",
+            Self::DeleteFailed => "DELETE_FAILED",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Parses the wire form.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "CREATE_IN_PROGRESS" => Self::CreateInProgress,
+            "ACTIVE" => Self::Active,
+            "DELETE_IN_PROGRESS" => Self::DeleteInProgress,
+            "CREATE_FAILED" => Self::CreateFailed,
+            "DELETE_FAILED" => Self::DeleteFailed,
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for AssociationState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A DNS entry as AWS reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DnsEntry {
+    pub domain_name: Option<String>,
+    pub hosted_zone_id: Option<String>,
+}
+
+/// A service-network/service association, as Get or List report it (Create and Delete fill less).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Association {
+    pub id: String,
+    pub arn: String,
+    pub status: AssociationState,
+    pub created_by: Option<String>,
+    pub custom_domain_name: Option<String>,
+    pub dns_entry: Option<DnsEntry>,
+    pub service_id: Option<String>,
+    pub service_arn: Option<String>,
+    pub service_name: Option<String>,
+    pub service_network_id: Option<String>,
+    pub service_network_arn: Option<String>,
+    pub service_network_name: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+impl Association {
+    /// An association with only its identity and status known.
+    pub fn new(id: impl Into<String>, arn: impl Into<String>, status: AssociationState) -> Self {
+        Self {
+            id: id.into(),
+            arn: arn.into(),
+            status,
+            created_by: None,
+            custom_domain_name: None,
+            dns_entry: None,
+            service_id: None,
+            service_arn: None,
+            service_name: None,
+            service_network_id: None,
+            service_network_arn: None,
+            service_network_name: None,
+            failure_code: None,
+            failure_message: None,
+        }
+    }
+}
+
+/// What a Create sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateAssociation {
+    pub client_token: String,
+    pub service_identifier: String,
+    pub service_network_identifier: String,
+    pub tags: Tags,
+}
+
+/// One page of a List.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// A filter for listing associations: by service network, by service, or both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub service_network_identifier: Option<String>,
+    pub service_identifier: Option<String>,
+}
+
+/// The calls the operator makes to VPC Lattice.
+#[async_trait]
+pub trait LatticeApi: Send + Sync {
+    async fn create_association(
+        &self,
+        req: &CreateAssociation,
+    ) -> Result<Association, LatticeError>;
+    async fn get_association(&self, id: &str) -> Result<Association, LatticeError>;
+    /// Starts deleting; returns the status AWS reports (usually DELETE_IN_PROGRESS).
+    async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError>;
+    async fn list_associations(
+        &self,
+        filter: &ListFilter,
+        next_token: Option<String>,
+    ) -> Result<Page<Association>, LatticeError>;
+    async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError>;
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError>;
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError>;
+}
+
+/// Every association that matches `filter`, across all pages.
+pub async fn list_all(
+    api: &dyn LatticeApi,
+    filter: &ListFilter,
+) -> Result<Vec<Association>, LatticeError> {
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let page = api.list_associations(filter, token).await?;
+        items.extend(page.items);
+        match page.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// The association of this service network and service, if there is one.
+pub async fn find_association(
+    api: &dyn LatticeApi,
+    service_network: &str,
+    service: &str,
+) -> Result<Option<Association>, LatticeError> {
+    let filter = ListFilter {
+        service_network_identifier: Some(service_network.to_string()),
+        service_identifier: Some(service.to_string()),
+    };
+    Ok(list_all(api, &filter).await?.into_iter().next())
+}

@@ -1,0 +1,183 @@
+//! [`LatticeApi`] over aws-sdk-vpclattice. The client comes from the standard aws-config chain, so
+//! credentials (IRSA, Pod Identity, env, profile), region and endpoint overrides
+//! (`AWS_ENDPOINT_URL_VPC_LATTICE`, `AWS_ENDPOINT_URL`) work as in every AWS tool.
+
+use async_trait::async_trait;
+use aws_sdk_vpclattice::Client;
+use aws_sdk_vpclattice::types as t;
+
+use super::error::classify;
+use super::{
+    Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError,
+    ListFilter, Page, Tags,
+};
+
+/// VPC Lattice through the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct SdkLattice {
+    client: Client,
+}
+
+impl SdkLattice {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// A client from the standard AWS configuration chain.
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(Client::new(&config))
+    }
+}
+
+fn state(s: Option<&t::ServiceNetworkServiceAssociationStatus>) -> AssociationState {
+    s.map(|s| AssociationState::parse(s.as_str()))
+        .unwrap_or_else(|| AssociationState::Other("UNKNOWN".into()))
+}
+
+fn dns(d: Option<&t::DnsEntry>) -> Option<DnsEntry> {
+    d.map(|d| DnsEntry {
+        domain_name: d.domain_name().map(str::to_string),
+        hosted_zone_id: d.hosted_zone_id().map(str::to_string),
+    })
+}
+
+fn owned(s: Option<&str>) -> Option<String> {
+    s.map(str::to_string)
+}
+
+/// Fills the fields that Get, List and Create all report.
+macro_rules! association {
+    ($o:expr) => {{
+        let o = $o;
+        let mut a = Association::new(
+            o.id().unwrap_or_default(),
+            o.arn().unwrap_or_default(),
+            state(o.status()),
+        );
+        a.created_by = owned(o.created_by());
+        a.custom_domain_name = owned(o.custom_domain_name());
+        a.dns_entry = dns(o.dns_entry());
+        a
+    }};
+}
+
+/// Adds the service and network fields that Get and List report.
+macro_rules! with_targets {
+    ($a:expr, $o:expr) => {{
+        let (mut a, o) = ($a, $o);
+        a.service_id = owned(o.service_id());
+        a.service_arn = owned(o.service_arn());
+        a.service_name = owned(o.service_name());
+        a.service_network_id = owned(o.service_network_id());
+        a.service_network_arn = owned(o.service_network_arn());
+        a.service_network_name = owned(o.service_network_name());
+        a
+    }};
+}
+
+#[async_trait]
+impl LatticeApi for SdkLattice {
+    async fn create_association(
+        &self,
+        req: &CreateAssociation,
+    ) -> Result<Association, LatticeError> {
+        let out = self
+            .client
+            .create_service_network_service_association()
+            .client_token(&req.client_token)
+            .service_identifier(&req.service_identifier)
+            .service_network_identifier(&req.service_network_identifier)
+            .set_tags((!req.tags.is_empty()).then(|| req.tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(association!(&out))
+    }
+
+    async fn get_association(&self, id: &str) -> Result<Association, LatticeError> {
+        let out = self
+            .client
+            .get_service_network_service_association()
+            .service_network_service_association_identifier(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut a = with_targets!(association!(&out), &out);
+        a.failure_code = owned(out.failure_code());
+        a.failure_message = owned(out.failure_message());
+        Ok(a)
+    }
+
+    async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError> {
+        let out = self
+            .client
+            .delete_service_network_service_association()
+            .service_network_service_association_identifier(id)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(state(out.status()))
+    }
+
+    async fn list_associations(
+        &self,
+        filter: &ListFilter,
+        next_token: Option<String>,
+    ) -> Result<Page<Association>, LatticeError> {
+        let out = self
+            .client
+            .list_service_network_service_associations()
+            .set_service_network_identifier(filter.service_network_identifier.clone())
+            .set_service_identifier(filter.service_identifier.clone())
+            .set_next_token(next_token)
+            .max_results(100)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(Page {
+            items: out
+                .items()
+                .iter()
+                .map(|s| with_targets!(association!(s), s))
+                .collect(),
+            next_token: owned(out.next_token()),
+        })
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out
+            .tags()
+            .map(|m| m.clone().into_iter().collect())
+            .unwrap_or_default())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError> {
+        self.client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}

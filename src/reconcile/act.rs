@@ -1,0 +1,597 @@
+//! Executing decisions: one reconcile observes AWS, asks [`decide`](super::decide) what to do, makes at
+//! most one mutating AWS call, writes the status when it changed and publishes Events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Resource, ResourceExt};
+use tracing::{info, instrument, warn};
+
+use super::Error;
+use super::context::{Context, jitter};
+use super::decide::{
+    self, Adoption, Cleanup, Desired, Identity, Observed, POLL, Plan, RECREATE_BACKOFF,
+};
+use super::status::{Phase, Verdict, conditions, forget, record};
+use crate::api::{
+    FINALIZER, ServiceNetworkServiceAssociation as Snsa,
+    ServiceNetworkServiceAssociationStatus as Status,
+};
+use crate::lattice::{AssociationState, ErrorKind, LatticeError, find_association};
+use crate::metrics::Metrics;
+
+/// When to look at the object again after a step that succeeded.
+enum Next {
+    /// AWS is working: poll with growing intervals.
+    Poll,
+    /// Right away (the next step is ready).
+    Now,
+    /// After this long.
+    After(Duration),
+    /// Only when something changes (the drift scan or an edit wakes it).
+    Idle,
+}
+
+/// The outcome of one step.
+struct Step {
+    verdict: Verdict,
+    next: Next,
+}
+
+impl Step {
+    fn new(phase: Phase, reason: &'static str, message: impl Into<String>, next: Next) -> Self {
+        Self {
+            verdict: Verdict::new(phase, reason, message),
+            next,
+        }
+    }
+}
+
+fn key(obj: &Snsa) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// Reconciles one object.
+#[instrument(skip(obj, ctx), fields(namespace = obj.namespace(), name = obj.name_any()))]
+pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let start = Instant::now();
+    let ns = obj
+        .namespace()
+        .ok_or(Error::MissingField("metadata.namespace"))?;
+    let api: Api<Snsa> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => apply(&api, &obj, &ctx).await,
+            Finalizer::Cleanup(obj) => cleanup(&api, &obj, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)));
+    ctx.metrics
+        .reconcile_duration
+        .observe(start.elapsed().as_secs_f64());
+    let label = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.metric_label(),
+    };
+    Metrics::count(&ctx.metrics.reconciles, label);
+    result
+}
+
+/// What the controller does after an error: a deletion still under way is polled; Kubernetes
+/// failures back off with jitter (AWS failures never reach here: the reconcile handles them).
+pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
+    match err.inner() {
+        Error::CleanupPending(after) => Action::requeue(*after),
+        other => {
+            warn!(error = %other, object = key(&obj), "reconcile failed");
+            let failures = ctx.remember(&key(&obj), |m| m.failures += 1).failures;
+            Action::requeue(jitter(decide::exponential(failures, decide::ERROR_BACKOFF)))
+        }
+    }
+}
+
+fn identity(obj: &Snsa, ctx: &Context) -> Result<Identity, Error> {
+    Ok(Identity {
+        uid: obj.uid().ok_or(Error::MissingField("metadata.uid"))?,
+        owner: key(obj),
+        cluster: ctx.config.cluster_name.clone(),
+    })
+}
+
+fn desired(obj: &Snsa, identity: &Identity) -> Desired {
+    let mut tags = obj.spec.tags.clone();
+    tags.extend(identity.ownership_tags());
+    Desired {
+        service_identifier: obj.spec.service_identifier.clone(),
+        service_network_identifier: obj.spec.service_network_identifier.clone(),
+        tags,
+        adoption: obj.spec.adoption_policy,
+        deletion: obj.spec.deletion_policy,
+    }
+}
+
+async fn apply(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, Error> {
+    let id = identity(obj, ctx)?;
+    let want = desired(obj, &id);
+    let mut status = obj.status.clone().unwrap_or_default();
+    let result = step(obj, ctx, &id, &want, &mut status).await;
+    let (verdict, requeue) = conclude(obj, ctx, result).await;
+    write_status(api, obj, ctx, status, &verdict).await?;
+    Ok(requeue.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Turns a step's result into the verdict for the status and when to look again (`None`: only on a
+/// change); failures are classified, counted and published here.
+async fn conclude(
+    obj: &Snsa,
+    ctx: &Context,
+    result: Result<Step, LatticeError>,
+) -> (Verdict, Option<Duration>) {
+    let key = key(obj);
+    match result {
+        Ok(step) => {
+            let memory = ctx.remember(&key, |m| {
+                m.failures = 0;
+                if matches!(step.next, Next::Poll) {
+                    m.polls += 1;
+                } else {
+                    m.polls = 0;
+                }
+                if step.verdict.phase == Phase::Ready {
+                    m.recoveries = 0;
+                }
+            });
+            let requeue = match step.next {
+                Next::Poll => Some(decide::exponential(memory.polls, POLL)),
+                Next::Now => Some(Duration::from_millis(100)),
+                Next::After(d) => Some(jitter(d)),
+                Next::Idle => None,
+            };
+            (step.verdict, requeue)
+        }
+        Err(err) => {
+            let failures = ctx.remember(&key, |m| m.failures += 1).failures;
+            let failure = decide::classify(&err, failures);
+            warn!(object = key, error = %err, reason = failure.reason, "AWS call failed");
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                failure.reason,
+                "Reconcile",
+                err.to_string(),
+            )
+            .await;
+            let phase = if failure.stalled {
+                Phase::Stalled
+            } else {
+                Phase::Progressing
+            };
+            (
+                Verdict::new(phase, failure.reason, err.to_string()),
+                Some(jitter(failure.requeue)),
+            )
+        }
+    }
+}
+
+/// Observes AWS for a wanted object: Get by status id, and the tags when ACTIVE.
+async fn observe(ctx: &Context, status: &Status) -> Result<Observed, LatticeError> {
+    let Some(id) = &status.id else {
+        return Ok(Observed::Untracked);
+    };
+    let association = match ctx.lattice.get_association(id).await {
+        Ok(a) => a,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(Observed::Gone),
+        Err(e) => return Err(e),
+    };
+    let tags = match association.status {
+        AssociationState::Active => Some(ctx.lattice.list_tags(&association.arn).await?),
+        _ => None,
+    };
+    Ok(Observed::Found { association, tags })
+}
+
+async fn step(
+    obj: &Snsa,
+    ctx: &Context,
+    id: &Identity,
+    want: &Desired,
+    status: &mut Status,
+) -> Result<Step, LatticeError> {
+    let observed = observe(ctx, status).await?;
+    let lattice = &ctx.lattice;
+    Ok(
+        match decide::decide(want, id, status.recreate_attempts, &observed) {
+            Plan::Create(req) => {
+                status.client_token = Some(req.client_token.clone());
+                match lattice.create_association(&req).await {
+                    Ok(a) => {
+                        record(status, &a);
+                        let note = format!(
+                            "created association {} (clientToken {})",
+                            a.id, req.client_token
+                        );
+                        info!(object = key(obj), id = a.id, "created association");
+                        publish(
+                            ctx,
+                            obj,
+                            EventType::Normal,
+                            "Creating",
+                            "Create",
+                            note.clone(),
+                        )
+                        .await;
+                        Step::new(Phase::Progressing, "Creating", note, Next::Poll)
+                    }
+                    Err(e) if e.kind == ErrorKind::Conflict => {
+                        conflict(obj, ctx, id, want, status).await?
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Plan::Wait(a) => {
+                record(status, &a);
+                let reason = match a.status {
+                    AssociationState::CreateInProgress => "Creating",
+                    AssociationState::DeleteInProgress => "Recreating",
+                    _ => "Creating",
+                };
+                Step::new(
+                    Phase::Progressing,
+                    reason,
+                    format!("association {} is {}", a.id, a.status),
+                    Next::Poll,
+                )
+            }
+            Plan::InSync(a) => {
+                record(status, &a);
+                if obj.condition("Ready").is_none_or(|c| c.status != "True") {
+                    publish(
+                        ctx,
+                        obj,
+                        EventType::Normal,
+                        "Active",
+                        "Reconcile",
+                        format!("association {} is ACTIVE", a.id),
+                    )
+                    .await;
+                }
+                Step::new(
+                    Phase::Ready,
+                    "Active",
+                    format!("association {} is ACTIVE and its tags match", a.id),
+                    Next::Idle,
+                )
+            }
+            Plan::Tag {
+                association: a,
+                tags,
+            } => {
+                lattice.tag_resource(&a.arn, &tags).await?;
+                record(status, &a);
+                let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+                let note = format!("set tags {} on {}", keys.join(", "), a.id);
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Normal,
+                    "TagsSynced",
+                    "Tag",
+                    note.clone(),
+                )
+                .await;
+                Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
+            }
+            Plan::Untag {
+                association: a,
+                keys,
+            } => {
+                lattice.untag_resource(&a.arn, &keys).await?;
+                record(status, &a);
+                let note = format!("removed tags {} from {}", keys.join(", "), a.id);
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Normal,
+                    "TagsSynced",
+                    "Untag",
+                    note.clone(),
+                )
+                .await;
+                Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
+            }
+            Plan::Recover(a) => {
+                let reason = if a.status == AssociationState::CreateFailed {
+                    "CreateFailed"
+                } else {
+                    "DeleteFailed"
+                };
+                record(status, &a);
+                let why = format!(
+                    "association {} is {}: {} ({}); deleting it to create it again",
+                    a.id,
+                    a.status,
+                    a.failure_message.as_deref().unwrap_or("no message"),
+                    a.failure_code.as_deref().unwrap_or("no code"),
+                );
+                publish(ctx, obj, EventType::Warning, reason, "Delete", why.clone()).await;
+                let state = lattice.delete_association(&a.id).await?;
+                status.association_status = Some(state.to_string());
+                let recoveries = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
+                Step::new(
+                    Phase::Progressing,
+                    "Recreating",
+                    why,
+                    Next::After(decide::exponential(recoveries, RECREATE_BACKOFF)),
+                )
+            }
+            Plan::Forget => {
+                let old = status.id.clone().unwrap_or_default();
+                forget(status);
+                ctx.metrics.recreate_attempts.inc();
+                let note = format!(
+                    "association {old} no longer exists in AWS; creating it again (attempt {})",
+                    status.recreate_attempts
+                );
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Warning,
+                    "Recreating",
+                    "Create",
+                    note.clone(),
+                )
+                .await;
+                Step::new(Phase::Progressing, "Recreating", note, Next::Now)
+            }
+        },
+    )
+}
+
+/// Create said the pair is already associated: find the association and apply the adoption policy.
+async fn conflict(
+    obj: &Snsa,
+    ctx: &Context,
+    id: &Identity,
+    want: &Desired,
+    status: &mut Status,
+) -> Result<Step, LatticeError> {
+    let lattice = ctx.lattice.as_ref();
+    let existing = match find_association(
+        lattice,
+        &want.service_network_identifier,
+        &want.service_identifier,
+    )
+    .await?
+    {
+        Some(a) => {
+            let tags = lattice.list_tags(&a.arn).await?;
+            Some((a, tags))
+        }
+        None => None,
+    };
+    Ok(match decide::adopt(want.adoption, id, existing) {
+        Adoption::Adopt(a) => {
+            record(status, &a);
+            let note = format!("adopted existing association {} ({})", a.id, a.status);
+            publish(
+                ctx,
+                obj,
+                EventType::Normal,
+                "Adopted",
+                "Adopt",
+                note.clone(),
+            )
+            .await;
+            Step::new(Phase::Progressing, "Creating", note, Next::Now)
+        }
+        Adoption::Refuse(message) => {
+            publish(
+                ctx,
+                obj,
+                EventType::Warning,
+                "AlreadyAssociated",
+                "Create",
+                message.clone(),
+            )
+            .await;
+            Step::new(
+                Phase::Stalled,
+                "AlreadyAssociated",
+                message,
+                Next::After(Duration::from_secs(300)),
+            )
+        }
+        Adoption::Retry => Step::new(
+            Phase::Progressing,
+            "Creating",
+            "AWS reported a conflict but no association of the pair was found; creating again",
+            Next::After(Duration::from_secs(5)),
+        ),
+    })
+}
+
+async fn cleanup(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, Error> {
+    let id = identity(obj, ctx)?;
+    let want = desired(obj, &id);
+    let mut status = obj.status.clone().unwrap_or_default();
+    let result = match cleanup_step(obj, ctx, &id, &want, &mut status).await {
+        Ok(None) => {
+            ctx.forget(&key(obj));
+            return Ok(Action::await_change());
+        }
+        Ok(Some(step)) => Ok(step),
+        Err(err) => Err(err),
+    };
+    // The finalizer stays until AWS confirms the association is gone: report and look again.
+    let (verdict, requeue) = conclude(obj, ctx, result).await;
+    write_status(api, obj, ctx, status, &verdict).await?;
+    Err(Error::CleanupPending(requeue.unwrap_or(POLL.1)))
+}
+
+/// One cleanup step; `None` when the finalizer can go.
+async fn cleanup_step(
+    obj: &Snsa,
+    ctx: &Context,
+    id: &Identity,
+    want: &Desired,
+    status: &mut Status,
+) -> Result<Option<Step>, LatticeError> {
+    let lattice = ctx.lattice.as_ref();
+    let observed = match (want.deletion, &status.id) {
+        (crate::api::DeletionPolicy::Retain, _) => None,
+        (_, Some(aid)) => match lattice.get_association(aid).await {
+            Ok(a) => Some(a),
+            Err(e) if e.kind == ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        },
+        (_, None) => match find_association(
+            lattice,
+            &want.service_network_identifier,
+            &want.service_identifier,
+        )
+        .await?
+        {
+            Some(a) if id.owns(&lattice.list_tags(&a.arn).await?) => Some(a),
+            _ => None,
+        },
+    };
+    Ok(
+        match decide::decide_cleanup(want.deletion, observed.as_ref()) {
+            Cleanup::Release => {
+                let (reason, note) = match (want.deletion, &status.id) {
+                    (crate::api::DeletionPolicy::Retain, Some(aid)) => (
+                        "Retained",
+                        format!("association {aid} left in AWS (deletionPolicy Retain)"),
+                    ),
+                    (crate::api::DeletionPolicy::Retain, None) => (
+                        "Retained",
+                        "deletionPolicy Retain: nothing deleted in AWS".to_string(),
+                    ),
+                    (_, Some(aid)) => ("Deleted", format!("association {aid} is gone from AWS")),
+                    (_, None) => (
+                        "Deleted",
+                        "no association of this object exists in AWS".to_string(),
+                    ),
+                };
+                publish(ctx, obj, EventType::Normal, reason, "Delete", note).await;
+                None
+            }
+            Cleanup::Wait(a) => {
+                record(status, &a);
+                Some(Step::new(
+                    Phase::Progressing,
+                    "Deleting",
+                    format!("association {} is {}", a.id, a.status),
+                    Next::Poll,
+                ))
+            }
+            Cleanup::Delete(a) => {
+                let failed = a.status == AssociationState::DeleteFailed;
+                record(status, &a);
+                if failed {
+                    let why = format!(
+                        "association {} is DELETE_FAILED: {}; deleting it again",
+                        a.id,
+                        a.failure_message.as_deref().unwrap_or("no message")
+                    );
+                    publish(ctx, obj, EventType::Warning, "DeleteFailed", "Delete", why).await;
+                }
+                let state = lattice.delete_association(&a.id).await?;
+                status.association_status = Some(state.to_string());
+                let next = if failed {
+                    let n = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
+                    Next::After(decide::exponential(n, RECREATE_BACKOFF))
+                } else {
+                    publish(
+                        ctx,
+                        obj,
+                        EventType::Normal,
+                        "Deleting",
+                        "Delete",
+                        format!("deleting association {}", a.id),
+                    )
+                    .await;
+                    Next::Poll
+                };
+                Some(Step::new(
+                    Phase::Progressing,
+                    "Deleting",
+                    format!("association {} is {}", a.id, state),
+                    next,
+                ))
+            }
+        },
+    )
+}
+
+/// Writes the status with server-side apply, only when it differs from what the object has.
+async fn write_status(
+    api: &Api<Snsa>,
+    obj: &Snsa,
+    ctx: &Context,
+    mut status: Status,
+    verdict: &Verdict,
+) -> Result<(), Error> {
+    let previous = obj.status.clone().unwrap_or_default();
+    status.observed_generation = obj.metadata.generation;
+    status.conditions = conditions(
+        &previous.conditions,
+        verdict,
+        obj.metadata.generation,
+        &Time(jiff_now()),
+    );
+    if obj.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let patch = serde_json::json!({
+        "apiVersion": Snsa::api_version(&()),
+        "kind": Snsa::kind(&()),
+        "status": status,
+    });
+    let result = api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(crate::FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await;
+    Metrics::count(
+        &ctx.metrics.status_patches,
+        if result.is_ok() { "ok" } else { "error" },
+    );
+    result.map(|_| ()).map_err(Error::Kube)
+}
+
+fn jiff_now() -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::now()
+}
+
+/// Publishes a Kubernetes Event about the object; a failure to publish is logged, not fatal.
+async fn publish(
+    ctx: &Context,
+    obj: &Snsa,
+    type_: EventType,
+    reason: &str,
+    action: &str,
+    note: String,
+) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: action.into(),
+        secondary: None,
+    };
+    Metrics::count(&ctx.metrics.events, reason);
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        warn!(error = %e, reason, "failed to publish event");
+    }
+}

@@ -1,0 +1,265 @@
+//! The decision core: from what the object asks for and what AWS reports, what to do next.
+//! Pure functions, no I/O: every row of DESIGN.md's behaviour table is a case here.
+
+use std::time::Duration;
+
+use crate::api::{AdoptionPolicy, CLUSTER_TAG, DeletionPolicy, OWNER_TAG};
+use crate::lattice::{
+    Association, AssociationState, CreateAssociation, ErrorKind, LatticeError, Tags,
+};
+
+/// Who an object is, as far as AWS is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `metadata.uid`.
+    pub uid: String,
+    /// `<namespace>/<name>`, the value of the owner tag.
+    pub owner: String,
+    /// `--cluster-name`, the value of the cluster tag.
+    pub cluster: String,
+}
+
+impl Identity {
+    /// The idempotency token of create number `attempt`: `<uid>-<attempt>` (at most 64 characters).
+    pub fn client_token(&self, attempt: i32) -> String {
+        let mut token = format!("{}-{attempt}", self.uid);
+        token.truncate(64);
+        token
+    }
+
+    /// The tags the operator puts on every association it creates.
+    pub fn ownership_tags(&self) -> Tags {
+        Tags::from([
+            (OWNER_TAG.to_string(), self.owner.clone()),
+            (CLUSTER_TAG.to_string(), self.cluster.clone()),
+        ])
+    }
+
+    /// True when `tags` name this object as the association's owner.
+    pub fn owns(&self, tags: &Tags) -> bool {
+        tags.get(OWNER_TAG) == Some(&self.owner) && tags.get(CLUSTER_TAG) == Some(&self.cluster)
+    }
+}
+
+/// What the desired state is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    pub service_identifier: String,
+    pub service_network_identifier: String,
+    /// User tags plus ownership tags.
+    pub tags: Tags,
+    pub adoption: AdoptionPolicy,
+    pub deletion: DeletionPolicy,
+}
+
+/// What AWS reports for the object's association.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observed {
+    /// The status has no association id: nothing was asked of AWS.
+    Untracked,
+    /// The status has an id and AWS says it does not exist.
+    Gone,
+    /// The association; its tags are read only when it is ACTIVE.
+    Found {
+        association: Association,
+        tags: Option<Tags>,
+    },
+}
+
+/// The next step of an object that is wanted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Plan {
+    /// Create the association with this request.
+    Create(CreateAssociation),
+    /// Nothing to do until AWS finishes; poll.
+    Wait(Association),
+    /// ACTIVE and tags match.
+    InSync(Association),
+    /// Add or change these tags.
+    Tag {
+        association: Association,
+        tags: Tags,
+    },
+    /// Remove these tags.
+    Untag {
+        association: Association,
+        keys: Vec<String>,
+    },
+    /// CREATE_FAILED or DELETE_FAILED: delete it so that it can be created again.
+    Recover(Association),
+    /// The association is gone: forget it and create a new one with a fresh token.
+    Forget,
+}
+
+/// Decides the next step for an object that is wanted (not being deleted).
+pub fn decide(
+    desired: &Desired,
+    identity: &Identity,
+    recreate_attempts: i32,
+    observed: &Observed,
+) -> Plan {
+    match observed {
+        Observed::Untracked => Plan::Create(CreateAssociation {
+            client_token: identity.client_token(recreate_attempts),
+            service_identifier: desired.service_identifier.clone(),
+            service_network_identifier: desired.service_network_identifier.clone(),
+            tags: desired.tags.clone(),
+        }),
+        Observed::Gone => Plan::Forget,
+        Observed::Found { association, tags } => match &association.status {
+            AssociationState::CreateFailed | AssociationState::DeleteFailed => {
+                Plan::Recover(association.clone())
+            }
+            AssociationState::Active => match tags {
+                Some(current) => tag_plan(association, &desired.tags, current),
+                None => Plan::Wait(association.clone()),
+            },
+            _ => Plan::Wait(association.clone()),
+        },
+    }
+}
+
+/// The tag change that brings `current` to `desired`, one call at a time; keys beginning `aws:` are
+/// never touched.
+fn tag_plan(association: &Association, desired: &Tags, current: &Tags) -> Plan {
+    let add: Tags = desired
+        .iter()
+        .filter(|(k, v)| !k.starts_with("aws:") && current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !add.is_empty() {
+        return Plan::Tag {
+            association: association.clone(),
+            tags: add,
+        };
+    }
+    let keys: Vec<String> = current
+        .keys()
+        .filter(|k| !k.starts_with("aws:") && !desired.contains_key(*k))
+        .cloned()
+        .collect();
+    if !keys.is_empty() {
+        return Plan::Untag {
+            association: association.clone(),
+            keys,
+        };
+    }
+    Plan::InSync(association.clone())
+}
+
+/// What to do when Create says the pair is already associated.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Adoption {
+    Adopt(Association),
+    /// Not ours to take: the message says which association and how to adopt it.
+    Refuse(String),
+    /// Nothing found after all (it went away meanwhile): create again.
+    Retry,
+}
+
+/// Applies the adoption policy to the association found for the pair, with its tags.
+pub fn adopt(
+    policy: AdoptionPolicy,
+    identity: &Identity,
+    existing: Option<(Association, Tags)>,
+) -> Adoption {
+    let Some((association, tags)) = existing else {
+        return Adoption::Retry;
+    };
+    let owned = identity.owns(&tags);
+    match policy {
+        AdoptionPolicy::Always => Adoption::Adopt(association),
+        AdoptionPolicy::IfOwned if owned => Adoption::Adopt(association),
+        AdoptionPolicy::IfOwned => Adoption::Refuse(format!(
+            "the service is already associated with the service network as {} ({}), which this object does not own \
+             (owner tag: {}); set spec.adoptionPolicy: Always to adopt it, or delete it",
+            association.id,
+            association.status,
+            tags.get(OWNER_TAG).map(String::as_str).unwrap_or("none"),
+        )),
+        AdoptionPolicy::Never => Adoption::Refuse(format!(
+            "the service is already associated with the service network as {} ({}) and spec.adoptionPolicy is Never; \
+             set it to Always (or IfOwned, when the tags name this object) to adopt it, or delete it",
+            association.id, association.status,
+        )),
+    }
+}
+
+/// The next step of an object that is being deleted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cleanup {
+    /// Nothing (more) to do in AWS: drop the finalizer.
+    Release,
+    /// Ask AWS to delete it.
+    Delete(Association),
+    /// AWS is still working on it; poll.
+    Wait(Association),
+}
+
+/// Decides the next step for an object being deleted. `observed` is the association (by status id, or
+/// found by pair and owned), or `None` when AWS has none.
+pub fn decide_cleanup(policy: DeletionPolicy, observed: Option<&Association>) -> Cleanup {
+    match (policy, observed) {
+        (DeletionPolicy::Retain, _) | (_, None) => Cleanup::Release,
+        (DeletionPolicy::Delete, Some(a)) => match a.status {
+            AssociationState::DeleteInProgress | AssociationState::CreateInProgress => {
+                Cleanup::Wait(a.clone())
+            }
+            _ => Cleanup::Delete(a.clone()),
+        },
+    }
+}
+
+/// How a failure shows on the object and when to try again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// Condition and Event reason.
+    pub reason: &'static str,
+    /// True when no progress is possible without a human (kstatus `Stalled`).
+    pub stalled: bool,
+    pub requeue: Duration,
+}
+
+/// Backoff base and cap of errors that are retried.
+pub const ERROR_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(300));
+/// Backoff base and cap of recreate cycles and missing dependencies.
+pub const RECREATE_BACKOFF: (Duration, Duration) =
+    (Duration::from_secs(5), Duration::from_secs(300));
+/// Poll base and cap while AWS is creating or deleting.
+pub const POLL: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(15));
+
+/// `base * 2^(n-1)`, capped, for the n-th consecutive attempt (n ≥ 1).
+pub fn exponential(n: u32, (base, cap): (Duration, Duration)) -> Duration {
+    let factor = 1u32
+        .checked_shl(n.saturating_sub(1).min(20))
+        .unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(cap)
+}
+
+/// Classifies an error for the object: reason, stalled, and when to retry, given how many failures
+/// in a row the object has had (including this one).
+pub fn classify(err: &LatticeError, failures: u32) -> Failure {
+    let backoff = |policy| exponential(failures.max(1), policy);
+    let (reason, stalled, requeue) = match err.kind {
+        ErrorKind::Validation => ("InvalidSpec", true, Duration::from_secs(3600)),
+        ErrorKind::AccessDenied => ("AccessDenied", true, Duration::from_secs(300)),
+        ErrorKind::QuotaExceeded => ("QuotaExceeded", true, Duration::from_secs(900)),
+        ErrorKind::NotFound => ("DependencyNotFound", false, backoff(RECREATE_BACKOFF)),
+        ErrorKind::Throttled => (
+            "Throttled",
+            false,
+            err.retry_after.unwrap_or_else(|| backoff(ERROR_BACKOFF)),
+        ),
+        ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other => {
+            ("AwsError", false, backoff(ERROR_BACKOFF))
+        }
+    };
+    Failure {
+        reason,
+        stalled,
+        requeue,
+    }
+}
+
+#[cfg(test)]
+mod tests;
