@@ -17,9 +17,11 @@ pub const OWNER_TAG: &str = "vpclattice.operator.dev/owner";
 pub const CLUSTER_TAG: &str = "vpclattice.operator.dev/cluster";
 
 /// Pattern of a service identifier, exactly as the AWS model has it, anchored.
-pub const SERVICE_IDENTIFIER_PATTERN: &str = r"^((svc-[0-9a-z]{17})|(arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:service/svc-[0-9a-z]{17}))$";
+pub const SERVICE_IDENTIFIER_PATTERN: &str =
+    r"^((svc-[0-9a-z]{17})|(arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:service/svc-[0-9a-z]{17}))$";
 /// Pattern of a service network identifier, exactly as the AWS model has it, anchored.
-pub const SERVICE_NETWORK_IDENTIFIER_PATTERN: &str = r"^((sn-[0-9a-z]{17})|(arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:servicenetwork/sn-[0-9a-z]{17}))$";
+pub const SERVICE_NETWORK_IDENTIFIER_PATTERN: &str =
+    r"^((sn-[0-9a-z]{17})|(arn:[a-z0-9\-]+:vpc-lattice:[a-zA-Z0-9\-]+:\d{12}:servicenetwork/sn-[0-9a-z]{17}))$";
 /// Characters AWS allows in tag keys and values: Unicode letters, digits, white space, `_ . : / = + - @`.
 pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
 
@@ -82,9 +84,7 @@ pub struct ServiceNetworkServiceAssociationSpec {
 }
 
 /// What happens to the association in AWS when the object is deleted.
-#[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
-)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DeletionPolicy {
     /// Delete the association from AWS, then release the object.
     #[default]
@@ -94,9 +94,7 @@ pub enum DeletionPolicy {
 }
 
 /// Which pre-existing association of the same pair the operator takes over.
-#[derive(
-    schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq,
-)]
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AdoptionPolicy {
     /// Adopt only an association whose ownership tags name this object.
     #[default]
@@ -217,10 +215,6 @@ fn tags_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 impl ServiceNetworkServiceAssociation {
     /// The condition of the given type, if set.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
-        self.status
-            .as_ref()?
-            .conditions
-            .iter()
-            .find(|c| c.type_ == type_)
+        self.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
     }
 }

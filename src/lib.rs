@@ -5,6 +5,7 @@ pub mod api;
 pub mod lattice;
 pub mod metrics;
 pub mod reconcile;
+pub mod runtime;
 
 /// Name of the controller, in Events and leases.
 pub const CONTROLLER_NAME: &str = "vpc-lattice-operator.vpclattice.operator.dev";

@@ -56,9 +56,8 @@ impl Default for Metrics {
         let reconciles = Family::<ResultLabels, Counter>::default();
         let reconcile_duration = buckets();
         let aws_calls = Family::<AwsCallLabels, Counter>::default();
-        let aws_call_duration = Family::<OperationLabels, Histogram>::new_with_constructor(
-            buckets as fn() -> Histogram,
-        );
+        let aws_call_duration =
+            Family::<OperationLabels, Histogram>::new_with_constructor(buckets as fn() -> Histogram);
         let objects = Family::<StatusLabels, Gauge>::default();
         let recreate_attempts = Counter::default();
         let status_patches = Family::<ResultLabels, Counter>::default();
@@ -89,16 +88,8 @@ impl Default for Metrics {
             "Associations recreated after failure or loss",
             recreate_attempts.clone(),
         );
-        registry.register(
-            "status_patches",
-            "Status writes by result",
-            status_patches.clone(),
-        );
-        registry.register(
-            "events",
-            "Kubernetes Events published, by reason",
-            events.clone(),
-        );
+        registry.register("status_patches", "Status writes by result", status_patches.clone());
+        registry.register("events", "Kubernetes Events published, by reason", events.clone());
         Self {
             registry,
             reconciles,
@@ -131,18 +122,13 @@ impl Metrics {
 
     /// Counts one labelled outcome in a `result`-labelled family.
     pub fn count(family: &Family<ResultLabels, Counter>, result: &str) {
-        family
-            .get_or_create(&ResultLabels {
-                result: result.into(),
-            })
-            .inc();
+        family.get_or_create(&ResultLabels { result: result.into() }).inc();
     }
 
     /// The registry in the Prometheus text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
 }

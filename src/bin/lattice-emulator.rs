@@ -1,1 +1,57 @@
-fn main() {}
+//! `lattice-emulator`: serves the fault-injecting VPC Lattice emulator on a loopback port, seeded with
+//! services and service networks, for `make demo` and the end-to-end tests. Dev and test only.
+
+use std::sync::Arc;
+
+use clap::Parser;
+use vpc_lattice_operator::lattice::emulator;
+use vpc_lattice_operator::lattice::fake::FakeLattice;
+
+#[derive(Parser)]
+#[command(about = "A fault-injecting VPC Lattice emulator speaking the AWS REST/JSON wire protocol")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    addr: String,
+    /// Account ID in ARNs.
+    #[arg(long, default_value = "111122223333")]
+    account: String,
+    /// Region in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// A service to create at start, as `ID=NAME` (repeatable).
+    #[arg(long = "service")]
+    services: Vec<String>,
+    /// A service network to create at start, as `ID=NAME` (repeatable).
+    #[arg(long = "service-network")]
+    networks: Vec<String>,
+    /// Provisioning delay of creates and deletes, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    provisioning_delay_ms: u64,
+}
+
+fn split(seed: &str) -> Result<(&str, &str), String> {
+    seed.split_once('=').ok_or_else(|| format!("'{seed}' is not ID=NAME"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let fake = Arc::new(FakeLattice::new(&args.account, &args.region));
+    for s in &args.services {
+        let (id, name) = split(s)?;
+        fake.create_service(name, Some(id))?;
+    }
+    for s in &args.networks {
+        let (id, name) = split(s)?;
+        fake.create_service_network(name, Some(id))?;
+    }
+    fake.set_faults(vpc_lattice_operator::lattice::fake::Faults {
+        provisioning_delay_ms: args.provisioning_delay_ms,
+        ..Default::default()
+    });
+    let listener = tokio::net::TcpListener::bind(&args.addr).await?;
+    println!("lattice-emulator listening on http://{}", listener.local_addr()?);
+    emulator::serve(listener, fake).await?;
+    Ok(())
+}

@@ -1,1 +1,313 @@
-//! placeholder
+//! The fault-injecting VPC Lattice emulator: the [`FakeLattice`] state machine served over the AWS
+//! REST/JSON wire protocol (restJson1) that aws-sdk-vpclattice speaks, so the real operator binary can
+//! be pointed at it with `AWS_ENDPOINT_URL_VPC_LATTICE`. Routes, shapes and error names follow the
+//! service model (`vpc-lattice` 2022-11-30): errors are an HTTP status, an `x-amzn-ErrorType` header
+//! and a JSON body with `message` (plus `resourceId`/`resourceType`, and `Retry-After` on throttling).
+//!
+//! Fault knobs and the request log live under `/_emulator/`. Written by hand: no library emulates
+//! VPC Lattice. Dev and test only (feature `test-util`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::fake::{FakeLattice, Faults, Target};
+use super::{Association, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags};
+
+type Shared = Arc<FakeLattice>;
+
+/// An error on the wire.
+struct WireError(LatticeError);
+
+impl From<LatticeError> for WireError {
+    fn from(e: LatticeError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for WireError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = match e.kind {
+            ErrorKind::Validation | ErrorKind::Other => StatusCode::BAD_REQUEST,
+            ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::QuotaExceeded => StatusCode::PAYMENT_REQUIRED,
+            ErrorKind::Transient => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut body = json!({ "message": e.message });
+        if let Some(id) = &e.resource_id {
+            body["resourceId"] = json!(id);
+        }
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&e.code) {
+            headers.insert("x-amzn-ErrorType", v);
+        }
+        if let Some(after) = e.retry_after {
+            headers.insert("Retry-After", HeaderValue::from(after.as_secs()));
+        }
+        (status, headers, Json(body)).into_response()
+    }
+}
+
+type Reply = Result<Json<Value>, WireError>;
+
+fn association(a: &Association) -> Value {
+    let mut v = json!({
+        "id": a.id,
+        "arn": a.arn,
+        "status": a.status.as_str(),
+    });
+    let optional = [
+        ("createdBy", &a.created_by),
+        ("customDomainName", &a.custom_domain_name),
+        ("serviceId", &a.service_id),
+        ("serviceArn", &a.service_arn),
+        ("serviceName", &a.service_name),
+        ("serviceNetworkId", &a.service_network_id),
+        ("serviceNetworkArn", &a.service_network_arn),
+        ("serviceNetworkName", &a.service_network_name),
+        ("failureCode", &a.failure_code),
+        ("failureMessage", &a.failure_message),
+    ];
+    for (k, value) in optional {
+        if let Some(value) = value {
+            v[k] = json!(value);
+        }
+    }
+    if let Some(d) = &a.dns_entry {
+        v["dnsEntry"] = json!({ "domainName": d.domain_name, "hostedZoneId": d.hosted_zone_id });
+    }
+    v
+}
+
+fn target(t: &Target) -> Value {
+    json!({ "id": t.id, "arn": t.arn, "name": t.name })
+}
+
+/// Query parameters, with repeated keys kept (`tagKeys=a&tagKeys=b`).
+fn query(raw: Option<String>) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        out.entry(k.into_owned()).or_default().push(v.into_owned());
+    }
+    out
+}
+
+fn first(q: &HashMap<String, Vec<String>>, k: &str) -> Option<String> {
+    q.get(k).and_then(|v| v.first().cloned())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateBody {
+    client_token: Option<String>,
+    service_identifier: String,
+    service_network_identifier: String,
+    #[serde(default)]
+    tags: Tags,
+}
+
+async fn create_association(State(f): State<Shared>, Json(b): Json<CreateBody>) -> Reply {
+    let req = CreateAssociation {
+        client_token: b
+            .client_token
+            .unwrap_or_else(|| format!("auto-{}", rand::random::<u64>())),
+        service_identifier: b.service_identifier,
+        service_network_identifier: b.service_network_identifier,
+        tags: b.tags,
+    };
+    let a = f.create_association(&req).await?;
+    let mut v = association(&a);
+    // Create reports only these fields.
+    v.as_object_mut().expect("object").retain(|k, _| {
+        matches!(
+            k.as_str(),
+            "id" | "arn" | "status" | "createdBy" | "customDomainName" | "dnsEntry"
+        )
+    });
+    Ok(Json(v))
+}
+
+async fn get_association(State(f): State<Shared>, Path(id): Path<String>) -> Reply {
+    Ok(Json(association(&f.get_association(&id).await?)))
+}
+
+async fn delete_association(State(f): State<Shared>, Path(id): Path<String>) -> Reply {
+    let before = f.get_quietly(&id);
+    let state = f.delete_association(&id).await?;
+    Ok(Json(
+        json!({ "id": id, "arn": before.map(|a| a.arn).unwrap_or_default(), "status": state.as_str() }),
+    ))
+}
+
+async fn list_associations(State(f): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
+    let q = query(raw);
+    let filter = ListFilter {
+        service_network_identifier: first(&q, "serviceNetworkIdentifier"),
+        service_identifier: first(&q, "serviceIdentifier"),
+    };
+    let page = f.list_associations(&filter, first(&q, "nextToken")).await?;
+    let mut v = json!({ "items": page.items.iter().map(|a| {
+        let mut s = association(a);
+        let o = s.as_object_mut().expect("object");
+        o.remove("failureCode");
+        o.remove("failureMessage");
+        s
+    }).collect::<Vec<_>>() });
+    if let Some(t) = page.next_token {
+        v["nextToken"] = json!(t);
+    }
+    Ok(Json(v))
+}
+
+async fn list_tags(State(f): State<Shared>, Path(arn): Path<String>) -> Reply {
+    Ok(Json(json!({ "tags": f.list_tags(&arn).await? })))
+}
+
+#[derive(Deserialize)]
+struct TagBody {
+    tags: Tags,
+}
+
+async fn tag_resource(State(f): State<Shared>, Path(arn): Path<String>, Json(b): Json<TagBody>) -> Reply {
+    f.tag_resource(&arn, &b.tags).await?;
+    Ok(Json(json!({})))
+}
+
+async fn untag_resource(State(f): State<Shared>, Path(arn): Path<String>, RawQuery(raw): RawQuery) -> Reply {
+    let keys = query(raw).remove("tagKeys").unwrap_or_default();
+    f.untag_resource(&arn, &keys).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize)]
+struct TargetBody {
+    name: String,
+    /// Admin only: create with this ID.
+    id: Option<String>,
+    #[serde(default)]
+    tags: Tags,
+}
+
+async fn create_service(State(f): State<Shared>, Json(b): Json<TargetBody>) -> Result<Response, WireError> {
+    let t = f.create_service(&b.name, b.id.as_deref())?;
+    tag_target(&f, &t, &b.tags);
+    let mut v = target(&t);
+    v["status"] = json!("ACTIVE");
+    v["authType"] = json!("NONE");
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+async fn create_service_network(State(f): State<Shared>, Json(b): Json<TargetBody>) -> Result<Response, WireError> {
+    let t = f.create_service_network(&b.name, b.id.as_deref())?;
+    tag_target(&f, &t, &b.tags);
+    let mut v = target(&t);
+    v["authType"] = json!("NONE");
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+fn tag_target(f: &FakeLattice, t: &Target, tags: &Tags) {
+    if !tags.is_empty() {
+        f.set_tags(&t.arn, tags.clone());
+    }
+}
+
+async fn get_service(State(f): State<Shared>, Path(id): Path<String>) -> Reply {
+    let mut v = target(&f.target(&id, false)?);
+    v["status"] = json!("ACTIVE");
+    Ok(Json(v))
+}
+
+async fn get_service_network(State(f): State<Shared>, Path(id): Path<String>) -> Reply {
+    Ok(Json(target(&f.target(&id, true)?)))
+}
+
+async fn list_targets(f: &FakeLattice, networks: bool) -> Reply {
+    Ok(Json(
+        json!({ "items": f.targets(networks).iter().map(target).collect::<Vec<_>>() }),
+    ))
+}
+
+async fn faults(State(f): State<Shared>) -> Json<Faults> {
+    Json(f.faults())
+}
+
+async fn set_faults(State(f): State<Shared>, Json(faults): Json<Faults>) -> Json<Faults> {
+    f.set_faults(faults);
+    Json(f.faults())
+}
+
+async fn calls(State(f): State<Shared>) -> Json<Value> {
+    Json(json!({ "calls": f.calls() }))
+}
+
+async fn clear_calls(State(f): State<Shared>) -> StatusCode {
+    f.clear_calls();
+    StatusCode::NO_CONTENT
+}
+
+async fn all_associations(State(f): State<Shared>) -> Json<Value> {
+    let items: Vec<Value> = f
+        .associations()
+        .iter()
+        .map(|a| {
+            let mut v = association(a);
+            v["tags"] = json!(f.tags_of(&a.arn));
+            v
+        })
+        .collect();
+    Json(json!({ "items": items }))
+}
+
+async fn delete_out_of_band(State(f): State<Shared>, Path(id): Path<String>) -> StatusCode {
+    if f.delete_out_of_band(&id) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+/// The wire API and the `/_emulator/` admin routes over one fake.
+pub fn router(fake: Shared) -> Router {
+    Router::new()
+        .route(
+            "/servicenetworkserviceassociations",
+            post(create_association).get(list_associations),
+        )
+        .route(
+            "/servicenetworkserviceassociations/{id}",
+            get(get_association).delete(delete_association),
+        )
+        .route("/tags/{arn}", get(list_tags).post(tag_resource).delete(untag_resource))
+        .route(
+            "/services",
+            post(create_service).get(|State(f): State<Shared>| async move { list_targets(&f, false).await }),
+        )
+        .route("/services/{id}", get(get_service))
+        .route(
+            "/servicenetworks",
+            post(create_service_network).get(|State(f): State<Shared>| async move { list_targets(&f, true).await }),
+        )
+        .route("/servicenetworks/{id}", get(get_service_network))
+        .route("/_emulator/faults", get(faults).put(set_faults))
+        .route("/_emulator/calls", get(calls).delete(clear_calls))
+        .route("/_emulator/associations", get(all_associations))
+        .route("/_emulator/associations/{id}", delete(delete_out_of_band))
+        .with_state(fake)
+}
+
+/// Serves the emulator on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, fake: Shared) -> std::io::Result<()> {
+    axum::serve(listener, router(fake)).await
+}

@@ -54,9 +54,7 @@ impl LatticeError {
     }
 
     pub fn with_retry_after(mut self, seconds: Option<i32>) -> Self {
-        self.retry_after = seconds
-            .filter(|s| *s >= 0)
-            .map(|s| Duration::from_secs(s as u64));
+        self.retry_after = seconds.filter(|s| *s >= 0).map(|s| Duration::from_secs(s as u64));
         self
     }
 
@@ -81,9 +79,7 @@ impl LatticeError {
             | "ExpiredTokenException" => ErrorKind::AccessDenied,
             "ResourceNotFoundException" => ErrorKind::NotFound,
             "ConflictException" => ErrorKind::Conflict,
-            "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-                ErrorKind::Throttled
-            }
+            "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => ErrorKind::Throttled,
             "ServiceQuotaExceededException" => ErrorKind::QuotaExceeded,
             "InternalServerException" | "ServiceUnavailableException" => ErrorKind::Transient,
             _ => match http_status {
@@ -111,9 +107,9 @@ where
     match &err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
-            ctx.err().classify().unwrap_or_else(|| {
-                LatticeError::from_code(ctx.err().code(), ctx.err().message(), Some(status))
-            })
+            ctx.err()
+                .classify()
+                .unwrap_or_else(|| LatticeError::from_code(ctx.err().code(), ctx.err().message(), Some(status)))
         }
         SdkError::TimeoutError(_) => transport("TimeoutError", &err),
         SdkError::DispatchFailure(_) => transport("DispatchFailure", &err),
@@ -128,10 +124,7 @@ where
     }
 }
 
-fn transport<E: std::error::Error + 'static>(
-    code: &str,
-    err: &SdkError<E, Response>,
-) -> LatticeError {
+fn transport<E: std::error::Error + 'static>(code: &str, err: &SdkError<E, Response>) -> LatticeError {
     LatticeError::new(
         ErrorKind::Transient,
         code,
@@ -145,43 +138,26 @@ macro_rules! modeled {
         LatticeError::new(ErrorKind::Validation, "ValidationException", $e.message())
     };
     (AccessDeniedException, $e:ident) => {
-        LatticeError::new(
-            ErrorKind::AccessDenied,
-            "AccessDeniedException",
-            $e.message(),
-        )
+        LatticeError::new(ErrorKind::AccessDenied, "AccessDeniedException", $e.message())
     };
     (ResourceNotFoundException, $e:ident) => {
-        LatticeError::new(
-            ErrorKind::NotFound,
-            "ResourceNotFoundException",
-            $e.message(),
-        )
-        .with_resource_id($e.resource_id())
+        LatticeError::new(ErrorKind::NotFound, "ResourceNotFoundException", $e.message())
+            .with_resource_id($e.resource_id())
     };
     (ConflictException, $e:ident) => {
-        LatticeError::new(ErrorKind::Conflict, "ConflictException", $e.message())
-            .with_resource_id($e.resource_id())
+        LatticeError::new(ErrorKind::Conflict, "ConflictException", $e.message()).with_resource_id($e.resource_id())
     };
     (ThrottlingException, $e:ident) => {
         LatticeError::new(ErrorKind::Throttled, "ThrottlingException", $e.message())
             .with_retry_after($e.retry_after_seconds())
     };
     (ServiceQuotaExceededException, $e:ident) => {
-        LatticeError::new(
-            ErrorKind::QuotaExceeded,
-            "ServiceQuotaExceededException",
-            $e.message(),
-        )
-        .with_resource_id($e.resource_id().unwrap_or_default())
+        LatticeError::new(ErrorKind::QuotaExceeded, "ServiceQuotaExceededException", $e.message())
+            .with_resource_id($e.resource_id().unwrap_or_default())
     };
     (InternalServerException, $e:ident) => {
-        LatticeError::new(
-            ErrorKind::Transient,
-            "InternalServerException",
-            $e.message(),
-        )
-        .with_retry_after($e.retry_after_seconds())
+        LatticeError::new(ErrorKind::Transient, "InternalServerException", $e.message())
+            .with_retry_after($e.retry_after_seconds())
     };
 }
 

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::{
-    Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi,
-    LatticeError, ListFilter, Page, Tags,
+    Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi, LatticeError, ListFilter, Page,
+    Tags,
 };
 
 /// Faults to inject. Counters are consumed one per matching call.
@@ -119,12 +119,8 @@ fn validation(message: impl Into<String>) -> LatticeError {
 
 /// `prefix` followed by 17 of `[0-9a-z]`.
 fn is_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|rest| {
-        rest.len() == 17
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
-    })
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == 17 && rest.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()))
 }
 
 /// The ID inside an identifier that is an ID or an ARN ending `/<kind>/<id>`.
@@ -166,10 +162,7 @@ impl FakeLattice {
     }
 
     fn arn(&self, resource: &str, id: &str) -> String {
-        format!(
-            "arn:aws:vpc-lattice:{}:{}:{resource}/{id}",
-            self.region, self.account
-        )
+        format!("arn:aws:vpc-lattice:{}:{}:{resource}/{id}", self.region, self.account)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -193,11 +186,7 @@ impl FakeLattice {
 
     /// How many calls of this operation were made.
     pub fn count(&self, operation: &str) -> usize {
-        self.lock()
-            .calls
-            .iter()
-            .filter(|c| c.operation == operation)
-            .count()
+        self.lock().calls.iter().filter(|c| c.operation == operation).count()
     }
 
     /// Forgets the call log.
@@ -211,11 +200,7 @@ impl FakeLattice {
     }
 
     /// Creates a service network, with this ID when given.
-    pub fn create_service_network(
-        &self,
-        name: &str,
-        id: Option<&str>,
-    ) -> Result<Target, LatticeError> {
+    pub fn create_service_network(&self, name: &str, id: Option<&str>) -> Result<Target, LatticeError> {
         self.create_target("servicenetwork", "sn-", name, id)
     }
 
@@ -268,21 +253,13 @@ impl FakeLattice {
         } else {
             ("service", "svc-")
         };
-        let id = id_of(identifier, resource, prefix).ok_or_else(|| {
-            validation(format!("{identifier} is not a valid {resource} identifier"))
-        })?;
+        let id = id_of(identifier, resource, prefix)
+            .ok_or_else(|| validation(format!("{identifier} is not a valid {resource} identifier")))?;
         let s = self.lock();
         let map = if network { &s.networks } else { &s.services };
-        map.get(id).cloned().ok_or_else(|| {
-            not_found(
-                id,
-                if network {
-                    "SERVICE_NETWORK"
-                } else {
-                    "SERVICE"
-                },
-            )
-        })
+        map.get(id)
+            .cloned()
+            .ok_or_else(|| not_found(id, if network { "SERVICE_NETWORK" } else { "SERVICE" }))
     }
 
     /// Creates an ACTIVE association directly, as someone outside the operator would.
@@ -318,10 +295,19 @@ impl FakeLattice {
     pub fn associations(&self) -> Vec<Association> {
         let mut s = self.lock();
         advance(&mut s, Instant::now());
-        s.associations
-            .values()
-            .map(|r| r.association.clone())
-            .collect()
+        s.associations.values().map(|r| r.association.clone()).collect()
+    }
+
+    /// An association by ID or ARN, without logging a call or applying faults.
+    pub fn get_quietly(&self, identifier: &str) -> Option<Association> {
+        let mut s = self.lock();
+        advance(&mut s, Instant::now());
+        Self::resolve(&mut s, identifier).ok().map(|r| r.association.clone())
+    }
+
+    /// Replaces a resource's tags directly.
+    pub fn set_tags(&self, arn: &str, tags: Tags) {
+        self.lock().tags.insert(arn.to_string(), tags);
     }
 
     /// The tags of a resource by ARN (empty when it has none).
@@ -346,10 +332,7 @@ impl FakeLattice {
         let result = if s.faults.throttle > 0 {
             s.faults.throttle -= 1;
             let retry = s.faults.retry_after_seconds;
-            Err(
-                err(ErrorKind::Throttled, "ThrottlingException", "Rate exceeded")
-                    .with_retry_after(retry),
-            )
+            Err(err(ErrorKind::Throttled, "ThrottlingException", "Rate exceeded").with_retry_after(retry))
         } else if s.faults.server_errors > 0 {
             s.faults.server_errors -= 1;
             Err(err(
@@ -368,20 +351,10 @@ impl FakeLattice {
         result
     }
 
-    fn create_locked(
-        &self,
-        s: &mut State,
-        req: &CreateAssociation,
-        now: Instant,
-    ) -> Result<Association, LatticeError> {
+    fn create_locked(&self, s: &mut State, req: &CreateAssociation, now: Instant) -> Result<Association, LatticeError> {
         check_tags(&req.tags)?;
         let service_id = id_of(&req.service_identifier, "service", "svc-")
-            .ok_or_else(|| {
-                validation(format!(
-                    "invalid serviceIdentifier {}",
-                    req.service_identifier
-                ))
-            })?
+            .ok_or_else(|| validation(format!("invalid serviceIdentifier {}", req.service_identifier)))?
             .to_string();
         let network_id = id_of(&req.service_network_identifier, "servicenetwork", "sn-")
             .ok_or_else(|| {
@@ -508,15 +481,13 @@ fn advance(s: &mut State, now: Instant) {
             (AssociationState::CreateInProgress, true) => {
                 a.status = AssociationState::CreateFailed;
                 a.failure_code = Some("InternalFailure".into());
-                a.failure_message =
-                    Some("The association could not be created (injected failure)".into());
+                a.failure_message = Some("The association could not be created (injected failure)".into());
             }
             (AssociationState::DeleteInProgress, false) => gone.push(id.clone()),
             (AssociationState::DeleteInProgress, true) => {
                 a.status = AssociationState::DeleteFailed;
                 a.failure_code = Some("InternalFailure".into());
-                a.failure_message =
-                    Some("The association could not be deleted (injected failure)".into());
+                a.failure_message = Some("The association could not be deleted (injected failure)".into());
             }
             _ => {}
         }
@@ -530,10 +501,7 @@ fn advance(s: &mut State, now: Instant) {
 
 #[async_trait]
 impl LatticeApi for FakeLattice {
-    async fn create_association(
-        &self,
-        req: &CreateAssociation,
-    ) -> Result<Association, LatticeError> {
+    async fn create_association(&self, req: &CreateAssociation) -> Result<Association, LatticeError> {
         self.call(
             "CreateServiceNetworkServiceAssociation",
             Some(&req.client_token),
@@ -604,10 +572,7 @@ impl LatticeApi for FakeLattice {
                     && service.as_ref().is_none_or(|v| *v == r.service_id)
             });
             const PAGE: usize = 100;
-            let items: Vec<Association> = matching
-                .take(PAGE + 1)
-                .map(|(_, r)| r.association.clone())
-                .collect();
+            let items: Vec<Association> = matching.take(PAGE + 1).map(|(_, r)| r.association.clone()).collect();
             let next_token = (items.len() > PAGE).then(|| items[PAGE - 1].id.clone());
             Ok(Page {
                 items: items.into_iter().take(PAGE).collect(),
@@ -618,10 +583,8 @@ impl LatticeApi for FakeLattice {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
-        self.call("ListTagsForResource", None, |s, _| {
-            Ok(Self::tagged(s, arn)?.clone())
-        })
-        .await
+        self.call("ListTagsForResource", None, |s, _| Ok(Self::tagged(s, arn)?.clone()))
+            .await
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {

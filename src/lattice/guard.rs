@@ -9,10 +9,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use super::{
-    Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page,
-    Tags,
-};
+use super::{Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tags};
 use crate::metrics::Metrics;
 
 /// The shared limiter: one per process, handed to every [`Guarded`] wrapper.
@@ -48,18 +45,14 @@ impl<L> Guarded<L> {
         self.limiter.until_ready().await;
         let start = Instant::now();
         let result = fut.await;
-        self.metrics
-            .aws_call(operation, result.as_ref().err(), start.elapsed());
+        self.metrics.aws_call(operation, result.as_ref().err(), start.elapsed());
         result
     }
 }
 
 #[async_trait]
 impl<L: LatticeApi> LatticeApi for Guarded<L> {
-    async fn create_association(
-        &self,
-        req: &CreateAssociation,
-    ) -> Result<Association, LatticeError> {
+    async fn create_association(&self, req: &CreateAssociation) -> Result<Association, LatticeError> {
         self.call(
             "CreateServiceNetworkServiceAssociation",
             self.inner.create_association(req),
@@ -67,11 +60,8 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
         .await
     }
     async fn get_association(&self, id: &str) -> Result<Association, LatticeError> {
-        self.call(
-            "GetServiceNetworkServiceAssociation",
-            self.inner.get_association(id),
-        )
-        .await
+        self.call("GetServiceNetworkServiceAssociation", self.inner.get_association(id))
+            .await
     }
     async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError> {
         self.call(
@@ -92,15 +82,12 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
         .await
     }
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
-        self.call("ListTagsForResource", self.inner.list_tags(arn))
-            .await
+        self.call("ListTagsForResource", self.inner.list_tags(arn)).await
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {
-        self.call("TagResource", self.inner.tag_resource(arn, tags))
-            .await
+        self.call("TagResource", self.inner.tag_resource(arn, tags)).await
     }
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError> {
-        self.call("UntagResource", self.inner.untag_resource(arn, keys))
-            .await
+        self.call("UntagResource", self.inner.untag_resource(arn, keys)).await
     }
 }

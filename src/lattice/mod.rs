@@ -138,10 +138,7 @@ pub struct ListFilter {
 /// The calls the operator makes to VPC Lattice.
 #[async_trait]
 pub trait LatticeApi: Send + Sync {
-    async fn create_association(
-        &self,
-        req: &CreateAssociation,
-    ) -> Result<Association, LatticeError>;
+    async fn create_association(&self, req: &CreateAssociation) -> Result<Association, LatticeError>;
     async fn get_association(&self, id: &str) -> Result<Association, LatticeError>;
     /// Starts deleting; returns the status AWS reports (usually DELETE_IN_PROGRESS).
     async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError>;
@@ -156,10 +153,7 @@ pub trait LatticeApi: Send + Sync {
 }
 
 /// Every association that matches `filter`, across all pages.
-pub async fn list_all(
-    api: &dyn LatticeApi,
-    filter: &ListFilter,
-) -> Result<Vec<Association>, LatticeError> {
+pub async fn list_all(api: &dyn LatticeApi, filter: &ListFilter) -> Result<Vec<Association>, LatticeError> {
     let mut items = Vec::new();
     let mut token = None;
     loop {

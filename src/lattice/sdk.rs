@@ -8,8 +8,7 @@ use aws_sdk_vpclattice::types as t;
 
 use super::error::classify;
 use super::{
-    Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError,
-    ListFilter, Page, Tags,
+    Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError, ListFilter, Page, Tags,
 };
 
 /// VPC Lattice through the AWS SDK.
@@ -78,10 +77,7 @@ macro_rules! with_targets {
 
 #[async_trait]
 impl LatticeApi for SdkLattice {
-    async fn create_association(
-        &self,
-        req: &CreateAssociation,
-    ) -> Result<Association, LatticeError> {
+    async fn create_association(&self, req: &CreateAssociation) -> Result<Association, LatticeError> {
         let out = self
             .client
             .create_service_network_service_association()
@@ -136,11 +132,7 @@ impl LatticeApi for SdkLattice {
             .await
             .map_err(classify)?;
         Ok(Page {
-            items: out
-                .items()
-                .iter()
-                .map(|s| with_targets!(association!(s), s))
-                .collect(),
+            items: out.items().iter().map(|s| with_targets!(association!(s), s)).collect(),
             next_token: owned(out.next_token()),
         })
     }
@@ -153,10 +145,7 @@ impl LatticeApi for SdkLattice {
             .send()
             .await
             .map_err(classify)?;
-        Ok(out
-            .tags()
-            .map(|m| m.clone().into_iter().collect())
-            .unwrap_or_default())
+        Ok(out.tags().map(|m| m.clone().into_iter().collect()).unwrap_or_default())
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {

@@ -14,13 +14,10 @@ use tracing::{info, instrument, warn};
 
 use super::Error;
 use super::context::{Context, jitter};
-use super::decide::{
-    self, Adoption, Cleanup, Desired, Identity, Observed, POLL, Plan, RECREATE_BACKOFF,
-};
+use super::decide::{self, Adoption, Cleanup, Desired, Identity, Observed, POLL, Plan, RECREATE_BACKOFF};
 use super::status::{Phase, Verdict, conditions, forget, record};
 use crate::api::{
-    FINALIZER, ServiceNetworkServiceAssociation as Snsa,
-    ServiceNetworkServiceAssociationStatus as Status,
+    FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
 use crate::lattice::{AssociationState, ErrorKind, LatticeError, find_association};
 use crate::metrics::Metrics;
@@ -60,9 +57,7 @@ fn key(obj: &Snsa) -> String {
 #[instrument(skip(obj, ctx), fields(namespace = obj.namespace(), name = obj.name_any()))]
 pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Error> {
     let start = Instant::now();
-    let ns = obj
-        .namespace()
-        .ok_or(Error::MissingField("metadata.namespace"))?;
+    let ns = obj.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
     let api: Api<Snsa> = Api::namespaced(ctx.client.clone(), &ns);
     let result = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
@@ -72,9 +67,7 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
-    ctx.metrics
-        .reconcile_duration
-        .observe(start.elapsed().as_secs_f64());
+    ctx.metrics.reconcile_duration.observe(start.elapsed().as_secs_f64());
     let label = match &result {
         Ok(_) => "ok",
         Err(e) => e.metric_label(),
@@ -128,11 +121,7 @@ async fn apply(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, Err
 
 /// Turns a step's result into the verdict for the status and when to look again (`None`: only on a
 /// change); failures are classified, counted and published here.
-async fn conclude(
-    obj: &Snsa,
-    ctx: &Context,
-    result: Result<Step, LatticeError>,
-) -> (Verdict, Option<Duration>) {
+async fn conclude(obj: &Snsa, ctx: &Context, result: Result<Step, LatticeError>) -> (Verdict, Option<Duration>) {
     let key = key(obj);
     match result {
         Ok(step) => {
@@ -207,152 +196,107 @@ async fn step(
 ) -> Result<Step, LatticeError> {
     let observed = observe(ctx, status).await?;
     let lattice = &ctx.lattice;
-    Ok(
-        match decide::decide(want, id, status.recreate_attempts, &observed) {
-            Plan::Create(req) => {
-                status.client_token = Some(req.client_token.clone());
-                match lattice.create_association(&req).await {
-                    Ok(a) => {
-                        record(status, &a);
-                        let note = format!(
-                            "created association {} (clientToken {})",
-                            a.id, req.client_token
-                        );
-                        info!(object = key(obj), id = a.id, "created association");
-                        publish(
-                            ctx,
-                            obj,
-                            EventType::Normal,
-                            "Creating",
-                            "Create",
-                            note.clone(),
-                        )
-                        .await;
-                        Step::new(Phase::Progressing, "Creating", note, Next::Poll)
-                    }
-                    Err(e) if e.kind == ErrorKind::Conflict => {
-                        conflict(obj, ctx, id, want, status).await?
-                    }
-                    Err(e) => return Err(e),
+    Ok(match decide::decide(want, id, status.recreate_attempts, &observed) {
+        Plan::Create(req) => {
+            status.client_token = Some(req.client_token.clone());
+            match lattice.create_association(&req).await {
+                Ok(a) => {
+                    record(status, &a);
+                    let note = format!("created association {} (clientToken {})", a.id, req.client_token);
+                    info!(object = key(obj), id = a.id, "created association");
+                    publish(ctx, obj, EventType::Normal, "Creating", "Create", note.clone()).await;
+                    Step::new(Phase::Progressing, "Creating", note, Next::Poll)
                 }
+                Err(e) if e.kind == ErrorKind::Conflict => conflict(obj, ctx, id, want, status).await?,
+                Err(e) => return Err(e),
             }
-            Plan::Wait(a) => {
-                record(status, &a);
-                let reason = match a.status {
-                    AssociationState::CreateInProgress => "Creating",
-                    AssociationState::DeleteInProgress => "Recreating",
-                    _ => "Creating",
-                };
-                Step::new(
-                    Phase::Progressing,
-                    reason,
-                    format!("association {} is {}", a.id, a.status),
-                    Next::Poll,
-                )
-            }
-            Plan::InSync(a) => {
-                record(status, &a);
-                if obj.condition("Ready").is_none_or(|c| c.status != "True") {
-                    publish(
-                        ctx,
-                        obj,
-                        EventType::Normal,
-                        "Active",
-                        "Reconcile",
-                        format!("association {} is ACTIVE", a.id),
-                    )
-                    .await;
-                }
-                Step::new(
-                    Phase::Ready,
+        }
+        Plan::Wait(a) => {
+            record(status, &a);
+            let reason = match a.status {
+                AssociationState::CreateInProgress => "Creating",
+                AssociationState::DeleteInProgress => "Recreating",
+                _ => "Creating",
+            };
+            Step::new(
+                Phase::Progressing,
+                reason,
+                format!("association {} is {}", a.id, a.status),
+                Next::Poll,
+            )
+        }
+        Plan::InSync(a) => {
+            record(status, &a);
+            if obj.condition("Ready").is_none_or(|c| c.status != "True") {
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Normal,
                     "Active",
-                    format!("association {} is ACTIVE and its tags match", a.id),
-                    Next::Idle,
-                )
-            }
-            Plan::Tag {
-                association: a,
-                tags,
-            } => {
-                lattice.tag_resource(&a.arn, &tags).await?;
-                record(status, &a);
-                let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
-                let note = format!("set tags {} on {}", keys.join(", "), a.id);
-                publish(
-                    ctx,
-                    obj,
-                    EventType::Normal,
-                    "TagsSynced",
-                    "Tag",
-                    note.clone(),
+                    "Reconcile",
+                    format!("association {} is ACTIVE", a.id),
                 )
                 .await;
-                Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
             }
-            Plan::Untag {
-                association: a,
-                keys,
-            } => {
-                lattice.untag_resource(&a.arn, &keys).await?;
-                record(status, &a);
-                let note = format!("removed tags {} from {}", keys.join(", "), a.id);
-                publish(
-                    ctx,
-                    obj,
-                    EventType::Normal,
-                    "TagsSynced",
-                    "Untag",
-                    note.clone(),
-                )
-                .await;
-                Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
-            }
-            Plan::Recover(a) => {
-                let reason = if a.status == AssociationState::CreateFailed {
-                    "CreateFailed"
-                } else {
-                    "DeleteFailed"
-                };
-                record(status, &a);
-                let why = format!(
-                    "association {} is {}: {} ({}); deleting it to create it again",
-                    a.id,
-                    a.status,
-                    a.failure_message.as_deref().unwrap_or("no message"),
-                    a.failure_code.as_deref().unwrap_or("no code"),
-                );
-                publish(ctx, obj, EventType::Warning, reason, "Delete", why.clone()).await;
-                let state = lattice.delete_association(&a.id).await?;
-                status.association_status = Some(state.to_string());
-                let recoveries = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
-                Step::new(
-                    Phase::Progressing,
-                    "Recreating",
-                    why,
-                    Next::After(decide::exponential(recoveries, RECREATE_BACKOFF)),
-                )
-            }
-            Plan::Forget => {
-                let old = status.id.clone().unwrap_or_default();
-                forget(status);
-                ctx.metrics.recreate_attempts.inc();
-                let note = format!(
-                    "association {old} no longer exists in AWS; creating it again (attempt {})",
-                    status.recreate_attempts
-                );
-                publish(
-                    ctx,
-                    obj,
-                    EventType::Warning,
-                    "Recreating",
-                    "Create",
-                    note.clone(),
-                )
-                .await;
-                Step::new(Phase::Progressing, "Recreating", note, Next::Now)
-            }
-        },
-    )
+            Step::new(
+                Phase::Ready,
+                "Active",
+                format!("association {} is ACTIVE and its tags match", a.id),
+                Next::Idle,
+            )
+        }
+        Plan::Tag { association: a, tags } => {
+            lattice.tag_resource(&a.arn, &tags).await?;
+            record(status, &a);
+            let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+            let note = format!("set tags {} on {}", keys.join(", "), a.id);
+            publish(ctx, obj, EventType::Normal, "TagsSynced", "Tag", note.clone()).await;
+            Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
+        }
+        Plan::Untag { association: a, keys } => {
+            lattice.untag_resource(&a.arn, &keys).await?;
+            record(status, &a);
+            let note = format!("removed tags {} from {}", keys.join(", "), a.id);
+            publish(ctx, obj, EventType::Normal, "TagsSynced", "Untag", note.clone()).await;
+            Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
+        }
+        Plan::Recover(a) => {
+            let reason = if a.status == AssociationState::CreateFailed {
+                "CreateFailed"
+            } else {
+                "DeleteFailed"
+            };
+            record(status, &a);
+            let why = format!(
+                "association {} is {}: {} ({}); deleting it to create it again",
+                a.id,
+                a.status,
+                a.failure_message.as_deref().unwrap_or("no message"),
+                a.failure_code.as_deref().unwrap_or("no code"),
+            );
+            publish(ctx, obj, EventType::Warning, reason, "Delete", why.clone()).await;
+            let state = lattice.delete_association(&a.id).await?;
+            status.association_status = Some(state.to_string());
+            let recoveries = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
+            Step::new(
+                Phase::Progressing,
+                "Recreating",
+                why,
+                Next::After(decide::exponential(recoveries, RECREATE_BACKOFF)),
+            )
+        }
+        Plan::Forget => {
+            let old = status.id.clone().unwrap_or_default();
+            forget(status);
+            ctx.metrics.recreate_attempts.inc();
+            let note = format!(
+                "association {old} no longer exists in AWS; creating it again (attempt {})",
+                status.recreate_attempts
+            );
+            publish(ctx, obj, EventType::Warning, "Recreating", "Create", note.clone()).await;
+            Step::new(Phase::Progressing, "Recreating", note, Next::Now)
+        }
+    })
 }
 
 /// Create said the pair is already associated: find the association and apply the adoption policy.
@@ -364,13 +308,7 @@ async fn conflict(
     status: &mut Status,
 ) -> Result<Step, LatticeError> {
     let lattice = ctx.lattice.as_ref();
-    let existing = match find_association(
-        lattice,
-        &want.service_network_identifier,
-        &want.service_identifier,
-    )
-    .await?
-    {
+    let existing = match find_association(lattice, &want.service_network_identifier, &want.service_identifier).await? {
         Some(a) => {
             let tags = lattice.list_tags(&a.arn).await?;
             Some((a, tags))
@@ -381,15 +319,7 @@ async fn conflict(
         Adoption::Adopt(a) => {
             record(status, &a);
             let note = format!("adopted existing association {} ({})", a.id, a.status);
-            publish(
-                ctx,
-                obj,
-                EventType::Normal,
-                "Adopted",
-                "Adopt",
-                note.clone(),
-            )
-            .await;
+            publish(ctx, obj, EventType::Normal, "Adopted", "Adopt", note.clone()).await;
             Step::new(Phase::Progressing, "Creating", note, Next::Now)
         }
         Adoption::Refuse(message) => {
@@ -452,84 +382,73 @@ async fn cleanup_step(
             Err(e) if e.kind == ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         },
-        (_, None) => match find_association(
-            lattice,
-            &want.service_network_identifier,
-            &want.service_identifier,
-        )
-        .await?
+        (_, None) => match find_association(lattice, &want.service_network_identifier, &want.service_identifier).await?
         {
             Some(a) if id.owns(&lattice.list_tags(&a.arn).await?) => Some(a),
             _ => None,
         },
     };
-    Ok(
-        match decide::decide_cleanup(want.deletion, observed.as_ref()) {
-            Cleanup::Release => {
-                let (reason, note) = match (want.deletion, &status.id) {
-                    (crate::api::DeletionPolicy::Retain, Some(aid)) => (
-                        "Retained",
-                        format!("association {aid} left in AWS (deletionPolicy Retain)"),
-                    ),
-                    (crate::api::DeletionPolicy::Retain, None) => (
-                        "Retained",
-                        "deletionPolicy Retain: nothing deleted in AWS".to_string(),
-                    ),
-                    (_, Some(aid)) => ("Deleted", format!("association {aid} is gone from AWS")),
-                    (_, None) => (
-                        "Deleted",
-                        "no association of this object exists in AWS".to_string(),
-                    ),
-                };
-                publish(ctx, obj, EventType::Normal, reason, "Delete", note).await;
-                None
-            }
-            Cleanup::Wait(a) => {
-                record(status, &a);
-                Some(Step::new(
-                    Phase::Progressing,
-                    "Deleting",
-                    format!("association {} is {}", a.id, a.status),
-                    Next::Poll,
-                ))
-            }
-            Cleanup::Delete(a) => {
-                let failed = a.status == AssociationState::DeleteFailed;
-                record(status, &a);
-                if failed {
-                    let why = format!(
-                        "association {} is DELETE_FAILED: {}; deleting it again",
-                        a.id,
-                        a.failure_message.as_deref().unwrap_or("no message")
-                    );
-                    publish(ctx, obj, EventType::Warning, "DeleteFailed", "Delete", why).await;
+    Ok(match decide::decide_cleanup(want.deletion, observed.as_ref()) {
+        Cleanup::Release => {
+            let (reason, note) = match (want.deletion, &status.id) {
+                (crate::api::DeletionPolicy::Retain, Some(aid)) => (
+                    "Retained",
+                    format!("association {aid} left in AWS (deletionPolicy Retain)"),
+                ),
+                (crate::api::DeletionPolicy::Retain, None) => {
+                    ("Retained", "deletionPolicy Retain: nothing deleted in AWS".to_string())
                 }
-                let state = lattice.delete_association(&a.id).await?;
-                status.association_status = Some(state.to_string());
-                let next = if failed {
-                    let n = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
-                    Next::After(decide::exponential(n, RECREATE_BACKOFF))
-                } else {
-                    publish(
-                        ctx,
-                        obj,
-                        EventType::Normal,
-                        "Deleting",
-                        "Delete",
-                        format!("deleting association {}", a.id),
-                    )
-                    .await;
-                    Next::Poll
-                };
-                Some(Step::new(
-                    Phase::Progressing,
-                    "Deleting",
-                    format!("association {} is {}", a.id, state),
-                    next,
-                ))
+                (_, Some(aid)) => ("Deleted", format!("association {aid} is gone from AWS")),
+                (_, None) => ("Deleted", "no association of this object exists in AWS".to_string()),
+            };
+            publish(ctx, obj, EventType::Normal, reason, "Delete", note).await;
+            None
+        }
+        Cleanup::Wait(a) => {
+            record(status, &a);
+            Some(Step::new(
+                Phase::Progressing,
+                "Deleting",
+                format!("association {} is {}", a.id, a.status),
+                Next::Poll,
+            ))
+        }
+        Cleanup::Delete(a) => {
+            let failed = a.status == AssociationState::DeleteFailed;
+            record(status, &a);
+            if failed {
+                let why = format!(
+                    "association {} is DELETE_FAILED: {}; deleting it again",
+                    a.id,
+                    a.failure_message.as_deref().unwrap_or("no message")
+                );
+                publish(ctx, obj, EventType::Warning, "DeleteFailed", "Delete", why).await;
             }
-        },
-    )
+            let state = lattice.delete_association(&a.id).await?;
+            status.association_status = Some(state.to_string());
+            let next = if failed {
+                let n = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
+                Next::After(decide::exponential(n, RECREATE_BACKOFF))
+            } else {
+                publish(
+                    ctx,
+                    obj,
+                    EventType::Normal,
+                    "Deleting",
+                    "Delete",
+                    format!("deleting association {}", a.id),
+                )
+                .await;
+                Next::Poll
+            };
+            Some(Step::new(
+                Phase::Progressing,
+                "Deleting",
+                format!("association {} is {}", a.id, state),
+                next,
+            ))
+        }
+    })
 }
 
 /// Writes the status with server-side apply, only when it differs from what the object has.
@@ -563,10 +482,7 @@ async fn write_status(
             &Patch::Apply(&patch),
         )
         .await;
-    Metrics::count(
-        &ctx.metrics.status_patches,
-        if result.is_ok() { "ok" } else { "error" },
-    );
+    Metrics::count(&ctx.metrics.status_patches, if result.is_ok() { "ok" } else { "error" });
     result.map(|_| ()).map_err(Error::Kube)
 }
 
@@ -575,14 +491,7 @@ fn jiff_now() -> k8s_openapi::jiff::Timestamp {
 }
 
 /// Publishes a Kubernetes Event about the object; a failure to publish is logged, not fatal.
-async fn publish(
-    ctx: &Context,
-    obj: &Snsa,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) {
+async fn publish(ctx: &Context, obj: &Snsa, type_: EventType, reason: &str, action: &str, note: String) {
     let event = Event {
         type_,
         reason: reason.into(),

@@ -40,12 +40,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(
-        client: Client,
-        lattice: Arc<dyn LatticeApi>,
-        metrics: Arc<Metrics>,
-        config: Config,
-    ) -> Self {
+    pub fn new(client: Client, lattice: Arc<dyn LatticeApi>, metrics: Arc<Metrics>, config: Config) -> Self {
         let reporter = kube::runtime::events::Reporter {
             controller: crate::CONTROLLER_NAME.into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -70,10 +65,7 @@ impl Context {
 
     /// Drops an object's memory (it is gone).
     pub(crate) fn forget(&self, key: &str) {
-        self.memory
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.memory.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }
 

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use crate::api::{AdoptionPolicy, CLUSTER_TAG, DeletionPolicy, OWNER_TAG};
-use crate::lattice::{
-    Association, AssociationState, CreateAssociation, ErrorKind, LatticeError, Tags,
-};
+use crate::lattice::{Association, AssociationState, CreateAssociation, ErrorKind, LatticeError, Tags};
 
 /// Who an object is, as far as AWS is concerned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,10 +74,7 @@ pub enum Plan {
     /// ACTIVE and tags match.
     InSync(Association),
     /// Add or change these tags.
-    Tag {
-        association: Association,
-        tags: Tags,
-    },
+    Tag { association: Association, tags: Tags },
     /// Remove these tags.
     Untag {
         association: Association,
@@ -92,12 +87,7 @@ pub enum Plan {
 }
 
 /// Decides the next step for an object that is wanted (not being deleted).
-pub fn decide(
-    desired: &Desired,
-    identity: &Identity,
-    recreate_attempts: i32,
-    observed: &Observed,
-) -> Plan {
+pub fn decide(desired: &Desired, identity: &Identity, recreate_attempts: i32, observed: &Observed) -> Plan {
     match observed {
         Observed::Untracked => Plan::Create(CreateAssociation {
             client_token: identity.client_token(recreate_attempts),
@@ -107,9 +97,7 @@ pub fn decide(
         }),
         Observed::Gone => Plan::Forget,
         Observed::Found { association, tags } => match &association.status {
-            AssociationState::CreateFailed | AssociationState::DeleteFailed => {
-                Plan::Recover(association.clone())
-            }
+            AssociationState::CreateFailed | AssociationState::DeleteFailed => Plan::Recover(association.clone()),
             AssociationState::Active => match tags {
                 Some(current) => tag_plan(association, &desired.tags, current),
                 None => Plan::Wait(association.clone()),
@@ -158,11 +146,7 @@ pub enum Adoption {
 }
 
 /// Applies the adoption policy to the association found for the pair, with its tags.
-pub fn adopt(
-    policy: AdoptionPolicy,
-    identity: &Identity,
-    existing: Option<(Association, Tags)>,
-) -> Adoption {
+pub fn adopt(policy: AdoptionPolicy, identity: &Identity, existing: Option<(Association, Tags)>) -> Adoption {
     let Some((association, tags)) = existing else {
         return Adoption::Retry;
     };
@@ -202,9 +186,7 @@ pub fn decide_cleanup(policy: DeletionPolicy, observed: Option<&Association>) ->
     match (policy, observed) {
         (DeletionPolicy::Retain, _) | (_, None) => Cleanup::Release,
         (DeletionPolicy::Delete, Some(a)) => match a.status {
-            AssociationState::DeleteInProgress | AssociationState::CreateInProgress => {
-                Cleanup::Wait(a.clone())
-            }
+            AssociationState::DeleteInProgress | AssociationState::CreateInProgress => Cleanup::Wait(a.clone()),
             _ => Cleanup::Delete(a.clone()),
         },
     }
@@ -223,16 +205,13 @@ pub struct Failure {
 /// Backoff base and cap of errors that are retried.
 pub const ERROR_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(300));
 /// Backoff base and cap of recreate cycles and missing dependencies.
-pub const RECREATE_BACKOFF: (Duration, Duration) =
-    (Duration::from_secs(5), Duration::from_secs(300));
+pub const RECREATE_BACKOFF: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(300));
 /// Poll base and cap while AWS is creating or deleting.
 pub const POLL: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(15));
 
 /// `base * 2^(n-1)`, capped, for the n-th consecutive attempt (n ≥ 1).
 pub fn exponential(n: u32, (base, cap): (Duration, Duration)) -> Duration {
-    let factor = 1u32
-        .checked_shl(n.saturating_sub(1).min(20))
-        .unwrap_or(u32::MAX);
+    let factor = 1u32.checked_shl(n.saturating_sub(1).min(20)).unwrap_or(u32::MAX);
     base.saturating_mul(factor).min(cap)
 }
 
@@ -250,9 +229,7 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
             false,
             err.retry_after.unwrap_or_else(|| backoff(ERROR_BACKOFF)),
         ),
-        ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other => {
-            ("AwsError", false, backoff(ERROR_BACKOFF))
-        }
+        ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other => ("AwsError", false, backoff(ERROR_BACKOFF)),
     };
     Failure {
         reason,

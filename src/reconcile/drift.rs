@@ -1,1 +1,80 @@
-//! drift
+//! The drift scan's decision, pure: given what the objects' statuses say and what a paged List of
+//! each service network reports, which objects to wake. One List page covers up to 100 associations,
+//! where a Get per object would cost one call each.
+
+use std::collections::HashMap;
+
+/// What one object's status says about its association.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tracked<K> {
+    pub key: K,
+    pub service_network_identifier: String,
+    /// `.status.id`; objects without one are mid-create and keep their own polls.
+    pub id: Option<String>,
+    /// `.status.associationStatus`.
+    pub association_status: Option<String>,
+}
+
+/// The objects to wake: those whose association is missing from AWS or whose AWS status differs
+/// from the status they recorded. `listed` maps association id to AWS status, for the networks in
+/// `scanned` (objects of networks whose List failed are left alone).
+pub fn stale<'a, K>(tracked: &'a [Tracked<K>], scanned: &[String], listed: &HashMap<String, String>) -> Vec<&'a K> {
+    tracked
+        .iter()
+        .filter(|t| scanned.contains(&t.service_network_identifier))
+        .filter(|t| match &t.id {
+            None => false,
+            Some(id) => listed.get(id) != t.association_status.as_ref(),
+        })
+        .map(|t| &t.key)
+        .collect()
+}
+
+/// The service networks to scan: each distinct identifier once, in a stable order.
+pub fn networks<K>(tracked: &[Tracked<K>]) -> Vec<String> {
+    let mut all: Vec<String> = tracked.iter().map(|t| t.service_network_identifier.clone()).collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(key: &str, sn: &str, id: Option<&str>, status: Option<&str>) -> Tracked<String> {
+        Tracked {
+            key: key.into(),
+            service_network_identifier: sn.into(),
+            id: id.map(Into::into),
+            association_status: status.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn wakes_only_objects_whose_aws_state_differs() {
+        let tracked = vec![
+            t("same", "sn-a", Some("snsa-1"), Some("ACTIVE")),
+            t("missing", "sn-a", Some("snsa-2"), Some("ACTIVE")),
+            t("failed", "sn-a", Some("snsa-3"), Some("ACTIVE")),
+            t("creating", "sn-a", None, None),
+            t("other-network", "sn-b", Some("snsa-9"), Some("ACTIVE")),
+        ];
+        let listed = HashMap::from([
+            ("snsa-1".to_string(), "ACTIVE".to_string()),
+            ("snsa-3".to_string(), "CREATE_FAILED".to_string()),
+        ]);
+        let woken = stale(&tracked, &["sn-a".to_string()], &listed);
+        assert_eq!(woken, [&"missing".to_string(), &"failed".to_string()]);
+    }
+
+    #[test]
+    fn lists_each_network_once() {
+        let tracked = vec![
+            t("a", "sn-b", None, None),
+            t("b", "sn-a", None, None),
+            t("c", "sn-b", None, None),
+        ];
+        assert_eq!(networks(&tracked), ["sn-a", "sn-b"]);
+    }
+}

@@ -79,12 +79,7 @@ pub fn forget(status: &mut Status) {
 
 /// The three kstatus conditions for `verdict`, keeping each `lastTransitionTime` from `previous`
 /// when that condition's status is unchanged.
-pub fn conditions(
-    previous: &[Condition],
-    verdict: &Verdict,
-    generation: Option<i64>,
-    now: &Time,
-) -> Vec<Condition> {
+pub fn conditions(previous: &[Condition], verdict: &Verdict, generation: Option<i64>, now: &Time) -> Vec<Condition> {
     let make = |type_: &str, on: bool| {
         let status = if on { "True" } else { "False" }.to_string();
         let last = previous
@@ -170,10 +165,7 @@ mod tests {
             .map(|c| c.type_.as_str())
             .collect();
         assert_eq!(on, ["Stalled"]);
-        assert!(
-            c.iter()
-                .all(|c| c.reason == "AccessDenied" && c.message == "no")
-        );
+        assert!(c.iter().all(|c| c.reason == "AccessDenied" && c.message == "no"));
     }
 
     #[test]
@@ -190,10 +182,7 @@ mod tests {
         assert_eq!(s.service_name.as_deref(), Some("svc"));
         assert_eq!(s.arn.as_deref(), Some("arn:1"));
         assert_eq!(s.association_status.as_deref(), Some("DELETE_IN_PROGRESS"));
-        assert_eq!(
-            s.failure_code, None,
-            "failure fields follow the latest report"
-        );
+        assert_eq!(s.failure_code, None, "failure fields follow the latest report");
     }
 
     #[test]

@@ -1,1 +1,748 @@
+//! One test (or a named group) per row of DESIGN.md's behaviour table and per error class, as the
+//! pure decision core models them. No I/O, no mocks.
 
+use super::*;
+
+const UID: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+const SERVICE: &str = "svc-0123456789abcdef0";
+const NETWORK: &str = "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetwork/sn-0123456789abcdef0";
+const ASSOCIATION_ID: &str = "snsa-0123456789abcdef0";
+const ASSOCIATION_ARN: &str =
+    "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetworkserviceassociation/snsa-0123456789abcdef0";
+
+fn identity() -> Identity {
+    Identity {
+        uid: UID.to_string(),
+        owner: "payments/payments-in-shared".to_string(),
+        cluster: "prod-eu".to_string(),
+    }
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// The desired state as the reconciler builds it: user tags plus the ownership tags.
+fn desired_with(user_tags: &[(&str, &str)], adoption: AdoptionPolicy, deletion: DeletionPolicy) -> Desired {
+    let mut all = tags(user_tags);
+    all.extend(identity().ownership_tags());
+    Desired {
+        service_identifier: SERVICE.to_string(),
+        service_network_identifier: NETWORK.to_string(),
+        tags: all,
+        adoption,
+        deletion,
+    }
+}
+
+fn desired() -> Desired {
+    desired_with(&[("team", "payments")], AdoptionPolicy::IfOwned, DeletionPolicy::Delete)
+}
+
+fn association(status: AssociationState) -> Association {
+    Association::new(ASSOCIATION_ID, ASSOCIATION_ARN, status)
+}
+
+fn found(status: AssociationState, tags: Option<Tags>) -> Observed {
+    Observed::Found {
+        association: association(status),
+        tags,
+    }
+}
+
+/// Decides for an ACTIVE association whose AWS tags are `current`.
+fn decide_active(desired: &Desired, current: Tags) -> Plan {
+    decide(desired, &identity(), 0, &found(AssociationState::Active, Some(current)))
+}
+
+fn err(kind: ErrorKind) -> LatticeError {
+    LatticeError::new(kind, "SomeException", "something went wrong")
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity: client token and ownership tags.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn client_token_is_uid_dash_attempt() {
+    let id = identity();
+    assert_eq!(id.client_token(0), format!("{UID}-0"));
+    assert_eq!(id.client_token(7), format!("{UID}-7"));
+}
+
+#[test]
+fn client_token_differs_per_recreate_attempt() {
+    let id = identity();
+    assert_ne!(id.client_token(0), id.client_token(1));
+    assert_ne!(id.client_token(1), id.client_token(2));
+}
+
+#[test]
+fn client_token_is_truncated_to_64_chars() {
+    let id = Identity {
+        uid: "u".repeat(100),
+        ..identity()
+    };
+    let token = id.client_token(3);
+    assert_eq!(token.chars().count(), 64);
+    assert_eq!(token, "u".repeat(64));
+
+    // Exactly at the limit: nothing is cut.
+    let id = Identity {
+        uid: "u".repeat(62),
+        ..identity()
+    };
+    assert_eq!(id.client_token(5), format!("{}-5", "u".repeat(62)));
+    assert_eq!(id.client_token(5).len(), 64);
+    // One past the limit: the last character goes.
+    assert_eq!(id.client_token(10), format!("{}-1", "u".repeat(62)));
+}
+
+#[test]
+fn ownership_tags_name_owner_and_cluster() {
+    assert_eq!(
+        identity().ownership_tags(),
+        tags(&[
+            ("vpclattice.operator.dev/owner", "payments/payments-in-shared"),
+            ("vpclattice.operator.dev/cluster", "prod-eu"),
+        ])
+    );
+    assert_eq!(OWNER_TAG, "vpclattice.operator.dev/owner");
+    assert_eq!(CLUSTER_TAG, "vpclattice.operator.dev/cluster");
+}
+
+#[test]
+fn owns_requires_both_ownership_tags_to_match() {
+    let id = identity();
+    let mut t = id.ownership_tags();
+    assert!(id.owns(&t));
+    t.insert("team".into(), "payments".into());
+    assert!(id.owns(&t), "other tags do not matter");
+
+    let mut other_owner = id.ownership_tags();
+    other_owner.insert(OWNER_TAG.into(), "payments/someone-else".into());
+    assert!(!id.owns(&other_owner));
+
+    let mut other_cluster = id.ownership_tags();
+    other_cluster.insert(CLUSTER_TAG.into(), "prod-us".into());
+    assert!(!id.owns(&other_cluster));
+
+    assert!(
+        !id.owns(&tags(&[(OWNER_TAG, "payments/payments-in-shared")])),
+        "cluster tag missing"
+    );
+    assert!(!id.owns(&tags(&[(CLUSTER_TAG, "prod-eu")])), "owner tag missing");
+    assert!(!id.owns(&Tags::new()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row: no status.id → Create with the current clientToken and the desired tags.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn untracked_creates_with_token_and_desired_tags_including_ownership() {
+    let want = desired();
+    let plan = decide(&want, &identity(), 0, &Observed::Untracked);
+    let Plan::Create(req) = plan else {
+        panic!("expected Create, got {plan:?}");
+    };
+    assert_eq!(req.client_token, format!("{UID}-0"));
+    assert_eq!(req.service_identifier, SERVICE);
+    assert_eq!(req.service_network_identifier, NETWORK);
+    assert_eq!(
+        req.tags,
+        tags(&[
+            ("team", "payments"),
+            (OWNER_TAG, "payments/payments-in-shared"),
+            (CLUSTER_TAG, "prod-eu"),
+        ])
+    );
+}
+
+#[test]
+fn untracked_after_recreates_uses_token_of_current_attempt() {
+    let plan = decide(&desired(), &identity(), 3, &Observed::Untracked);
+    let Plan::Create(req) = plan else {
+        panic!("expected Create, got {plan:?}");
+    };
+    assert_eq!(req.client_token, format!("{UID}-3"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row: status.id → ResourceNotFound → forget it and create again.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn gone_forgets_the_association() {
+    assert_eq!(decide(&desired(), &identity(), 0, &Observed::Gone), Plan::Forget);
+    assert_eq!(decide(&desired(), &identity(), 4, &Observed::Gone), Plan::Forget);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row: CREATE_IN_PROGRESS / DELETE_IN_PROGRESS → wait.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn create_in_progress_waits() {
+    let plan = decide(
+        &desired(),
+        &identity(),
+        0,
+        &found(AssociationState::CreateInProgress, None),
+    );
+    assert_eq!(plan, Plan::Wait(association(AssociationState::CreateInProgress)));
+}
+
+#[test]
+fn delete_in_progress_waits() {
+    let plan = decide(
+        &desired(),
+        &identity(),
+        0,
+        &found(AssociationState::DeleteInProgress, None),
+    );
+    assert_eq!(plan, Plan::Wait(association(AssociationState::DeleteInProgress)));
+}
+
+#[test]
+fn unknown_status_waits() {
+    let state = AssociationState::Other("SOMETHING_NEW".into());
+    let plan = decide(&desired(), &identity(), 0, &found(state.clone(), None));
+    assert_eq!(plan, Plan::Wait(association(state)));
+}
+
+#[test]
+fn active_without_tags_read_waits() {
+    let plan = decide(&desired(), &identity(), 0, &found(AssociationState::Active, None));
+    assert_eq!(plan, Plan::Wait(association(AssociationState::Active)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row: ACTIVE → sync tags if they differ (keys beginning aws: untouched).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn active_with_matching_tags_is_in_sync() {
+    let want = desired();
+    let plan = decide_active(&want, want.tags.clone());
+    assert_eq!(plan, Plan::InSync(association(AssociationState::Active)));
+}
+
+#[test]
+fn active_ignores_aws_prefixed_tags_present_in_aws() {
+    let want = desired();
+    let mut current = want.tags.clone();
+    current.insert("aws:cloudformation:stack-name".into(), "net".into());
+    current.insert("aws:createdBy".into(), "someone".into());
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::InSync(association(AssociationState::Active))
+    );
+}
+
+#[test]
+fn active_with_missing_tag_tags_only_the_missing_one() {
+    let want = desired_with(
+        &[("team", "payments"), ("env", "prod")],
+        AdoptionPolicy::IfOwned,
+        DeletionPolicy::Delete,
+    );
+    let mut current = want.tags.clone();
+    current.remove("env");
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::Tag {
+            association: association(AssociationState::Active),
+            tags: tags(&[("env", "prod")]),
+        }
+    );
+}
+
+#[test]
+fn active_with_changed_tag_tags_only_the_changed_one() {
+    let want = desired_with(
+        &[("team", "payments"), ("env", "prod")],
+        AdoptionPolicy::IfOwned,
+        DeletionPolicy::Delete,
+    );
+    let mut current = want.tags.clone();
+    current.insert("team".into(), "billing".into());
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::Tag {
+            association: association(AssociationState::Active),
+            tags: tags(&[("team", "payments")]),
+        }
+    );
+}
+
+#[test]
+fn active_with_missing_ownership_tags_restores_them() {
+    let want = desired();
+    let current = tags(&[("team", "payments")]);
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::Tag {
+            association: association(AssociationState::Active),
+            tags: identity().ownership_tags(),
+        }
+    );
+}
+
+#[test]
+fn active_with_extra_tags_untags_only_the_extra_ones() {
+    let want = desired();
+    let mut current = want.tags.clone();
+    current.insert("stale".into(), "x".into());
+    current.insert("old-team".into(), "billing".into());
+    current.insert("aws:cloudformation:logical-id".into(), "Assoc".into());
+    let plan = decide_active(&want, current);
+    let Plan::Untag {
+        association: a,
+        mut keys,
+    } = plan
+    else {
+        panic!("expected Untag, got {plan:?}");
+    };
+    keys.sort();
+    assert_eq!(a, association(AssociationState::Active));
+    assert_eq!(keys, vec!["old-team".to_string(), "stale".to_string()]);
+}
+
+#[test]
+fn active_with_missing_and_extra_tags_tags_first_then_untags() {
+    let want = desired_with(
+        &[("team", "payments"), ("env", "prod")],
+        AdoptionPolicy::IfOwned,
+        DeletionPolicy::Delete,
+    );
+    let mut current = want.tags.clone();
+    current.remove("env");
+    current.insert("stale".into(), "x".into());
+    // One call at a time: first the missing tag...
+    assert_eq!(
+        decide_active(&want, current.clone()),
+        Plan::Tag {
+            association: association(AssociationState::Active),
+            tags: tags(&[("env", "prod")]),
+        }
+    );
+    // ...then, once it is there, the extra one.
+    current.insert("env".into(), "prod".into());
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::Untag {
+            association: association(AssociationState::Active),
+            keys: vec!["stale".to_string()],
+        }
+    );
+}
+
+#[test]
+fn active_never_adds_or_changes_aws_prefixed_tags() {
+    // The CRD forbids them, but should one reach decide it must not be sent to AWS.
+    let mut want = desired();
+    want.tags.insert("aws:managed".into(), "yes".into());
+    let mut current = desired().tags;
+    assert_eq!(
+        decide_active(&want, current.clone()),
+        Plan::InSync(association(AssociationState::Active)),
+        "a desired aws: key that AWS lacks is not added"
+    );
+    current.insert("aws:managed".into(), "no".into());
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::InSync(association(AssociationState::Active)),
+        "a desired aws: key with another value in AWS is not changed"
+    );
+}
+
+#[test]
+fn active_never_removes_aws_prefixed_tags() {
+    let want = desired();
+    let mut current = want.tags.clone();
+    current.insert("aws:foo".into(), "bar".into());
+    current.insert("extra".into(), "x".into());
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::Untag {
+            association: association(AssociationState::Active),
+            keys: vec!["extra".to_string()],
+        }
+    );
+}
+
+#[test]
+fn active_with_prefix_lookalike_tag_is_not_protected() {
+    // Only keys *beginning* `aws:` are untouched; `AWS:`/`xaws:` are ordinary user keys.
+    let want = desired();
+    let mut current = want.tags.clone();
+    current.insert("xaws:foo".into(), "1".into());
+    let plan = decide_active(&want, current);
+    assert_eq!(
+        plan,
+        Plan::Untag {
+            association: association(AssociationState::Active),
+            keys: vec!["xaws:foo".to_string()],
+        }
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows: CREATE_FAILED, DELETE_FAILED while wanted → recover (delete, then recreate).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn create_failed_recovers() {
+    let mut a = association(AssociationState::CreateFailed);
+    a.failure_code = Some("InternalError".into());
+    a.failure_message = Some("could not create".into());
+    let observed = Observed::Found {
+        association: a.clone(),
+        tags: None,
+    };
+    assert_eq!(decide(&desired(), &identity(), 0, &observed), Plan::Recover(a));
+}
+
+#[test]
+fn delete_failed_while_wanted_recovers() {
+    let plan = decide(&desired(), &identity(), 2, &found(AssociationState::DeleteFailed, None));
+    assert_eq!(plan, Plan::Recover(association(AssociationState::DeleteFailed)));
+}
+
+#[test]
+fn failed_states_recover_even_when_tags_were_read() {
+    for state in [AssociationState::CreateFailed, AssociationState::DeleteFailed] {
+        let plan = decide(&desired(), &identity(), 0, &found(state.clone(), Some(Tags::new())));
+        assert_eq!(plan, Plan::Recover(association(state)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row: Create → ConflictException → List; apply the adoption policy.
+// ---------------------------------------------------------------------------------------------
+
+fn owned_tags() -> Tags {
+    let mut t = identity().ownership_tags();
+    t.insert("team".into(), "payments".into());
+    t
+}
+
+fn foreign_tags() -> Tags {
+    tags(&[(OWNER_TAG, "other-ns/other-object"), (CLUSTER_TAG, "prod-eu")])
+}
+
+fn existing(t: Tags) -> Option<(Association, Tags)> {
+    Some((association(AssociationState::Active), t))
+}
+
+#[track_caller]
+fn assert_refused_naming_id(result: Adoption) -> String {
+    let Adoption::Refuse(message) = result else {
+        panic!("expected Refuse, got {result:?}");
+    };
+    assert!(
+        message.contains(ASSOCIATION_ID),
+        "message must name the existing association: {message}"
+    );
+    message
+}
+
+#[test]
+fn adopt_if_owned_adopts_an_owned_association() {
+    assert_eq!(
+        adopt(AdoptionPolicy::IfOwned, &identity(), existing(owned_tags())),
+        Adoption::Adopt(association(AssociationState::Active))
+    );
+}
+
+#[test]
+fn adopt_if_owned_refuses_a_foreign_association() {
+    let message = assert_refused_naming_id(adopt(AdoptionPolicy::IfOwned, &identity(), existing(foreign_tags())));
+    assert!(message.contains("other-ns/other-object"), "names the owner: {message}");
+    assert!(
+        message.contains("adoptionPolicy: Always"),
+        "says how to adopt: {message}"
+    );
+}
+
+#[test]
+fn adopt_if_owned_refuses_an_untagged_association() {
+    let message = assert_refused_naming_id(adopt(AdoptionPolicy::IfOwned, &identity(), existing(Tags::new())));
+    assert!(message.contains("owner tag: none"), "{message}");
+}
+
+#[test]
+fn adopt_if_owned_refuses_when_cluster_tag_differs() {
+    let mut t = identity().ownership_tags();
+    t.insert(CLUSTER_TAG.into(), "prod-us".into());
+    assert_refused_naming_id(adopt(AdoptionPolicy::IfOwned, &identity(), existing(t)));
+}
+
+#[test]
+fn adopt_always_adopts_owned_and_foreign() {
+    for t in [owned_tags(), foreign_tags(), Tags::new()] {
+        assert_eq!(
+            adopt(AdoptionPolicy::Always, &identity(), existing(t)),
+            Adoption::Adopt(association(AssociationState::Active))
+        );
+    }
+}
+
+#[test]
+fn adopt_always_adopts_whatever_the_status() {
+    let a = association(AssociationState::CreateFailed);
+    assert_eq!(
+        adopt(AdoptionPolicy::Always, &identity(), Some((a.clone(), Tags::new()))),
+        Adoption::Adopt(a)
+    );
+}
+
+#[test]
+fn adopt_never_refuses_even_an_owned_association() {
+    for t in [owned_tags(), foreign_tags()] {
+        let message = assert_refused_naming_id(adopt(AdoptionPolicy::Never, &identity(), existing(t)));
+        assert!(message.contains("Never"), "{message}");
+        assert!(message.contains("Always"), "says how to adopt: {message}");
+    }
+}
+
+#[test]
+fn adopt_with_nothing_found_retries_for_every_policy() {
+    for policy in [AdoptionPolicy::IfOwned, AdoptionPolicy::Always, AdoptionPolicy::Never] {
+        assert_eq!(adopt(policy, &identity(), None), Adoption::Retry, "{policy:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows: object deleted (policy Delete / Retain; DELETE_FAILED while deleting).
+// ---------------------------------------------------------------------------------------------
+
+const ALL_STATES: [AssociationState; 5] = [
+    AssociationState::CreateInProgress,
+    AssociationState::Active,
+    AssociationState::DeleteInProgress,
+    AssociationState::CreateFailed,
+    AssociationState::DeleteFailed,
+];
+
+#[test]
+fn cleanup_retain_releases_without_aws_call_even_when_association_exists() {
+    assert_eq!(decide_cleanup(DeletionPolicy::Retain, None), Cleanup::Release);
+    for state in ALL_STATES {
+        let a = association(state);
+        assert_eq!(
+            decide_cleanup(DeletionPolicy::Retain, Some(&a)),
+            Cleanup::Release,
+            "{a:?}"
+        );
+    }
+}
+
+#[test]
+fn cleanup_delete_with_nothing_in_aws_releases() {
+    assert_eq!(decide_cleanup(DeletionPolicy::Delete, None), Cleanup::Release);
+}
+
+#[test]
+fn cleanup_delete_waits_while_aws_is_working() {
+    for state in [AssociationState::DeleteInProgress, AssociationState::CreateInProgress] {
+        let a = association(state);
+        assert_eq!(
+            decide_cleanup(DeletionPolicy::Delete, Some(&a)),
+            Cleanup::Wait(a.clone())
+        );
+    }
+}
+
+#[test]
+fn cleanup_delete_deletes_active_and_failed() {
+    for state in [
+        AssociationState::Active,
+        AssociationState::CreateFailed,
+        AssociationState::DeleteFailed,
+    ] {
+        let a = association(state);
+        assert_eq!(
+            decide_cleanup(DeletionPolicy::Delete, Some(&a)),
+            Cleanup::Delete(a.clone())
+        );
+    }
+}
+
+#[test]
+fn cleanup_delete_failed_while_deleting_deletes_again() {
+    let a = association(AssociationState::DeleteFailed);
+    assert_eq!(decide_cleanup(DeletionPolicy::Delete, Some(&a)), Cleanup::Delete(a));
+}
+
+// ---------------------------------------------------------------------------------------------
+// exponential(): polls, error backoff, recreate backoff.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn exponential_poll_is_1_2_4_8_then_capped_at_15s() {
+    let got: Vec<Duration> = (1..=7).map(|n| exponential(n, POLL)).collect();
+    assert_eq!(got, [1, 2, 4, 8, 15, 15, 15].map(secs));
+}
+
+#[test]
+fn exponential_error_backoff_grows_from_1s_to_5m() {
+    let got: Vec<Duration> = (1..=10).map(|n| exponential(n, ERROR_BACKOFF)).collect();
+    assert_eq!(got, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map(secs));
+}
+
+#[test]
+fn exponential_recreate_backoff_grows_from_5s_to_5m() {
+    let got: Vec<Duration> = (1..=8).map(|n| exponential(n, RECREATE_BACKOFF)).collect();
+    assert_eq!(got, [5, 10, 20, 40, 80, 160, 300, 300].map(secs));
+}
+
+#[test]
+fn exponential_zero_attempts_is_the_base() {
+    assert_eq!(exponential(0, POLL), secs(1));
+    assert_eq!(exponential(0, RECREATE_BACKOFF), secs(5));
+}
+
+#[test]
+fn exponential_never_overflows_and_stays_capped() {
+    for n in [20, 21, 31, 32, 33, 64, 1_000, u32::MAX] {
+        assert_eq!(exponential(n, ERROR_BACKOFF), secs(300), "n = {n}");
+        assert_eq!(exponential(n, POLL), secs(15), "n = {n}");
+    }
+    // A cap above base * 2^20 shows the growth stops at 2^20 without overflowing.
+    assert_eq!(exponential(u32::MAX, (secs(1), Duration::MAX)), secs(1 << 20));
+}
+
+#[test]
+fn backoff_constants_match_design() {
+    assert_eq!(POLL, (secs(1), secs(15)));
+    assert_eq!(ERROR_BACKOFF, (secs(1), secs(300)));
+    assert_eq!(RECREATE_BACKOFF, (secs(5), secs(300)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// classify(): every error class.
+// ---------------------------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_failure(err: &LatticeError, failures: u32, reason: &'static str, stalled: bool, requeue: Duration) {
+    assert_eq!(
+        classify(err, failures),
+        Failure {
+            reason,
+            stalled,
+            requeue,
+        },
+        "{:?} after {failures} failure(s)",
+        err.kind
+    );
+}
+
+#[test]
+fn classify_validation_is_stalled_invalid_spec_for_an_hour() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(&err(ErrorKind::Validation), failures, "InvalidSpec", true, secs(3600));
+    }
+}
+
+#[test]
+fn classify_access_denied_is_stalled_retrying_every_5m() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(&err(ErrorKind::AccessDenied), failures, "AccessDenied", true, secs(300));
+    }
+}
+
+#[test]
+fn classify_quota_exceeded_is_stalled_retrying_every_15m() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(
+            &err(ErrorKind::QuotaExceeded),
+            failures,
+            "QuotaExceeded",
+            true,
+            secs(900),
+        );
+    }
+}
+
+#[test]
+fn classify_not_found_is_dependency_not_found_backing_off_5s_to_5m() {
+    let e = err(ErrorKind::NotFound);
+    for (failures, expected) in [(0, 5), (1, 5), (2, 10), (3, 20), (6, 160), (7, 300), (40, 300)] {
+        assert_failure(&e, failures, "DependencyNotFound", false, secs(expected));
+    }
+}
+
+#[test]
+fn classify_throttled_honours_retry_after() {
+    let e = err(ErrorKind::Throttled).with_retry_after(Some(42));
+    for failures in [1, 3, 30] {
+        assert_failure(&e, failures, "Throttled", false, secs(42));
+    }
+}
+
+#[test]
+fn classify_throttled_without_retry_after_backs_off_1s_to_5m() {
+    let e = err(ErrorKind::Throttled);
+    assert_eq!(e.retry_after, None);
+    for (failures, expected) in [(0, 1), (1, 1), (2, 2), (4, 8), (9, 256), (10, 300), (99, 300)] {
+        assert_failure(&e, failures, "Throttled", false, secs(expected));
+    }
+}
+
+#[test]
+fn classify_throttled_with_negative_retry_after_backs_off() {
+    let e = err(ErrorKind::Throttled).with_retry_after(Some(-5));
+    assert_eq!(e.retry_after, None);
+    assert_failure(&e, 3, "Throttled", false, secs(4));
+}
+
+/// DESIGN.md: "ThrottlingException → honour retryAfterSeconds, else backoff with jitter; never a hot
+/// loop". A `Retry-After: 0` must not turn into an immediate requeue on every throttled call.
+#[test]
+fn classify_throttled_with_zero_retry_after_is_not_a_hot_loop() {
+    let e = err(ErrorKind::Throttled).with_retry_after(Some(0));
+    for failures in [1, 5] {
+        let requeue = classify(&e, failures).requeue;
+        assert!(
+            requeue >= ERROR_BACKOFF.0,
+            "Retry-After: 0 after {failures} throttled call(s) requeues after {requeue:?}: a hot loop"
+        );
+    }
+}
+
+#[test]
+fn classify_transient_other_and_conflict_are_aws_error_backing_off_1s_to_5m() {
+    for kind in [ErrorKind::Transient, ErrorKind::Other, ErrorKind::Conflict] {
+        let e = err(kind);
+        for (failures, expected) in [(0, 1), (1, 1), (2, 2), (3, 4), (8, 128), (10, 300), (1_000, 300)] {
+            assert_failure(&e, failures, "AwsError", false, secs(expected));
+        }
+    }
+}
+
+#[test]
+fn classify_only_human_fixable_classes_are_stalled() {
+    let stalled: Vec<ErrorKind> = [
+        ErrorKind::Validation,
+        ErrorKind::AccessDenied,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Throttled,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::Transient,
+        ErrorKind::Other,
+    ]
+    .into_iter()
+    .filter(|k| classify(&err(*k), 1).stalled)
+    .collect();
+    assert_eq!(
+        stalled,
+        [ErrorKind::Validation, ErrorKind::AccessDenied, ErrorKind::QuotaExceeded]
+    );
+}

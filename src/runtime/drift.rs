@@ -1,0 +1,113 @@
+//! The drift scan loop: every `interval` (±10% jitter) it pages through each service network's
+//! associations and wakes only the objects whose AWS state differs from their status; every
+//! `tag_every`-th scan it also wakes every ACTIVE object so its tags are compared (through the shared
+//! rate limiter). It also refreshes the objects-by-status gauge.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::SinkExt;
+use futures::channel::mpsc::Sender;
+use kube::runtime::reflector::{ObjectRef, Store};
+use tracing::{debug, warn};
+
+use crate::api::ServiceNetworkServiceAssociation as Snsa;
+use crate::lattice::{ListFilter, list_all};
+use crate::metrics::StatusLabels;
+use crate::reconcile::Context;
+use crate::reconcile::drift::{Tracked, networks, stale};
+
+/// How often the drift scan runs.
+#[derive(Clone, Debug)]
+pub struct DriftOptions {
+    pub interval: Duration,
+    /// Every n-th scan also wakes ACTIVE objects to compare tags (0: never).
+    pub tag_every: u32,
+}
+
+impl Default for DriftOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(600),
+            tag_every: 6,
+        }
+    }
+}
+
+/// Runs until the receiver is dropped.
+pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOptions, mut wake: Sender<ObjectRef<Snsa>>) {
+    let mut round: u32 = 0;
+    loop {
+        tokio::time::sleep(opts.interval.mul_f64(0.9 + rand::random::<f64>() * 0.2)).await;
+        round = round.wrapping_add(1);
+        let objects = store.state();
+        update_gauge(&ctx, &objects);
+        let tracked: Vec<Tracked<ObjectRef<Snsa>>> = objects
+            .iter()
+            .filter(|o| o.metadata.deletion_timestamp.is_none())
+            .map(|o| {
+                let s = o.status.clone().unwrap_or_default();
+                Tracked {
+                    key: ObjectRef::from(o.as_ref()),
+                    service_network_identifier: o.spec.service_network_identifier.clone(),
+                    id: s.id,
+                    association_status: s.association_status,
+                }
+            })
+            .collect();
+        let mut scanned = Vec::new();
+        let mut listed = HashMap::new();
+        for network in networks(&tracked) {
+            let filter = ListFilter {
+                service_network_identifier: Some(network.clone()),
+                service_identifier: None,
+            };
+            match list_all(ctx.lattice.as_ref(), &filter).await {
+                Ok(items) => {
+                    listed.extend(items.into_iter().map(|a| (a.id, a.status.to_string())));
+                    scanned.push(network);
+                }
+                Err(e) => warn!(network, error = %e, "drift scan could not list associations"),
+            }
+        }
+        let mut woken: Vec<ObjectRef<Snsa>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();
+        if opts.tag_every > 0 && round.is_multiple_of(opts.tag_every) {
+            let active = tracked
+                .iter()
+                .filter(|t| t.association_status.as_deref() == Some("ACTIVE"));
+            let extra: Vec<_> = active
+                .filter(|t| !woken.contains(&t.key))
+                .map(|t| t.key.clone())
+                .collect();
+            woken.extend(extra);
+        }
+        debug!(objects = tracked.len(), woken = woken.len(), "drift scan done");
+        for obj in woken {
+            if wake.send(obj).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn update_gauge(ctx: &Context, objects: &[Arc<Snsa>]) {
+    let mut counts: HashMap<String, i64> = HashMap::new();
+    for o in objects {
+        let s = o
+            .status
+            .as_ref()
+            .and_then(|s| s.association_status.clone())
+            .unwrap_or_else(|| "NONE".into());
+        *counts.entry(s).or_default() += 1;
+    }
+    ctx.metrics.objects.clear();
+    for (status, n) in counts {
+        ctx.metrics
+            .objects
+            .get_or_create(&StatusLabels {
+                association_status: status,
+            })
+            .set(n);
+    }
+}

@@ -1,0 +1,58 @@
+//! Leader election over a Kubernetes Lease (kube-lease-manager): only the holder reconciles; losing
+//! the lease stops the controller so another replica can take over.
+
+use std::sync::Arc;
+
+use kube::Client;
+use kube_lease_manager::{LeaseManager, LeaseManagerBuilder, LeaseManagerError};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+/// Name of the Lease object.
+pub const LEASE_NAME: &str = "vpc-lattice-operator-leader";
+
+/// A held lease, renewed in the background.
+pub struct Leader {
+    manager: Arc<LeaseManager>,
+    renew: JoinHandle<()>,
+    /// Completes when the lease is lost.
+    pub lost: oneshot::Receiver<()>,
+}
+
+/// Waits until this process holds the lease in `namespace`.
+pub async fn acquire(client: Client, namespace: &str, identity: &str) -> Result<Leader, LeaseManagerError> {
+    let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
+        .with_namespace(namespace)
+        .with_identity(identity)
+        .build()
+        .await?;
+    info!(lease = LEASE_NAME, namespace, identity, "waiting for the leader lease");
+    while !manager.changed().await? {}
+    info!("leader lease acquired");
+    let manager = Arc::new(manager);
+    let (lost_tx, lost) = oneshot::channel();
+    let renewing = manager.clone();
+    let renew = tokio::spawn(async move {
+        loop {
+            match renewing.changed().await {
+                Ok(true) => continue,
+                Ok(false) => warn!("leader lease lost"),
+                Err(e) => warn!(error = %e, "leader lease could not be renewed"),
+            }
+            let _ = lost_tx.send(());
+            return;
+        }
+    });
+    Ok(Leader { manager, renew, lost })
+}
+
+impl Leader {
+    /// Stops renewing and frees the lease for the next replica.
+    pub async fn release(self) {
+        self.renew.abort();
+        if let Err(e) = self.manager.release().await {
+            warn!(error = %e, "failed to release the leader lease");
+        }
+    }
+}
