@@ -218,3 +218,9 @@ impl ServiceNetworkServiceAssociation {
         self.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
     }
 }
+
+/// The CustomResourceDefinition as YAML, as `vpc-lattice-operator crd` prints it and `crds/` holds it.
+pub fn crd_yaml() -> String {
+    use kube::CustomResourceExt;
+    serde_yaml::to_string(&ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises")
+}

@@ -6,9 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use kube::CustomResourceExt;
 use tracing::{error, info};
-use vpc_lattice_operator::api::ServiceNetworkServiceAssociation;
 use vpc_lattice_operator::lattice::LatticeApi;
 use vpc_lattice_operator::lattice::guard::{Guarded, limiter};
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
@@ -75,7 +73,7 @@ struct RunArgs {
 async fn main() -> std::process::ExitCode {
     match Cli::parse().command {
         Command::Crd => {
-            print!("{}", crd_yaml());
+            print!("{}", vpc_lattice_operator::api::crd_yaml());
             std::process::ExitCode::SUCCESS
         }
         Command::Run(args) => {
@@ -89,10 +87,6 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-}
-
-fn crd_yaml() -> String {
-    serde_yaml::to_string(&ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises")
 }
 
 async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {

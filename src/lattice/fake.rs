@@ -352,7 +352,7 @@ impl FakeLattice {
     }
 
     fn create_locked(&self, s: &mut State, req: &CreateAssociation, now: Instant) -> Result<Association, LatticeError> {
-        check_tags(&req.tags)?;
+        check_tags(&req.tags, req.tags.len())?;
         let service_id = id_of(&req.service_identifier, "service", "svc-")
             .ok_or_else(|| validation(format!("invalid serviceIdentifier {}", req.service_identifier)))?
             .to_string();
@@ -364,17 +364,17 @@ impl FakeLattice {
                 ))
             })?
             .to_string();
-        if let Some((id, svc, sn)) = s.tokens.get(&req.client_token) {
-            if let Some(rec) = s.associations.get(id) {
-                if (svc, sn) != (&service_id, &network_id) {
-                    return Err(err(
-                        ErrorKind::Conflict,
-                        "ConflictException",
-                        "the clientToken was already used with other parameters",
-                    ));
-                }
-                return Ok(rec.association.clone());
+        if let Some((id, svc, sn)) = s.tokens.get(&req.client_token)
+            && let Some(rec) = s.associations.get(id)
+        {
+            if (svc, sn) != (&service_id, &network_id) {
+                return Err(err(
+                    ErrorKind::Conflict,
+                    "ConflictException",
+                    "the clientToken was already used with other parameters",
+                ));
             }
+            return Ok(rec.association.clone());
         }
         let service = s
             .services
@@ -592,7 +592,7 @@ impl LatticeApi for FakeLattice {
             let current = Self::tagged(s, arn)?;
             let mut merged = current.clone();
             merged.extend(tags.clone());
-            check_tags(&merged)?;
+            check_tags(tags, merged.len())?;
             *current = merged;
             Ok(())
         })

@@ -20,9 +20,9 @@ pub struct Identity {
 impl Identity {
     /// The idempotency token of create number `attempt`: `<uid>-<attempt>` (at most 64 characters).
     pub fn client_token(&self, attempt: i32) -> String {
-        let mut token = format!("{}-{attempt}", self.uid);
-        token.truncate(64);
-        token
+        let suffix = format!("-{attempt}");
+        let keep = self.uid.len().min(64 - suffix.len());
+        format!("{}{suffix}", &self.uid[..keep])
     }
 
     /// The tags the operator puts on every association it creates.
@@ -52,6 +52,7 @@ pub struct Desired {
 
 /// What AWS reports for the object's association.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "short-lived value of one reconcile")]
 pub enum Observed {
     /// The status has no association id: nothing was asked of AWS.
     Untracked,
@@ -137,6 +138,7 @@ fn tag_plan(association: &Association, desired: &Tags, current: &Tags) -> Plan {
 
 /// What to do when Create says the pair is already associated.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "short-lived value of one reconcile")]
 pub enum Adoption {
     Adopt(Association),
     /// Not ours to take: the message says which association and how to adopt it.
@@ -224,11 +226,11 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
         ErrorKind::AccessDenied => ("AccessDenied", true, Duration::from_secs(300)),
         ErrorKind::QuotaExceeded => ("QuotaExceeded", true, Duration::from_secs(900)),
         ErrorKind::NotFound => ("DependencyNotFound", false, backoff(RECREATE_BACKOFF)),
-        ErrorKind::Throttled => (
-            "Throttled",
-            false,
-            err.retry_after.unwrap_or_else(|| backoff(ERROR_BACKOFF)),
-        ),
+        // AWS's Retry-After is honoured; a zero or missing one falls back to backoff (never a hot loop).
+        ErrorKind::Throttled => match err.retry_after {
+            Some(after) if !after.is_zero() => ("Throttled", false, after),
+            _ => ("Throttled", false, backoff(ERROR_BACKOFF)),
+        },
         ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other => ("AwsError", false, backoff(ERROR_BACKOFF)),
     };
     Failure {

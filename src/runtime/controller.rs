@@ -53,17 +53,11 @@ pub async fn run_controller(
     let store = reader.clone();
     let scan_ctx = ctx.clone();
     let drift = opts.drift.clone();
-    let scanner = tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            drift_scan(store, scan_ctx, drift, wake_tx).await;
-        }
-    });
-    let sync = reader.clone();
-    tokio::spawn(async move {
-        if sync.wait_until_ready().await.is_ok() {
-            info!("watch synced; ready");
-            ready.store(true, Ordering::SeqCst);
-        }
+    let background = tokio::spawn(async move {
+        synced(&store).await;
+        info!("watch synced; ready");
+        ready.store(true, Ordering::SeqCst);
+        drift_scan(store, scan_ctx, drift, wake_tx).await;
     });
 
     Controller::for_stream(changes, reader)
@@ -78,8 +72,18 @@ pub async fn run_controller(
             }
         })
         .await;
-    scanner.abort();
+    background.abort();
     info!("controller stopped");
+}
+
+/// Waits until the store has seen the first full list. `Store::wait_until_ready` wakes only the waiter
+/// that polled last (its one-shot channel keeps a single waker), and the controller waits on the same
+/// store, so poll it again at short intervals instead of once.
+async fn synced(store: &reflector::Store<Snsa>) {
+    while tokio::time::timeout(Duration::from_millis(250), store.wait_until_ready())
+        .await
+        .is_err()
+    {}
 }
 
 /// A future that completes on SIGTERM or Ctrl-C.
@@ -97,9 +101,4 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     info!("shutdown requested");
-}
-
-/// Waits `d`, for tests and loops that must not spin.
-pub async fn pause(d: Duration) {
-    tokio::time::sleep(d).await;
 }

@@ -89,7 +89,12 @@ fn client_token_is_truncated_to_64_chars() {
     };
     let token = id.client_token(3);
     assert_eq!(token.chars().count(), 64);
-    assert_eq!(token, "u".repeat(64));
+    assert_eq!(
+        token,
+        format!("{}-3", "u".repeat(62)),
+        "the attempt suffix survives truncation"
+    );
+    assert_ne!(id.client_token(3), id.client_token(4));
 
     // Exactly at the limit: nothing is cut.
     let id = Identity {
@@ -98,8 +103,8 @@ fn client_token_is_truncated_to_64_chars() {
     };
     assert_eq!(id.client_token(5), format!("{}-5", "u".repeat(62)));
     assert_eq!(id.client_token(5).len(), 64);
-    // One past the limit: the last character goes.
-    assert_eq!(id.client_token(10), format!("{}-1", "u".repeat(62)));
+    // One past the limit: the uid gives way, the attempt suffix stays.
+    assert_eq!(id.client_token(10), format!("{}-10", "u".repeat(61)));
 }
 
 #[test]

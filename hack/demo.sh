@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make demo`: the operator's main job without AWS. Starts a local control plane (kube-apiserver +
+# etcd) and the Lattice emulator seeded with a service network and two services, installs the CRD,
+# runs the operator, applies examples/, waits for Ready and shows the result. Everything stops when
+# the script ends; DEMO_KEEP=1 keeps it running until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/vlo-demo.XXXXXX")"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  hack/control-plane.sh down "$work/cp" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "building the operator and the emulator"
+cargo build --quiet --all-features --bins
+bin=target/debug
+
+step "starting kube-apiserver + etcd on loopback"
+export KUBECONFIG
+KUBECONFIG="$(hack/control-plane.sh up "$work/cp" --owner-pid $$ | tail -n 1)"
+kubectl version 2>/dev/null | grep -i server || true
+
+step "starting the Lattice emulator (AWS REST/JSON wire protocol)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$bin/lattice-emulator" --addr "127.0.0.1:$port" --provisioning-delay-ms 1500 \
+  --service-network sn-0123456789abcdef0=shared \
+  --service svc-0123456789abcdef0=payments \
+  --service svc-0fedcba9876543210=checkout >"$work/emulator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q listening "$work/emulator.log" && break; sleep 0.1; done
+cat "$work/emulator.log"
+
+step "installing the CRD"
+kubectl apply -f crds/
+kubectl wait --for=condition=Established --timeout=60s crd/servicenetworkserviceassociations.vpclattice.operator.dev
+
+step "running the operator"
+admin_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+AWS_ENDPOINT_URL_VPC_LATTICE="http://127.0.0.1:$port" AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true \
+  "$bin/vpc-lattice-operator" run --cluster-name demo --admin-addr "127.0.0.1:$admin_port" \
+  >"$work/operator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.2; done
+echo "operator ready (admin on 127.0.0.1:$admin_port: /livez /readyz /metrics)"
+
+step "kubectl apply -f examples/"
+kubectl apply -f examples/
+
+step "kubectl wait --for=condition=Ready snsa --all"
+kubectl wait --for=condition=Ready --timeout=120s snsa --all
+
+step "kubectl get snsa -o wide"
+kubectl get snsa -o wide
+
+step "status of payments-in-shared"
+kubectl get snsa payments-in-shared -o jsonpath='{.status}' | python3 -m json.tool
+
+step "events"
+kubectl get events --field-selector involvedObject.kind=ServiceNetworkServiceAssociation \
+  -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message
+
+if [[ ${DEMO_KEEP:-0} == 1 ]]; then
+  step "running; KUBECONFIG=$KUBECONFIG, Lattice at http://127.0.0.1:$port. Ctrl-C stops everything."
+  wait
+fi

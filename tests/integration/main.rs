@@ -1,0 +1,7 @@
+//! Integration tests against a real kube-apiserver + etcd: the reconciler's full lifecycles over the
+//! in-process fake Lattice, and end-to-end runs of the real binary over the AWS wire protocol.
+
+mod support;
+
+mod generated;
+mod lifecycle;

@@ -1,0 +1,113 @@
+//! One real control plane per test binary, started through hack/control-plane.sh (which builds
+//! kube-apiserver and etcd from their Go modules, cached by version), the CRD installed with kubectl
+//! from crds/, and a fresh namespace per test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+struct ControlPlane {
+    dir: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
+
+fn start() -> ControlPlane {
+    let dir = std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create control plane dir");
+    let out = Command::new("bash")
+        .arg(format!("{REPO}/hack/control-plane.sh"))
+        .arg("up")
+        .arg(&dir)
+        .arg("--owner-pid")
+        .arg(std::process::id().to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run hack/control-plane.sh");
+    assert!(out.status.success(), "control plane failed to start");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let kubeconfig = PathBuf::from(stdout.lines().last().expect("kubeconfig path").trim());
+    let cp = ControlPlane { dir, kubeconfig };
+    let apply = kubectl_at(&cp.kubeconfig, &["apply", "-f", &format!("{REPO}/crds/")], None);
+    assert!(
+        apply.status.success(),
+        "kubectl apply crds/: {}",
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    let wait = kubectl_at(
+        &cp.kubeconfig,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/servicenetworkserviceassociations.vpclattice.operator.dev",
+        ],
+        None,
+    );
+    assert!(
+        wait.status.success(),
+        "CRD not established: {}",
+        String::from_utf8_lossy(&wait.stderr)
+    );
+    cp
+}
+
+fn control_plane() -> &'static ControlPlane {
+    CONTROL_PLANE.get_or_init(start)
+}
+
+/// The kubeconfig of the shared control plane (started on first use).
+pub fn kubeconfig() -> &'static Path {
+    &control_plane().kubeconfig
+}
+
+/// Runs kubectl against the shared control plane, optionally feeding `stdin`.
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> Output {
+    kubectl_at(kubeconfig(), args, stdin)
+}
+
+fn kubectl_at(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kubectl");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).expect("write kubectl stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("kubectl output")
+}
+
+/// A client for the shared control plane, bound to the calling test's runtime.
+pub async fn client() -> Client {
+    let kc = Kubeconfig::read_from(kubeconfig()).expect("read kubeconfig");
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .expect("kubeconfig");
+    Client::try_from(config).expect("client")
+}
+
+/// Creates a namespace with a unique name for one test.
+pub async fn namespace(client: &Client, prefix: &str) -> String {
+    let name = format!("{prefix}-{:08x}", rand::random::<u32>());
+    let ns: Namespace = serde_json::from_value(serde_json::json!({ "metadata": { "name": name } })).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
+    name
+}

@@ -1,0 +1,41 @@
+//! The emulator, started in-process on a loopback port (the same HTTP wire the real binary speaks
+//! to), and seeding helpers.
+
+use std::sync::Arc;
+
+use vpc_lattice_operator::lattice::emulator;
+use vpc_lattice_operator::lattice::fake::{FakeLattice, Target};
+
+/// A running emulator and direct access to its state.
+pub struct Emulator {
+    pub fake: Arc<FakeLattice>,
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts an emulator with one service and one service network.
+    pub async fn start() -> (Self, Target, Target) {
+        let fake = Arc::new(FakeLattice::default());
+        let service = fake.create_service("payments", None).unwrap();
+        let network = fake.create_service_network("shared", None).unwrap();
+        (Self::serve(fake).await, service, network)
+    }
+
+    /// Serves an existing fake.
+    pub async fn serve(fake: Arc<FakeLattice>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = fake.clone();
+        let task = tokio::spawn(async move {
+            let _ = emulator::serve(listener, served).await;
+        });
+        Self { fake, url, task }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,148 @@
+//! The operator under test: in-process (the real controller wiring over a given `LatticeApi`, so
+//! tests can script and count calls directly) or the real binary pointed at an emulator endpoint.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use kube::Client;
+use tokio::sync::oneshot;
+use vpc_lattice_operator::lattice::LatticeApi;
+use vpc_lattice_operator::metrics::Metrics;
+use vpc_lattice_operator::reconcile::{Config, Context};
+use vpc_lattice_operator::runtime::drift::DriftOptions;
+use vpc_lattice_operator::runtime::{ControllerOptions, run_controller};
+
+use super::cluster;
+
+pub const CLUSTER: &str = "test-cluster";
+
+/// The controller running in this test's runtime.
+pub struct InProcess {
+    pub metrics: Arc<Metrics>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl InProcess {
+    /// Runs the controller for one namespace, with a 1 s drift scan that compares tags every round.
+    pub async fn start(client: Client, namespace: &str, lattice: Arc<dyn LatticeApi>) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
+        let metrics = Arc::new(Metrics::default());
+        let config = Config {
+            cluster_name: CLUSTER.into(),
+        };
+        let ctx = Arc::new(Context::new(client, lattice, metrics.clone(), config));
+        let opts = ControllerOptions {
+            namespace: Some(namespace.into()),
+            concurrency: 4,
+            drift: DriftOptions {
+                interval: Duration::from_secs(1),
+                tag_every: 1,
+            },
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_controller(
+            ctx,
+            opts,
+            Arc::new(AtomicBool::new(false)),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            metrics,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the controller and waits for in-flight reconciles.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+/// The real `vpc-lattice-operator run` process.
+pub struct Binary {
+    child: Child,
+    pub admin: String,
+}
+
+impl Binary {
+    /// Starts the binary for one namespace against the Lattice endpoint `endpoint`.
+    pub fn spawn(namespace: &str, endpoint: &str, extra: &[&str]) -> Self {
+        let port = free_port();
+        let admin = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+            .args([
+                "run",
+                "--namespace",
+                namespace,
+                "--admin-addr",
+                &admin,
+                "--cluster-name",
+                CLUSTER,
+            ])
+            .args(["--resync-interval", "2s"])
+            .args(extra)
+            .env("KUBECONFIG", cluster::kubeconfig())
+            .env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "info,vpc_lattice_operator=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the operator binary");
+        Self { child, admin }
+    }
+
+    /// `GET` a path of the admin server, if it answers.
+    pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(&self.admin).await.ok()?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .ok()?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).await.ok()?;
+        let code = buf.split_whitespace().nth(1)?.parse().ok()?;
+        Some((code, buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
