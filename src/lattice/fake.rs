@@ -132,14 +132,14 @@ fn id_of<'a>(identifier: &'a str, resource: &str, prefix: &str) -> Option<&'a st
     is_id(id, prefix).then_some(id)
 }
 
-fn check_tags(tags: &Tags) -> Result<(), LatticeError> {
-    if tags.len() > 50 {
+/// Checks the tags of a request (`requested`) and the count the resource would end up with.
+fn check_tags(requested: &Tags, total: usize) -> Result<(), LatticeError> {
+    if total > 50 {
         return Err(validation(format!(
-            "a resource can have at most 50 tags, got {}",
-            tags.len()
+            "a resource can have at most 50 tags, would have {total}"
         )));
     }
-    if let Some(k) = tags
+    if let Some(k) = requested
         .keys()
         .find(|k| k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:"))
     {
