@@ -3,5 +3,8 @@
 
 mod support;
 
+mod admission;
+mod conformance;
+mod e2e;
 mod generated;
 mod lifecycle;

@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod lattice;
+pub mod moto;
 pub mod operator;
 
 use std::future::Future;

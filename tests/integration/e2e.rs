@@ -1,0 +1,292 @@
+//! End to end: the real `vpc-lattice-operator` binary against the real API server and the emulator
+//! over the AWS wire protocol; manifests go in with kubectl, as a user's do.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use vpc_lattice_operator::lattice::fake::Faults;
+
+use crate::support::cluster::{self, REPO, kubectl};
+use crate::support::eventually;
+use crate::support::lattice::Emulator;
+use crate::support::operator::Binary;
+
+const LIMIT: Duration = Duration::from_secs(90);
+pub const SERVICE: &str = "svc-0123456789abcdef0";
+pub const SERVICE_2: &str = "svc-0fedcba9876543210";
+pub const NETWORK: &str = "sn-0123456789abcdef0";
+
+/// An emulator seeded with the IDs examples/ names.
+async fn emulator() -> Emulator {
+    let fake = std::sync::Arc::new(vpc_lattice_operator::lattice::fake::FakeLattice::default());
+    fake.create_service("payments", Some(SERVICE)).unwrap();
+    fake.create_service("checkout", Some(SERVICE_2)).unwrap();
+    fake.create_service_network("shared", Some(NETWORK)).unwrap();
+    Emulator::serve(fake).await
+}
+
+fn ok(out: std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "kubectl failed: {}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn get(ns: &str, name: &str) -> Option<Value> {
+    let out = kubectl(&["get", "snsa", name, "-n", ns, "-o", "json"], None);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn manifest(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: vpclattice.operator.dev/v1alpha1\nkind: ServiceNetworkServiceAssociation\n\
+         metadata:\n  name: {name}\nspec:\n{spec}\n"
+    )
+}
+
+fn wait_ready(ns: &str, target: &str) {
+    ok(kubectl(
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "--timeout=90s",
+            "-n",
+            ns,
+            "snsa",
+            target,
+        ],
+        None,
+    ));
+}
+
+fn reasons(ns: &str) -> String {
+    ok(kubectl(
+        &[
+            "get",
+            "events",
+            "-n",
+            ns,
+            "-o",
+            "custom-columns=REASON:.reason,NOTE:.message",
+        ],
+        None,
+    ))
+}
+
+async fn admin_faults(url: &str, faults: &Faults) {
+    let (host, port) = url.trim_start_matches("http://").split_once(':').unwrap();
+    let body = serde_json::to_string(faults).unwrap();
+    let req = format!(
+        "PUT /_emulator/faults HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect((host, port.parse::<u16>().unwrap()))
+        .await
+        .unwrap();
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).await.unwrap();
+    assert!(
+        resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200"),
+        "{resp}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_apply_and_become_ready_with_every_status_field() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-examples").await;
+    let emu = emulator().await;
+    let op = Binary::spawn(&ns, &emu.url, &[]);
+    eventually("operator /readyz", LIMIT, || async {
+        op.admin_get("/readyz").await.filter(|r| r.0 == 200)
+    })
+    .await;
+    ok(kubectl(&["apply", "-n", &ns, "-f", &format!("{REPO}/examples/")], None));
+    wait_ready(&ns, "--all");
+    for name in ["payments-in-shared", "checkout-in-shared"] {
+        let o = get(&ns, name).unwrap();
+        let s = &o["status"];
+        for field in [
+            "id",
+            "arn",
+            "createdBy",
+            "serviceId",
+            "serviceArn",
+            "serviceName",
+            "serviceNetworkId",
+            "serviceNetworkArn",
+            "serviceNetworkName",
+            "clientToken",
+        ] {
+            assert!(
+                s[field].as_str().is_some_and(|v| !v.is_empty()),
+                "{name}: status.{field} in {s}"
+            );
+        }
+        assert_eq!(s["associationStatus"], "ACTIVE");
+        assert!(s["dnsEntry"]["domainName"].is_string());
+        assert_eq!(s["observedGeneration"], o["metadata"]["generation"]);
+    }
+    assert_eq!(emu.fake.associations().len(), 2);
+    let table = ok(kubectl(&["get", "snsa", "-n", &ns, "-o", "wide"], None));
+    assert!(
+        table.contains("ACTIVE") && table.contains("True") && table.contains(SERVICE),
+        "{table}"
+    );
+    let metrics = op.admin_get("/metrics").await.unwrap().1;
+    assert!(
+        metrics.contains("vpc_lattice_operator_aws_calls_total{operation=\"CreateServiceNetworkServiceAssociation\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_failed_is_recreated_and_events_are_visible() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-failed").await;
+    let emu = emulator().await;
+    admin_faults(
+        &emu.url,
+        &Faults {
+            fail_creates: 1,
+            provisioning_delay_ms: 200,
+            ..Default::default()
+        },
+    )
+    .await;
+    let _op = Binary::spawn(&ns, &emu.url, &[]);
+    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    wait_ready(&ns, "app");
+    let events = reasons(&ns);
+    for r in ["CreateFailed", "Recreating", "Active"] {
+        assert!(events.contains(r), "{r} in {events}");
+    }
+    assert_eq!(emu.fake.associations().len(), 1);
+    assert_eq!(get(&ns, "app").unwrap()["status"]["recreateAttempts"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_edits_sync_and_identifier_edits_are_refused_by_the_api_server() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-edit").await;
+    let emu = emulator().await;
+    let _op = Binary::spawn(&ns, &emu.url, &[]);
+    let base = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&manifest("app", &format!("{base}\n  tags: {{a: '1'}}"))),
+    ));
+    wait_ready(&ns, "app");
+    ok(kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&manifest("app", &format!("{base}\n  tags: {{b: '2'}}"))),
+    ));
+    let arn = get(&ns, "app").unwrap()["status"]["arn"].as_str().unwrap().to_string();
+    eventually("tags synced", LIMIT, || async {
+        let t = emu.fake.tags_of(&arn);
+        (t.get("b").map(String::as_str) == Some("2") && !t.contains_key("a")).then_some(())
+    })
+    .await;
+    let changed = format!("  serviceIdentifier: {SERVICE_2}\n  serviceNetworkIdentifier: {NETWORK}");
+    let out = kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &changed)));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("serviceIdentifier is immutable"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_holds_the_finalizer_until_the_association_is_gone_and_retain_keeps_it() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-delete").await;
+    let emu = emulator().await;
+    let _op = Binary::spawn(&ns, &emu.url, &[]);
+    let del = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    let keep =
+        format!("  serviceIdentifier: {SERVICE_2}\n  serviceNetworkIdentifier: {NETWORK}\n  deletionPolicy: Retain");
+    ok(kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&format!("{}---\n{}", manifest("del", &del), manifest("keep", &keep))),
+    ));
+    wait_ready(&ns, "--all");
+    emu.fake.set_faults(Faults {
+        provisioning_delay_ms: 3000,
+        ..Default::default()
+    });
+    ok(kubectl(
+        &["delete", "-n", &ns, "snsa", "del", "keep", "--wait=false"],
+        None,
+    ));
+    // While AWS deletes, the object stays, held by the finalizer.
+    let held = eventually("del reported as deleting", LIMIT, || async {
+        let o = get(&ns, "del")?;
+        (o["status"]["associationStatus"] == "DELETE_IN_PROGRESS").then_some(o)
+    })
+    .await;
+    assert!(held["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(held["metadata"]["finalizers"][0], vpc_lattice_operator::api::FINALIZER);
+    eventually("both objects gone", LIMIT, || async {
+        (get(&ns, "del").is_none() && get(&ns, "keep").is_none()).then_some(())
+    })
+    .await;
+    let left = emu.fake.associations();
+    assert_eq!(left.len(), 1, "only the retained association is left");
+    assert_eq!(left[0].service_id.as_deref(), Some(SERVICE_2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_restart_and_server_errors_converge() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-restart").await;
+    let emu = emulator().await;
+    let url = emu.url.clone();
+    let _op = Binary::spawn(&ns, &url, &[]);
+    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    wait_ready(&ns, "app");
+    let first = get(&ns, "app").unwrap()["status"]["id"].as_str().unwrap().to_string();
+
+    // Restart: the emulator comes back on the same port with its state lost and 5xx for a while.
+    drop(emu);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fresh = std::sync::Arc::new(vpc_lattice_operator::lattice::fake::FakeLattice::default());
+    fresh.create_service("payments", Some(SERVICE)).unwrap();
+    fresh.create_service("checkout", Some(SERVICE_2)).unwrap();
+    fresh.create_service_network("shared", Some(NETWORK)).unwrap();
+    fresh.set_faults(Faults {
+        server_errors: 3,
+        ..Default::default()
+    });
+    let listener = tokio::net::TcpListener::bind(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let served = fresh.clone();
+    let server = tokio::spawn(async move {
+        let _ = vpc_lattice_operator::lattice::emulator::serve(listener, served).await;
+    });
+    let second = eventually("recreated after the restart", LIMIT, || async {
+        let o = get(&ns, "app")?;
+        let id = o["status"]["id"].as_str()?.to_string();
+        (id != first && o["status"]["associationStatus"] == "ACTIVE").then_some(id)
+    })
+    .await;
+    wait_ready(&ns, "app");
+    assert_eq!(fresh.associations().len(), 1);
+    assert_eq!(fresh.associations()[0].id, second);
+    assert!(
+        fresh
+            .calls()
+            .iter()
+            .filter(|c| c.error.as_deref() == Some("InternalServerException"))
+            .count()
+            == 3
+    );
+    server.abort();
+}
