@@ -17,6 +17,11 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AwsCallLabels {
     pub operation: String,
     pub outcome: String,
@@ -43,7 +48,7 @@ pub struct Metrics {
     pub objects: Family<StatusLabels, Gauge>,
     pub recreate_attempts: Counter,
     pub status_patches: Family<ResultLabels, Counter>,
-    pub events: Family<ResultLabels, Counter>,
+    pub events: Family<ReasonLabels, Counter>,
 }
 
 fn buckets() -> Histogram {
@@ -61,7 +66,7 @@ impl Default for Metrics {
         let objects = Family::<StatusLabels, Gauge>::default();
         let recreate_attempts = Counter::default();
         let status_patches = Family::<ResultLabels, Counter>::default();
-        let events = Family::<ResultLabels, Counter>::default();
+        let events = Family::<ReasonLabels, Counter>::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -123,6 +128,11 @@ impl Metrics {
     /// Counts one labelled outcome in a `result`-labelled family.
     pub fn count(family: &Family<ResultLabels, Counter>, result: &str) {
         family.get_or_create(&ResultLabels { result: result.into() }).inc();
+    }
+
+    /// Counts one published Event.
+    pub fn event(&self, reason: &str) {
+        self.events.get_or_create(&ReasonLabels { reason: reason.into() }).inc();
     }
 
     /// The registry in the Prometheus text format.

@@ -499,7 +499,7 @@ async fn publish(ctx: &Context, obj: &Snsa, type_: EventType, reason: &str, acti
         action: action.into(),
         secondary: None,
     };
-    Metrics::count(&ctx.metrics.events, reason);
+    ctx.metrics.event(reason);
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         warn!(error = %e, reason, "failed to publish event");
     }
