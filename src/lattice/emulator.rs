@@ -46,8 +46,17 @@ impl IntoResponse for WireError {
             ErrorKind::Transient => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut body = json!({ "message": e.message });
-        if let Some(id) = &e.resource_id {
-            body["resourceId"] = json!(id);
+        match e.kind {
+            ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::QuotaExceeded => {
+                body["resourceId"] = json!(e.resource_id.clone().unwrap_or_default());
+                body["resourceType"] = json!(e.resource_type.clone().unwrap_or_default());
+            }
+            ErrorKind::Validation => body["reason"] = json!("fieldValidationFailed"),
+            _ => {}
+        }
+        if matches!(e.kind, ErrorKind::QuotaExceeded | ErrorKind::Throttled) {
+            body["serviceCode"] = json!("vpc-lattice");
+            body["quotaCode"] = json!("L-0123ABCD");
         }
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&e.code) {
@@ -156,6 +165,18 @@ async fn list_associations(State(f): State<Shared>, RawQuery(raw): RawQuery) -> 
     let filter = ListFilter {
         service_network_identifier: first(&q, "serviceNetworkIdentifier"),
         service_identifier: first(&q, "serviceIdentifier"),
+        max_results: match first(&q, "maxResults").map(|m| m.parse::<i32>()) {
+            None => None,
+            Some(Ok(m)) if (1..=100).contains(&m) => Some(m),
+            Some(_) => {
+                let e = LatticeError::new(
+                    ErrorKind::Validation,
+                    "ValidationException",
+                    "maxResults must be 1 to 100",
+                );
+                return Err(e.into());
+            }
+        },
     };
     let page = f.list_associations(&filter, first(&q, "nextToken")).await?;
     let mut v = json!({ "items": page.items.iter().map(|a| {

@@ -40,6 +40,8 @@ pub struct LatticeError {
     pub retry_after: Option<Duration>,
     /// The resource AWS named in the error, when it named one.
     pub resource_id: Option<String>,
+    /// The type of that resource (`SERVICE`, `SERVICE_NETWORK`, …).
+    pub resource_type: Option<String>,
 }
 
 impl LatticeError {
@@ -50,6 +52,7 @@ impl LatticeError {
             message: message.into(),
             retry_after: None,
             resource_id: None,
+            resource_type: None,
         }
     }
 
@@ -61,6 +64,11 @@ impl LatticeError {
     pub fn with_resource_id(mut self, id: &str) -> Self {
         self.resource_id = (!id.is_empty()).then(|| id.to_string());
         self
+    }
+
+    pub fn with_resource(mut self, id: &str, resource_type: &str) -> Self {
+        self.resource_type = (!resource_type.is_empty()).then(|| resource_type.to_string());
+        self.with_resource_id(id)
     }
 
     /// True when retrying later can succeed without anyone changing anything.
@@ -142,10 +150,11 @@ macro_rules! modeled {
     };
     (ResourceNotFoundException, $e:ident) => {
         LatticeError::new(ErrorKind::NotFound, "ResourceNotFoundException", $e.message())
-            .with_resource_id($e.resource_id())
+            .with_resource($e.resource_id(), $e.resource_type())
     };
     (ConflictException, $e:ident) => {
-        LatticeError::new(ErrorKind::Conflict, "ConflictException", $e.message()).with_resource_id($e.resource_id())
+        LatticeError::new(ErrorKind::Conflict, "ConflictException", $e.message())
+            .with_resource($e.resource_id(), $e.resource_type())
     };
     (ThrottlingException, $e:ident) => {
         LatticeError::new(ErrorKind::Throttled, "ThrottlingException", $e.message())
@@ -153,7 +162,7 @@ macro_rules! modeled {
     };
     (ServiceQuotaExceededException, $e:ident) => {
         LatticeError::new(ErrorKind::QuotaExceeded, "ServiceQuotaExceededException", $e.message())
-            .with_resource_id($e.resource_id().unwrap_or_default())
+            .with_resource($e.resource_id().unwrap_or_default(), $e.resource_type())
     };
     (InternalServerException, $e:ident) => {
         LatticeError::new(ErrorKind::Transient, "InternalServerException", $e.message())

@@ -36,6 +36,9 @@ pub struct Faults {
     pub server_errors: u32,
     /// Added to every call, in milliseconds.
     pub latency_ms: u64,
+    /// The next Create is answered with this error code (`AccessDeniedException`,
+    /// `ValidationException`, `ServiceQuotaExceededException`, …).
+    pub create_error: Option<String>,
 }
 
 /// One logged call.
@@ -110,7 +113,7 @@ fn not_found(id: &str, resource_type: &str) -> LatticeError {
         "ResourceNotFoundException",
         format!("{resource_type} {id} not found"),
     )
-    .with_resource_id(id)
+    .with_resource(id, resource_type)
 }
 
 fn validation(message: impl Into<String>) -> LatticeError {
@@ -228,7 +231,8 @@ impl FakeLattice {
                 ErrorKind::Conflict,
                 "ConflictException",
                 format!("{resource} {name} already exists"),
-            ));
+            )
+            .with_resource(&id, &resource.to_uppercase()));
         }
         let target = Target {
             arn: self.arn(resource, &id),
@@ -333,6 +337,15 @@ impl FakeLattice {
             s.faults.throttle -= 1;
             let retry = s.faults.retry_after_seconds;
             Err(err(ErrorKind::Throttled, "ThrottlingException", "Rate exceeded").with_retry_after(retry))
+        } else if let Some(code) = s
+            .faults
+            .create_error
+            .clone()
+            .filter(|_| operation.starts_with("Create"))
+        {
+            s.faults.create_error = None;
+            let kind = LatticeError::from_code(Some(&code), None, None).kind;
+            Err(err(kind, &code, format!("{code} (injected)")))
         } else if s.faults.server_errors > 0 {
             s.faults.server_errors -= 1;
             Err(err(
@@ -372,7 +385,8 @@ impl FakeLattice {
                     ErrorKind::Conflict,
                     "ConflictException",
                     "the clientToken was already used with other parameters",
-                ));
+                )
+                .with_resource(id, "SERVICE_NETWORK_SERVICE_ASSOCIATION"));
             }
             return Ok(rec.association.clone());
         }
@@ -399,7 +413,7 @@ impl FakeLattice {
                     existing.association.id
                 ),
             )
-            .with_resource_id(&existing.association.id));
+            .with_resource(&existing.association.id, "SERVICE_NETWORK_SERVICE_ASSOCIATION"));
         }
         let id = format!("snsa-{}", suffix());
         let arn = self.arn("servicenetworkserviceassociation", &id);
@@ -528,7 +542,8 @@ impl LatticeApi for FakeLattice {
                         ErrorKind::Conflict,
                         "ConflictException",
                         format!("association {id} is being created; delete it once it is ACTIVE or CREATE_FAILED"),
-                    ));
+                    )
+                    .with_resource(id, "SERVICE_NETWORK_SERVICE_ASSOCIATION"));
                 }
                 AssociationState::DeleteInProgress => return Ok(AssociationState::DeleteInProgress),
                 _ => {}
@@ -571,11 +586,11 @@ impl LatticeApi for FakeLattice {
                     && network.as_ref().is_none_or(|n| *n == r.network_id)
                     && service.as_ref().is_none_or(|v| *v == r.service_id)
             });
-            const PAGE: usize = 100;
-            let items: Vec<Association> = matching.take(PAGE + 1).map(|(_, r)| r.association.clone()).collect();
-            let next_token = (items.len() > PAGE).then(|| items[PAGE - 1].id.clone());
+            let page = filter.max_results.unwrap_or(100).clamp(1, 100) as usize;
+            let items: Vec<Association> = matching.take(page + 1).map(|(_, r)| r.association.clone()).collect();
+            let next_token = (items.len() > page).then(|| items[page - 1].id.clone());
             Ok(Page {
-                items: items.into_iter().take(PAGE).collect(),
+                items: items.into_iter().take(page).collect(),
                 next_token,
             })
         })

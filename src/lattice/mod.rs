@@ -133,6 +133,8 @@ pub struct Page<T> {
 pub struct ListFilter {
     pub service_network_identifier: Option<String>,
     pub service_identifier: Option<String>,
+    /// Page size (1-100; AWS's default when `None`).
+    pub max_results: Option<i32>,
 }
 
 /// The calls the operator makes to VPC Lattice.
@@ -175,6 +177,7 @@ pub async fn find_association(
     let filter = ListFilter {
         service_network_identifier: Some(service_network.to_string()),
         service_identifier: Some(service.to_string()),
+        max_results: None,
     };
     Ok(list_all(api, &filter).await?.into_iter().next())
 }

@@ -22,9 +22,14 @@ impl SdkLattice {
         Self { client }
     }
 
-    /// A client from the standard AWS configuration chain.
+    /// A client from the standard AWS configuration chain, with the SDK's own retries off: the
+    /// reconciler owns retrying (classified, with per-object backoff, honouring `Retry-After`), and
+    /// SDK retries would bypass the shared rate limiter.
     pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await;
         Self::new(Client::new(&config))
     }
 }
@@ -127,7 +132,7 @@ impl LatticeApi for SdkLattice {
             .set_service_network_identifier(filter.service_network_identifier.clone())
             .set_service_identifier(filter.service_identifier.clone())
             .set_next_token(next_token)
-            .max_results(100)
+            .max_results(filter.max_results.unwrap_or(100))
             .send()
             .await
             .map_err(classify)?;

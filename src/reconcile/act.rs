@@ -68,11 +68,12 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
     ctx.metrics.reconcile_duration.observe(start.elapsed().as_secs_f64());
-    let label = match &result {
-        Ok(_) => "ok",
-        Err(e) => e.metric_label(),
-    };
-    Metrics::count(&ctx.metrics.reconciles, label);
+    // AWS outcomes are counted where they are classified (`conclude`); here only what escapes.
+    if let Err(e) = &result
+        && !matches!(e.inner(), Error::CleanupPending(_))
+    {
+        Metrics::count(&ctx.metrics.reconciles, e.metric_label());
+    }
     result
 }
 
@@ -114,8 +115,13 @@ async fn apply(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, Err
     let want = desired(obj, &id);
     let mut status = obj.status.clone().unwrap_or_default();
     let result = step(obj, ctx, &id, &want, &mut status).await;
+    let succeeded = result.is_ok();
     let (verdict, requeue) = conclude(obj, ctx, result).await;
     write_status(api, obj, ctx, status, &verdict).await?;
+    if succeeded {
+        // Only now is the step complete: a failed status write keeps the backoff growing.
+        ctx.remember(&key(obj), |m| m.failures = 0);
+    }
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 
@@ -125,8 +131,8 @@ async fn conclude(obj: &Snsa, ctx: &Context, result: Result<Step, LatticeError>)
     let key = key(obj);
     match result {
         Ok(step) => {
+            Metrics::count(&ctx.metrics.reconciles, "ok");
             let memory = ctx.remember(&key, |m| {
-                m.failures = 0;
                 if matches!(step.next, Next::Poll) {
                     m.polls += 1;
                 } else {
@@ -145,6 +151,7 @@ async fn conclude(obj: &Snsa, ctx: &Context, result: Result<Step, LatticeError>)
             (step.verdict, requeue)
         }
         Err(err) => {
+            Metrics::count(&ctx.metrics.reconciles, "aws_error");
             let failures = ctx.remember(&key, |m| m.failures += 1).failures;
             let failure = decide::classify(&err, failures);
             warn!(object = key, error = %err, reason = failure.reason, "AWS call failed");
@@ -181,7 +188,12 @@ async fn observe(ctx: &Context, status: &Status) -> Result<Observed, LatticeErro
         Err(e) => return Err(e),
     };
     let tags = match association.status {
-        AssociationState::Active => Some(ctx.lattice.list_tags(&association.arn).await?),
+        AssociationState::Active => match ctx.lattice.list_tags(&association.arn).await {
+            Ok(tags) => Some(tags),
+            // Deleted between the Get and the ListTags.
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(Observed::Gone),
+            Err(e) => return Err(e),
+        },
         _ => None,
     };
     Ok(Observed::Found { association, tags })
@@ -246,19 +258,23 @@ async fn step(
             )
         }
         Plan::Tag { association: a, tags } => {
-            lattice.tag_resource(&a.arn, &tags).await?;
+            if let Err(e) = lattice.tag_resource(&a.arn, &tags).await {
+                return gone_or(e, obj, ctx, status).await;
+            }
             record(status, &a);
             let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
             let note = format!("set tags {} on {}", keys.join(", "), a.id);
             publish(ctx, obj, EventType::Normal, "TagsSynced", "Tag", note.clone()).await;
-            Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
+            Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Poll)
         }
         Plan::Untag { association: a, keys } => {
-            lattice.untag_resource(&a.arn, &keys).await?;
+            if let Err(e) = lattice.untag_resource(&a.arn, &keys).await {
+                return gone_or(e, obj, ctx, status).await;
+            }
             record(status, &a);
             let note = format!("removed tags {} from {}", keys.join(", "), a.id);
             publish(ctx, obj, EventType::Normal, "TagsSynced", "Untag", note.clone()).await;
-            Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Now)
+            Step::new(Phase::Progressing, "TagsOutOfSync", note, Next::Poll)
         }
         Plan::Recover(a) => {
             let reason = if a.status == AssociationState::CreateFailed {
@@ -275,7 +291,10 @@ async fn step(
                 a.failure_code.as_deref().unwrap_or("no code"),
             );
             publish(ctx, obj, EventType::Warning, reason, "Delete", why.clone()).await;
-            let state = lattice.delete_association(&a.id).await?;
+            let state = match lattice.delete_association(&a.id).await {
+                Ok(state) => state,
+                Err(e) => return gone_or(e, obj, ctx, status).await,
+            };
             status.association_status = Some(state.to_string());
             let recoveries = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;
             Step::new(
@@ -285,18 +304,29 @@ async fn step(
                 Next::After(decide::exponential(recoveries, RECREATE_BACKOFF)),
             )
         }
-        Plan::Forget => {
-            let old = status.id.clone().unwrap_or_default();
-            forget(status);
-            ctx.metrics.recreate_attempts.inc();
-            let note = format!(
-                "association {old} no longer exists in AWS; creating it again (attempt {})",
-                status.recreate_attempts
-            );
-            publish(ctx, obj, EventType::Warning, "Recreating", "Create", note.clone()).await;
-            Step::new(Phase::Progressing, "Recreating", note, Next::Now)
-        }
+        Plan::Forget => recreate(obj, ctx, status).await,
     })
+}
+
+/// The association is gone from AWS: forget it and create it again with a fresh token.
+async fn recreate(obj: &Snsa, ctx: &Context, status: &mut Status) -> Step {
+    let old = status.id.clone().unwrap_or_default();
+    forget(status);
+    ctx.metrics.recreate_attempts.inc();
+    let note = format!(
+        "association {old} no longer exists in AWS; creating it again (attempt {})",
+        status.recreate_attempts
+    );
+    publish(ctx, obj, EventType::Warning, "Recreating", "Create", note.clone()).await;
+    Step::new(Phase::Progressing, "Recreating", note, Next::Now)
+}
+
+/// A call on a known association failed: NotFound means it is gone (recreate), else a failure.
+async fn gone_or(err: LatticeError, obj: &Snsa, ctx: &Context, status: &mut Status) -> Result<Step, LatticeError> {
+    match err.kind {
+        ErrorKind::NotFound => Ok(recreate(obj, ctx, status).await),
+        _ => Err(err),
+    }
 }
 
 /// Create said the pair is already associated: find the association and apply the adoption policy.
@@ -424,7 +454,16 @@ async fn cleanup_step(
                 );
                 publish(ctx, obj, EventType::Warning, "DeleteFailed", "Delete", why).await;
             }
-            let state = lattice.delete_association(&a.id).await?;
+            let state = match lattice.delete_association(&a.id).await {
+                Ok(state) => state,
+                // Already gone: nothing left to delete.
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    let note = format!("association {} is gone from AWS", a.id);
+                    publish(ctx, obj, EventType::Normal, "Deleted", "Delete", note).await;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
             status.association_status = Some(state.to_string());
             let next = if failed {
                 let n = ctx.remember(&key(obj), |m| m.recoveries += 1).recoveries;

@@ -108,20 +108,9 @@ pub fn decide(desired: &Desired, identity: &Identity, recreate_attempts: i32, ob
     }
 }
 
-/// The tag change that brings `current` to `desired`, one call at a time; keys beginning `aws:` are
-/// never touched.
+/// The tag change that brings `current` to `desired`, one call at a time: removals first, so that
+/// renaming keys at the 50-tag limit never overshoots it; keys beginning `aws:` are never touched.
 fn tag_plan(association: &Association, desired: &Tags, current: &Tags) -> Plan {
-    let add: Tags = desired
-        .iter()
-        .filter(|(k, v)| !k.starts_with("aws:") && current.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !add.is_empty() {
-        return Plan::Tag {
-            association: association.clone(),
-            tags: add,
-        };
-    }
     let keys: Vec<String> = current
         .keys()
         .filter(|k| !k.starts_with("aws:") && !desired.contains_key(*k))
@@ -131,6 +120,17 @@ fn tag_plan(association: &Association, desired: &Tags, current: &Tags) -> Plan {
         return Plan::Untag {
             association: association.clone(),
             keys,
+        };
+    }
+    let add: Tags = desired
+        .iter()
+        .filter(|(k, v)| !k.starts_with("aws:") && current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !add.is_empty() {
+        return Plan::Tag {
+            association: association.clone(),
+            tags: add,
         };
     }
     Plan::InSync(association.clone())

@@ -61,7 +61,7 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
         for network in networks(&tracked) {
             let filter = ListFilter {
                 service_network_identifier: Some(network.clone()),
-                service_identifier: None,
+                ..ListFilter::default()
             };
             match list_all(ctx.lattice.as_ref(), &filter).await {
                 Ok(items) => {

@@ -119,6 +119,7 @@ async fn scenario(url: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let filter = ListFilter {
         service_network_identifier: Some(sn_id.clone()),
         service_identifier: None,
+        max_results: None,
     };
     let page = api.list_associations(&filter, None).await.expect("list");
     assert_eq!(page.items.len(), 1, "{url}: one association listed");
@@ -126,6 +127,7 @@ async fn scenario(url: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let pair = ListFilter {
         service_network_identifier: Some(sn_id),
         service_identifier: Some(svc_id),
+        max_results: None,
     };
     let by_pair = api.list_associations(&pair, None).await.expect("list by pair");
     steps.insert(

@@ -290,3 +290,24 @@ async fn emulator_restart_and_server_errors_converge() {
     );
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_election_holds_a_lease_and_reconciles() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-leader").await;
+    let emu = emulator().await;
+    let op = Binary::spawn(&ns, &emu.url, &["--leader-elect", "true", "--lease-namespace", &ns]);
+    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    wait_ready(&ns, "app");
+    let lease = ok(kubectl(
+        &["get", "lease", "vpc-lattice-operator-leader", "-n", &ns, "-o", "json"],
+        None,
+    ));
+    let lease: Value = serde_json::from_str(&lease).unwrap();
+    assert!(
+        lease["spec"]["holderIdentity"].as_str().is_some_and(|h| !h.is_empty()),
+        "{lease}"
+    );
+    assert_eq!(op.admin_get("/readyz").await.map(|r| r.0), Some(200));
+}

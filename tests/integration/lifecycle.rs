@@ -174,6 +174,7 @@ async fn quiet_once_ready_no_status_writes_or_mutations() {
             .find(|l| l.contains("status_patches_total{result=\"ok\"}"))
             .map(String::from)
     };
+    assert!(line(&patches).is_some(), "the status-write counter exists");
     assert_eq!(
         line(&e.operator.metrics.encode()),
         line(&patches),
@@ -281,7 +282,8 @@ async fn never_refuses_even_an_owned_association() {
     let e = env("adopt-never").await;
     seeded(&e, e.ownership("app")).await;
     e.create("app", json!({ "adoptionPolicy": "Never" })).await;
-    e.condition("app", "Stalled", "True", Some("AlreadyAssociated")).await;
+    let o = e.condition("app", "Stalled", "True", Some("AlreadyAssociated")).await;
+    assert_eq!(o.status.unwrap().id, None, "nothing adopted");
     e.operator.stop().await;
 }
 
@@ -392,5 +394,53 @@ async fn throttling_and_server_errors_converge() {
     );
     assert_eq!(e.fake.associations().len(), 1);
     assert!(e.event_reasons().await.iter().any(|r| r == "Throttled"));
+    e.operator.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_spec_stalls_and_recovers_when_the_spec_changes() {
+    let e = env("invalid").await;
+    e.fake.set_faults(Faults {
+        create_error: Some("ValidationException".into()),
+        ..Default::default()
+    });
+    e.create("app", json!({ "tags": { "a": "1" } })).await;
+    let o = e.condition("app", "Stalled", "True", Some("InvalidSpec")).await;
+    let ready = o.condition("Ready").unwrap();
+    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "InvalidSpec"));
+    assert!(ready.message.contains("ValidationException"), "{}", ready.message);
+    assert!(e.event_reasons().await.iter().any(|r| r == "InvalidSpec"));
+    // The user fixes the spec: the edit wakes the object at once, long before the 1 h safety requeue.
+    let patch = json!({ "spec": { "tags": { "a": "2" } } });
+    e.api
+        .patch("app", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let o = e.ready("app").await;
+    assert_eq!(o.condition("Stalled").unwrap().status, "False");
+    assert_eq!(e.fake.associations().len(), 1);
+    e.operator.stop().await;
+}
+
+#[tokio::test]
+async fn access_denied_and_quota_stall_with_the_aws_message() {
+    let e = env("denied").await;
+    for (code, reason) in [
+        ("AccessDeniedException", "AccessDenied"),
+        ("ServiceQuotaExceededException", "QuotaExceeded"),
+    ] {
+        let name = reason.to_lowercase();
+        e.fake.set_faults(Faults {
+            create_error: Some(code.into()),
+            ..Default::default()
+        });
+        e.create(&name, json!({})).await;
+        let o = e.condition(&name, "Stalled", "True", Some(reason)).await;
+        assert!(o.condition("Stalled").unwrap().message.contains(code));
+        assert_eq!(o.condition("Reconciling").unwrap().status, "False");
+        e.api.delete(&name, &DeleteParams::default()).await.unwrap();
+        e.gone(&name).await;
+    }
+    assert!(e.fake.associations().is_empty());
     e.operator.stop().await;
 }

@@ -319,7 +319,7 @@ fn active_with_extra_tags_untags_only_the_extra_ones() {
 }
 
 #[test]
-fn active_with_missing_and_extra_tags_tags_first_then_untags() {
+fn active_with_missing_and_extra_tags_untags_first_then_tags() {
     let want = desired_with(
         &[("team", "payments"), ("env", "prod")],
         AdoptionPolicy::IfOwned,
@@ -328,23 +328,38 @@ fn active_with_missing_and_extra_tags_tags_first_then_untags() {
     let mut current = want.tags.clone();
     current.remove("env");
     current.insert("stale".into(), "x".into());
-    // One call at a time: first the missing tag...
+    // One call at a time: first the extra tag goes (so a rename at the 50-tag limit never overshoots)...
     assert_eq!(
         decide_active(&want, current.clone()),
-        Plan::Tag {
-            association: association(AssociationState::Active),
-            tags: tags(&[("env", "prod")]),
-        }
-    );
-    // ...then, once it is there, the extra one.
-    current.insert("env".into(), "prod".into());
-    assert_eq!(
-        decide_active(&want, current),
         Plan::Untag {
             association: association(AssociationState::Active),
             keys: vec!["stale".to_string()],
         }
     );
+    // ...then, once it is gone, the missing one is added.
+    current.remove("stale");
+    assert_eq!(
+        decide_active(&want, current),
+        Plan::Tag {
+            association: association(AssociationState::Active),
+            tags: tags(&[("env", "prod")]),
+        }
+    );
+}
+
+#[test]
+fn renaming_keys_at_the_tag_limit_never_exceeds_it() {
+    let many: Vec<(String, String)> = (0..48).map(|i| (format!("k{i}"), "v".to_string())).collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let want = desired_with(&refs, AdoptionPolicy::IfOwned, DeletionPolicy::Delete);
+    let mut current = want.tags.clone();
+    current.remove("k0");
+    current.insert("old".into(), "v".into());
+    assert_eq!(current.len(), 50);
+    match decide_active(&want, current) {
+        Plan::Untag { keys, .. } => assert_eq!(keys, ["old"]),
+        other => panic!("expected the extra key removed first, got {other:?}"),
+    }
 }
 
 #[test]
