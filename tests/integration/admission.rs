@@ -105,7 +105,14 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
 
 #[tokio::test]
 async fn the_crd_installs_and_dry_runs_cleanly() {
-    let crd = vpc_lattice_operator::api::crd_yaml();
+    // What `vpc-lattice-operator crd` prints, piped to kubectl as a user would.
+    let printed = std::process::Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        .arg("crd")
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    let crd = String::from_utf8(printed.stdout).unwrap();
+    assert_eq!(crd, vpc_lattice_operator::api::crd_yaml());
     let client_side = kubectl(&["apply", "--dry-run=client", "-f", "-"], Some(&crd));
     assert!(
         client_side.status.success(),

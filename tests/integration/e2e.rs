@@ -80,23 +80,24 @@ fn reasons(ns: &str) -> String {
 }
 
 async fn admin_faults(url: &str, faults: &Faults) {
-    let (host, port) = url.trim_start_matches("http://").split_once(':').unwrap();
     let body = serde_json::to_string(faults).unwrap();
-    let req = format!(
-        "PUT /_emulator/faults HTTP/1.0\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect((host, port.parse::<u16>().unwrap()))
+    let reply = crate::support::http(url, "PUT", "/_emulator/faults", Some(&body)).await;
+    assert_eq!(reply.map(|r| r.0), Some(200), "emulator accepted the faults");
+}
+
+/// How many calls of `operation` the emulator's request log holds, read over its admin endpoint.
+async fn logged_calls(url: &str, operation: &str) -> usize {
+    let (code, body) = crate::support::http(url, "GET", "/_emulator/calls", None)
         .await
-        .unwrap();
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).await.unwrap();
-    assert!(
-        resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200"),
-        "{resp}"
-    );
+        .expect("emulator answers");
+    assert_eq!(code, 200);
+    let log: Value = serde_json::from_str(&body).unwrap();
+    log["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["operation"] == operation)
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,6 +172,15 @@ async fn create_failed_is_recreated_and_events_are_visible() {
     }
     assert_eq!(emu.fake.associations().len(), 1);
     assert_eq!(get(&ns, "app").unwrap()["status"]["recreateAttempts"], 1);
+    assert_eq!(
+        logged_calls(&emu.url, "CreateServiceNetworkServiceAssociation").await,
+        2,
+        "failed create + recreate"
+    );
+    assert_eq!(
+        logged_calls(&emu.url, "DeleteServiceNetworkServiceAssociation").await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

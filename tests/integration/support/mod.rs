@@ -29,3 +29,21 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A minimal HTTP/1.0 request to a loopback server (`addr` is `host:port`): status and body, or
+/// `None` when nothing answers. Enough for the admin and emulator endpoints.
+pub async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = addr.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let body = body.unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.ok()?;
+    let code = buf.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+}

@@ -119,15 +119,7 @@ impl Binary {
 
     /// `GET` a path of the admin server, if it answers.
     pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(&self.admin).await.ok()?;
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-            .await
-            .ok()?;
-        let mut buf = String::new();
-        s.read_to_string(&mut buf).await.ok()?;
-        let code = buf.split_whitespace().nth(1)?.parse().ok()?;
-        Some((code, buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+        super::http(&self.admin, "GET", path, None).await
     }
 }
 
