@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tracing::{error, info};
-use vpc_lattice_operator::lattice::LatticeApi;
-use vpc_lattice_operator::lattice::guard::{Guarded, limiter};
+use vpc_lattice_operator::lattice::guard::limiter;
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::metrics::Metrics;
 use vpc_lattice_operator::reconcile::{Config, Context};
 use vpc_lattice_operator::runtime::controller::shutdown_signal;
 use vpc_lattice_operator::runtime::drift::DriftOptions;
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
+use vpc_lattice_operator::runtime::tenancy::NamespaceRoles;
 use vpc_lattice_operator::runtime::{ControllerOptions, admin, leader, run_controller};
 
 #[derive(Parser)]
@@ -95,8 +95,13 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let ready = Arc::new(AtomicBool::new(false));
     let admin = tokio::spawn(admin::serve(args.admin_addr, ready.clone(), metrics.clone()));
 
-    let sdk = SdkLattice::from_env().await;
-    let lattice: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, limiter(args.aws_max_rps), metrics.clone()));
+    let aws = SdkLattice::load_config().await;
+    let lattice = Arc::new(NamespaceRoles::new(
+        client.clone(),
+        aws,
+        limiter(args.aws_max_rps),
+        metrics.clone(),
+    ));
     let ctx = Arc::new(Context::new(
         client.clone(),
         lattice,

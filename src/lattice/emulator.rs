@@ -12,14 +12,15 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::fake::{FakeLattice, Faults, Target};
+use super::fake::{Caller, FakeLattice, Faults, Target};
 use super::{Association, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags};
 
 type Shared = Arc<FakeLattice>;
@@ -278,6 +279,29 @@ async fn clear_calls(State(f): State<Shared>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+async fn callers(State(f): State<Shared>) -> Json<Value> {
+    Json(json!({ "callers": f.callers() }))
+}
+
+/// Logs the access key ID each API request was signed with (`Credential=<key>/…` in SigV4).
+async fn record_caller(State(f): State<Shared>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/_emulator/") {
+        let key = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').next())
+            .unwrap_or_default();
+        f.record_caller(Caller {
+            method: req.method().to_string(),
+            path: req.uri().path().to_string(),
+            access_key_id: key.to_string(),
+        });
+    }
+    next.run(req).await
+}
+
 async fn all_associations(State(f): State<Shared>) -> Json<Value> {
     let items: Vec<Value> = f
         .associations()
@@ -323,8 +347,10 @@ pub fn router(fake: Shared) -> Router {
         .route("/servicenetworks/{id}", get(get_service_network))
         .route("/_emulator/faults", get(faults).put(set_faults))
         .route("/_emulator/calls", get(calls).delete(clear_calls))
+        .route("/_emulator/callers", get(callers))
         .route("/_emulator/associations", get(all_associations))
         .route("/_emulator/associations/{id}", delete(delete_out_of_band))
+        .layer(middleware::from_fn_with_state(fake.clone(), record_caller))
         .with_state(fake)
 }
 

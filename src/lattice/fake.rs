@@ -53,6 +53,15 @@ pub struct Call {
     pub client_token: Option<String>,
 }
 
+/// Who made a wire request: the access key ID of its SigV4 signature (filled by the emulator).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Caller {
+    pub method: String,
+    pub path: String,
+    pub access_key_id: String,
+}
+
 /// A service or service network.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,6 +89,7 @@ struct State {
     tokens: HashMap<String, (String, String, String)>,
     faults: Faults,
     calls: Vec<Call>,
+    callers: Vec<Caller>,
 }
 
 /// The fake itself; cheap to share behind an `Arc`.
@@ -190,6 +200,16 @@ impl FakeLattice {
     /// How many calls of this operation were made.
     pub fn count(&self, operation: &str) -> usize {
         self.lock().calls.iter().filter(|c| c.operation == operation).count()
+    }
+
+    /// Records who made a wire request.
+    pub fn record_caller(&self, caller: Caller) {
+        self.lock().callers.push(caller);
+    }
+
+    /// Every wire request's caller so far, oldest first.
+    pub fn callers(&self) -> Vec<Caller> {
+        self.lock().callers.clone()
     }
 
     /// Forgets the call log.

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 pub mod error;
 pub mod guard;
+pub mod provider;
 pub mod sdk;
 
 #[cfg(feature = "test-util")]

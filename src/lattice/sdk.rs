@@ -22,15 +22,19 @@ impl SdkLattice {
         Self { client }
     }
 
-    /// A client from the standard AWS configuration chain, with the SDK's own retries off: the
-    /// reconciler owns retrying (classified, with per-object backoff, honouring `Retry-After`), and
-    /// SDK retries would bypass the shared rate limiter.
-    pub async fn from_env() -> Self {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// The standard AWS configuration chain (credentials, region, endpoint overrides), with the SDK's
+    /// own retries off: the reconciler owns retrying (classified, with per-object backoff, honouring
+    /// `Retry-After`), and SDK retries would bypass the shared rate limiter.
+    pub async fn load_config() -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .load()
-            .await;
-        Self::new(Client::new(&config))
+            .await
+    }
+
+    /// A client for a loaded configuration.
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+        Self::new(Client::new(config))
     }
 }
 

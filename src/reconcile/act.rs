@@ -16,10 +16,11 @@ use super::Error;
 use super::context::{Context, jitter};
 use super::decide::{self, Adoption, Cleanup, Desired, Identity, Observed, POLL, Plan, RECREATE_BACKOFF};
 use super::status::{Phase, Verdict, conditions, forget, record};
+use crate::api::DeletionPolicy;
 use crate::api::{
     FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::{AssociationState, ErrorKind, LatticeError, find_association};
+use crate::lattice::{AssociationState, ErrorKind, LatticeApi, LatticeError, find_association};
 use crate::metrics::Metrics;
 
 /// When to look at the object again after a step that succeeded.
@@ -114,7 +115,10 @@ async fn apply(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, Err
     let id = identity(obj, ctx)?;
     let want = desired(obj, &id);
     let mut status = obj.status.clone().unwrap_or_default();
-    let result = step(obj, ctx, &id, &want, &mut status).await;
+    let result = match ctx.lattice.for_namespace(&obj.namespace().unwrap_or_default()).await {
+        Ok(tenant) => step(obj, ctx, tenant.api.as_ref(), &id, &want, &mut status).await,
+        Err(e) => Err(e),
+    };
     let succeeded = result.is_ok();
     let (verdict, requeue) = conclude(obj, ctx, result).await;
     write_status(api, obj, ctx, status, &verdict).await?;
@@ -178,17 +182,17 @@ async fn conclude(obj: &Snsa, ctx: &Context, result: Result<Step, LatticeError>)
 }
 
 /// Observes AWS for a wanted object: Get by status id, and the tags when ACTIVE.
-async fn observe(ctx: &Context, status: &Status) -> Result<Observed, LatticeError> {
+async fn observe(lattice: &dyn LatticeApi, status: &Status) -> Result<Observed, LatticeError> {
     let Some(id) = &status.id else {
         return Ok(Observed::Untracked);
     };
-    let association = match ctx.lattice.get_association(id).await {
+    let association = match lattice.get_association(id).await {
         Ok(a) => a,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(Observed::Gone),
         Err(e) => return Err(e),
     };
     let tags = match association.status {
-        AssociationState::Active => match ctx.lattice.list_tags(&association.arn).await {
+        AssociationState::Active => match lattice.list_tags(&association.arn).await {
             Ok(tags) => Some(tags),
             // Deleted between the Get and the ListTags.
             Err(e) if e.kind == ErrorKind::NotFound => return Ok(Observed::Gone),
@@ -202,12 +206,12 @@ async fn observe(ctx: &Context, status: &Status) -> Result<Observed, LatticeErro
 async fn step(
     obj: &Snsa,
     ctx: &Context,
+    lattice: &dyn LatticeApi,
     id: &Identity,
     want: &Desired,
     status: &mut Status,
 ) -> Result<Step, LatticeError> {
-    let observed = observe(ctx, status).await?;
-    let lattice = &ctx.lattice;
+    let observed = observe(lattice, status).await?;
     Ok(match decide::decide(want, id, status.recreate_attempts, &observed) {
         Plan::Create(req) => {
             status.client_token = Some(req.client_token.clone());
@@ -219,7 +223,7 @@ async fn step(
                     publish(ctx, obj, EventType::Normal, "Creating", "Create", note.clone()).await;
                     Step::new(Phase::Progressing, "Creating", note, Next::Poll)
                 }
-                Err(e) if e.kind == ErrorKind::Conflict => conflict(obj, ctx, id, want, status).await?,
+                Err(e) if e.kind == ErrorKind::Conflict => conflict(obj, ctx, lattice, id, want, status).await?,
                 Err(e) => return Err(e),
             }
         }
@@ -333,11 +337,11 @@ async fn gone_or(err: LatticeError, obj: &Snsa, ctx: &Context, status: &mut Stat
 async fn conflict(
     obj: &Snsa,
     ctx: &Context,
+    lattice: &dyn LatticeApi,
     id: &Identity,
     want: &Desired,
     status: &mut Status,
 ) -> Result<Step, LatticeError> {
-    let lattice = ctx.lattice.as_ref();
     let existing = match find_association(lattice, &want.service_network_identifier, &want.service_identifier).await? {
         Some(a) => {
             let tags = lattice.list_tags(&a.arn).await?;
@@ -382,7 +386,21 @@ async fn cleanup(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, E
     let id = identity(obj, ctx)?;
     let want = desired(obj, &id);
     let mut status = obj.status.clone().unwrap_or_default();
-    let result = match cleanup_step(obj, ctx, &id, &want, &mut status).await {
+    if want.deletion == DeletionPolicy::Retain {
+        // No AWS call at all: not even the namespace's identity is needed.
+        let note = match &status.id {
+            Some(aid) => format!("association {aid} left in AWS (deletionPolicy Retain)"),
+            None => "deletionPolicy Retain: nothing deleted in AWS".to_string(),
+        };
+        publish(ctx, obj, EventType::Normal, "Retained", "Delete", note).await;
+        ctx.forget(&key(obj));
+        return Ok(Action::await_change());
+    }
+    let step = match ctx.lattice.for_namespace(&obj.namespace().unwrap_or_default()).await {
+        Ok(tenant) => cleanup_step(obj, ctx, tenant.api.as_ref(), &id, &want, &mut status).await,
+        Err(e) => Err(e),
+    };
+    let result = match step {
         Ok(None) => {
             ctx.forget(&key(obj));
             return Ok(Action::await_change());
@@ -400,38 +418,29 @@ async fn cleanup(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, E
 async fn cleanup_step(
     obj: &Snsa,
     ctx: &Context,
+    lattice: &dyn LatticeApi,
     id: &Identity,
     want: &Desired,
     status: &mut Status,
 ) -> Result<Option<Step>, LatticeError> {
-    let lattice = ctx.lattice.as_ref();
-    let observed = match (want.deletion, &status.id) {
-        (crate::api::DeletionPolicy::Retain, _) => None,
-        (_, Some(aid)) => match lattice.get_association(aid).await {
+    let observed = match &status.id {
+        Some(aid) => match lattice.get_association(aid).await {
             Ok(a) => Some(a),
             Err(e) if e.kind == ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         },
-        (_, None) => match find_association(lattice, &want.service_network_identifier, &want.service_identifier).await?
-        {
+        None => match find_association(lattice, &want.service_network_identifier, &want.service_identifier).await? {
             Some(a) if id.owns(&lattice.list_tags(&a.arn).await?) => Some(a),
             _ => None,
         },
     };
     Ok(match decide::decide_cleanup(want.deletion, observed.as_ref()) {
         Cleanup::Release => {
-            let (reason, note) = match (want.deletion, &status.id) {
-                (crate::api::DeletionPolicy::Retain, Some(aid)) => (
-                    "Retained",
-                    format!("association {aid} left in AWS (deletionPolicy Retain)"),
-                ),
-                (crate::api::DeletionPolicy::Retain, None) => {
-                    ("Retained", "deletionPolicy Retain: nothing deleted in AWS".to_string())
-                }
-                (_, Some(aid)) => ("Deleted", format!("association {aid} is gone from AWS")),
-                (_, None) => ("Deleted", "no association of this object exists in AWS".to_string()),
+            let note = match &status.id {
+                Some(aid) => format!("association {aid} is gone from AWS"),
+                None => "no association of this object exists in AWS".to_string(),
             };
-            publish(ctx, obj, EventType::Normal, reason, "Delete", note).await;
+            publish(ctx, obj, EventType::Normal, "Deleted", "Delete", note).await;
             None
         }
         Cleanup::Wait(a) => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use kube::Client;
 use kube::runtime::events::Recorder;
 
-use crate::lattice::LatticeApi;
+use crate::lattice::provider::LatticeProvider;
 use crate::metrics::Metrics;
 
 /// Operator settings the reconciler needs.
@@ -32,7 +32,8 @@ pub(crate) struct Memory {
 /// Shared state of all reconciles.
 pub struct Context {
     pub client: Client,
-    pub lattice: Arc<dyn LatticeApi>,
+    /// The Lattice client of each namespace.
+    pub lattice: Arc<dyn LatticeProvider>,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub config: Config,
@@ -40,7 +41,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, lattice: Arc<dyn LatticeApi>, metrics: Arc<Metrics>, config: Config) -> Self {
+    pub fn new(client: Client, lattice: Arc<dyn LatticeProvider>, metrics: Arc<Metrics>, config: Config) -> Self {
         let reporter = kube::runtime::events::Reporter {
             controller: crate::CONTROLLER_NAME.into(),
             instance: std::env::var("POD_NAME").ok(),

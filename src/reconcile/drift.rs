@@ -4,11 +4,15 @@
 
 use std::collections::HashMap;
 
+/// Where a List must look: an AWS identity (tenant key) and a service network identifier.
+pub type Scope = (String, String);
+
 /// What one object's status says about its association.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tracked<K> {
     pub key: K,
-    pub service_network_identifier: String,
+    /// The identity that sees the association, and its service network.
+    pub scope: Scope,
     /// `.status.id`; objects without one are mid-create and keep their own polls.
     pub id: Option<String>,
     /// `.status.associationStatus`.
@@ -16,12 +20,12 @@ pub struct Tracked<K> {
 }
 
 /// The objects to wake: those whose association is missing from AWS or whose AWS status differs
-/// from the status they recorded. `listed` maps association id to AWS status, for the networks in
-/// `scanned` (objects of networks whose List failed are left alone).
-pub fn stale<'a, K>(tracked: &'a [Tracked<K>], scanned: &[String], listed: &HashMap<String, String>) -> Vec<&'a K> {
+/// from the status they recorded. `listed` maps association id to AWS status, for the scopes in
+/// `scanned` (objects of scopes whose List failed are left alone).
+pub fn stale<'a, K>(tracked: &'a [Tracked<K>], scanned: &[Scope], listed: &HashMap<String, String>) -> Vec<&'a K> {
     tracked
         .iter()
-        .filter(|t| scanned.contains(&t.service_network_identifier))
+        .filter(|t| scanned.contains(&t.scope))
         .filter(|t| match &t.id {
             None => false,
             Some(id) => listed.get(id) != t.association_status.as_ref(),
@@ -30,9 +34,9 @@ pub fn stale<'a, K>(tracked: &'a [Tracked<K>], scanned: &[String], listed: &Hash
         .collect()
 }
 
-/// The service networks to scan: each distinct identifier once, in a stable order.
-pub fn networks<K>(tracked: &[Tracked<K>]) -> Vec<String> {
-    let mut all: Vec<String> = tracked.iter().map(|t| t.service_network_identifier.clone()).collect();
+/// The scopes to scan: each distinct (identity, service network) once, in a stable order.
+pub fn scopes<K>(tracked: &[Tracked<K>]) -> Vec<Scope> {
+    let mut all: Vec<Scope> = tracked.iter().map(|t| t.scope.clone()).collect();
     all.sort();
     all.dedup();
     all
@@ -45,7 +49,7 @@ mod tests {
     fn t(key: &str, sn: &str, id: Option<&str>, status: Option<&str>) -> Tracked<String> {
         Tracked {
             key: key.into(),
-            service_network_identifier: sn.into(),
+            scope: ("default".into(), sn.into()),
             id: id.map(Into::into),
             association_status: status.map(Into::into),
         }
@@ -64,7 +68,7 @@ mod tests {
             ("snsa-1".to_string(), "ACTIVE".to_string()),
             ("snsa-3".to_string(), "CREATE_FAILED".to_string()),
         ]);
-        let woken = stale(&tracked, &["sn-a".to_string()], &listed);
+        let woken = stale(&tracked, &[("default".to_string(), "sn-a".to_string())], &listed);
         assert_eq!(woken, [&"missing".to_string(), &"failed".to_string()]);
     }
 
@@ -75,6 +79,7 @@ mod tests {
             t("b", "sn-a", None, None),
             t("c", "sn-b", None, None),
         ];
-        assert_eq!(networks(&tracked), ["sn-a", "sn-b"]);
+        let d = |n: &str| ("default".to_string(), n.to_string());
+        assert_eq!(scopes(&tracked), [d("sn-a"), d("sn-b")]);
     }
 }

@@ -13,10 +13,11 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::ServiceNetworkServiceAssociation as Snsa;
-use crate::lattice::{ListFilter, list_all};
+use crate::lattice::provider::Tenant;
+use crate::lattice::{LatticeApi, ListFilter, list_all};
 use crate::metrics::StatusLabels;
 use crate::reconcile::Context;
-use crate::reconcile::drift::{Tracked, networks, stale};
+use crate::reconcile::drift::{Tracked, scopes, stale};
 
 /// How often the drift scan runs.
 #[derive(Clone, Debug)]
@@ -43,32 +44,45 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
         round = round.wrapping_add(1);
         let objects = store.state();
         update_gauge(&ctx, &objects);
-        let tracked: Vec<Tracked<ObjectRef<Snsa>>> = objects
-            .iter()
-            .filter(|o| o.metadata.deletion_timestamp.is_none())
-            .map(|o| {
-                let s = o.status.clone().unwrap_or_default();
-                Tracked {
-                    key: ObjectRef::from(o.as_ref()),
-                    service_network_identifier: o.spec.service_network_identifier.clone(),
-                    id: s.id,
-                    association_status: s.association_status,
-                }
-            })
-            .collect();
+        // Each namespace's identity, resolved once per scan.
+        let mut tenants: HashMap<String, Tenant> = HashMap::new();
+        let mut tracked: Vec<Tracked<ObjectRef<Snsa>>> = Vec::new();
+        for o in objects.iter().filter(|o| o.metadata.deletion_timestamp.is_none()) {
+            let ns = o.metadata.namespace.clone().unwrap_or_default();
+            let tenant = match tenants.get(&ns) {
+                Some(t) => t.clone(),
+                None => match ctx.lattice.for_namespace(&ns).await {
+                    Ok(t) => tenants.entry(ns).or_insert(t).clone(),
+                    Err(e) => {
+                        warn!(namespace = ns, error = %e, "drift scan has no AWS identity for the namespace");
+                        continue;
+                    }
+                },
+            };
+            let s = o.status.clone().unwrap_or_default();
+            tracked.push(Tracked {
+                key: ObjectRef::from(o.as_ref()),
+                scope: (tenant.key, o.spec.service_network_identifier.clone()),
+                id: s.id,
+                association_status: s.association_status,
+            });
+        }
+        let apis: HashMap<String, Arc<dyn LatticeApi>> = tenants.into_values().map(|t| (t.key, t.api)).collect();
         let mut scanned = Vec::new();
         let mut listed = HashMap::new();
-        for network in networks(&tracked) {
+        for scope in scopes(&tracked) {
             let filter = ListFilter {
-                service_network_identifier: Some(network.clone()),
+                service_network_identifier: Some(scope.1.clone()),
                 ..ListFilter::default()
             };
-            match list_all(ctx.lattice.as_ref(), &filter).await {
+            match list_all(apis[&scope.0].as_ref(), &filter).await {
                 Ok(items) => {
                     listed.extend(items.into_iter().map(|a| (a.id, a.status.to_string())));
-                    scanned.push(network);
+                    scanned.push(scope);
                 }
-                Err(e) => warn!(network, error = %e, "drift scan could not list associations"),
+                Err(e) => {
+                    warn!(tenant = scope.0, network = scope.1, error = %e, "drift scan could not list associations")
+                }
             }
         }
         let mut woken: Vec<ObjectRef<Snsa>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();

@@ -6,5 +6,6 @@ pub mod controller;
 pub mod drift;
 pub mod leader;
 pub mod telemetry;
+pub mod tenancy;
 
 pub use controller::{ControllerOptions, run_controller};

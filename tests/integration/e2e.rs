@@ -17,7 +17,7 @@ pub const SERVICE_2: &str = "svc-0fedcba9876543210";
 pub const NETWORK: &str = "sn-0123456789abcdef0";
 
 /// An emulator seeded with the IDs examples/ names.
-async fn emulator() -> Emulator {
+pub async fn emulator() -> Emulator {
     let fake = std::sync::Arc::new(vpc_lattice_operator::lattice::fake::FakeLattice::default());
     fake.create_service("payments", Some(SERVICE)).unwrap();
     fake.create_service("checkout", Some(SERVICE_2)).unwrap();
@@ -25,7 +25,7 @@ async fn emulator() -> Emulator {
     Emulator::serve(fake).await
 }
 
-fn ok(out: std::process::Output) -> String {
+pub fn ok(out: std::process::Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -36,21 +36,21 @@ fn ok(out: std::process::Output) -> String {
     stdout
 }
 
-fn get(ns: &str, name: &str) -> Option<Value> {
+pub fn get(ns: &str, name: &str) -> Option<Value> {
     let out = kubectl(&["get", "snsa", name, "-n", ns, "-o", "json"], None);
     out.status
         .success()
         .then(|| serde_json::from_slice(&out.stdout).unwrap())
 }
 
-fn manifest(name: &str, spec: &str) -> String {
+pub fn manifest(name: &str, spec: &str) -> String {
     format!(
         "apiVersion: vpclattice.operator.dev/v1alpha1\nkind: ServiceNetworkServiceAssociation\n\
          metadata:\n  name: {name}\nspec:\n{spec}\n"
     )
 }
 
-fn wait_ready(ns: &str, target: &str) {
+pub fn wait_ready(ns: &str, target: &str) {
     ok(kubectl(
         &[
             "wait",

@@ -8,3 +8,4 @@ mod conformance;
 mod e2e;
 mod generated;
 mod lifecycle;
+mod tenancy;

@@ -36,7 +36,8 @@ impl InProcess {
         let config = Config {
             cluster_name: CLUSTER.into(),
         };
-        let ctx = Arc::new(Context::new(client, lattice, metrics.clone(), config));
+        let provider = Arc::new(vpc_lattice_operator::lattice::provider::Single(lattice));
+        let ctx = Arc::new(Context::new(client, provider, metrics.clone(), config));
         let opts = ControllerOptions {
             namespace: Some(namespace.into()),
             concurrency: 4,
@@ -89,6 +90,11 @@ pub struct Binary {
 impl Binary {
     /// Starts the binary for one namespace against the Lattice endpoint `endpoint`.
     pub fn spawn(namespace: &str, endpoint: &str, extra: &[&str]) -> Self {
+        Self::spawn_with_env(namespace, endpoint, extra, &[])
+    }
+
+    /// Like [`Binary::spawn`], with more environment variables.
+    pub fn spawn_with_env(namespace: &str, endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let admin = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
@@ -110,6 +116,7 @@ impl Binary {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("RUST_LOG", "info,vpc_lattice_operator=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

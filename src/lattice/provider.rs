@@ -1,0 +1,36 @@
+//! Which AWS identity serves an object: the reconciler asks a [`LatticeProvider`] for the
+//! [`LatticeApi`] of the object's namespace instead of holding one global client, so namespaces can
+//! map to different IAM roles (see `runtime::tenancy`). All of them share one rate limiter.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{LatticeApi, LatticeError};
+
+/// The client for one namespace, and a key naming its identity (namespaces with the same key share
+/// an AWS view, so the drift scan lists each service network once per key).
+#[derive(Clone)]
+pub struct Tenant {
+    pub key: String,
+    pub api: Arc<dyn LatticeApi>,
+}
+
+#[async_trait]
+pub trait LatticeProvider: Send + Sync {
+    /// The client to use for objects in `namespace`.
+    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, LatticeError>;
+}
+
+/// One identity for every namespace.
+pub struct Single(pub Arc<dyn LatticeApi>);
+
+#[async_trait]
+impl LatticeProvider for Single {
+    async fn for_namespace(&self, _namespace: &str) -> Result<Tenant, LatticeError> {
+        Ok(Tenant {
+            key: "default".into(),
+            api: self.0.clone(),
+        })
+    }
+}

@@ -1,0 +1,142 @@
+//! Per-namespace AWS identity. A Namespace annotated `vpclattice.operator.dev/aws-role-arn: <role ARN>`
+//! has its objects reconciled with credentials from STS AssumeRole on that role (aws-config's
+//! `AssumeRoleProvider`, which caches and refreshes them); other namespaces use the operator's own
+//! identity. One client per role is kept; every client shares the process's rate limiter.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use tokio::sync::Mutex;
+
+use crate::lattice::guard::{Guarded, SharedLimiter};
+use crate::lattice::provider::{LatticeProvider, Tenant};
+use crate::lattice::sdk::SdkLattice;
+use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
+use crate::metrics::Metrics;
+
+/// The Namespace annotation naming the IAM role for its objects.
+pub const ROLE_ANNOTATION: &str = "vpclattice.operator.dev/aws-role-arn";
+/// How long a namespace's annotation is trusted before it is read again.
+const ANNOTATION_TTL: Duration = Duration::from_secs(30);
+
+/// Resolves each namespace to the operator's own identity or its annotated role.
+pub struct NamespaceRoles {
+    namespaces: Api<Namespace>,
+    base: SdkConfig,
+    own: Arc<dyn LatticeApi>,
+    limiter: SharedLimiter,
+    metrics: Arc<Metrics>,
+    annotations: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    roles: Mutex<HashMap<String, Arc<dyn LatticeApi>>>,
+}
+
+impl NamespaceRoles {
+    pub fn new(client: kube::Client, base: SdkConfig, limiter: SharedLimiter, metrics: Arc<Metrics>) -> Self {
+        let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(
+            SdkLattice::from_config(&base),
+            limiter.clone(),
+            metrics.clone(),
+        ));
+        Self {
+            namespaces: Api::all(client),
+            base,
+            own,
+            limiter,
+            metrics,
+            annotations: Mutex::default(),
+            roles: Mutex::default(),
+        }
+    }
+
+    async fn role_of(&self, namespace: &str) -> Result<Option<String>, LatticeError> {
+        let mut cache = self.annotations.lock().await;
+        if let Some((at, role)) = cache.get(namespace)
+            && at.elapsed() < ANNOTATION_TTL
+        {
+            return Ok(role.clone());
+        }
+        let ns = self.namespaces.get_opt(namespace).await.map_err(|e| {
+            LatticeError::new(
+                ErrorKind::Transient,
+                "NamespaceLookupFailed",
+                format!("failed to read namespace {namespace}: {e}"),
+            )
+        })?;
+        let role = ns.and_then(|n| n.metadata.annotations?.get(ROLE_ANNOTATION).cloned());
+        cache.insert(namespace.to_string(), (Instant::now(), role.clone()));
+        Ok(role)
+    }
+
+    async fn client_for_role(&self, role: &str) -> Arc<dyn LatticeApi> {
+        let mut roles = self.roles.lock().await;
+        if let Some(api) = roles.get(role) {
+            return api.clone();
+        }
+        let credentials = aws_config::sts::AssumeRoleProvider::builder(role)
+            .session_name("vpc-lattice-operator")
+            .configure(&self.base)
+            .build()
+            .await;
+        let config = aws_sdk_vpclattice::config::Builder::from(&self.base)
+            .credentials_provider(credentials)
+            .build();
+        let sdk = SdkLattice::new(aws_sdk_vpclattice::Client::from_conf(config));
+        let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.limiter.clone(), self.metrics.clone()));
+        roles.insert(role.to_string(), api.clone());
+        api
+    }
+}
+
+/// True when `s` has the shape of an IAM role ARN.
+pub fn is_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if !partition.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty()))
+}
+
+#[async_trait]
+impl LatticeProvider for NamespaceRoles {
+    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, LatticeError> {
+        match self.role_of(namespace).await? {
+            None => Ok(Tenant {
+                key: "default".into(),
+                api: self.own.clone(),
+            }),
+            Some(role) if is_role_arn(&role) => Ok(Tenant {
+                key: role.clone(),
+                api: self.client_for_role(&role).await,
+            }),
+            Some(role) => Err(LatticeError::new(
+                ErrorKind::Validation,
+                "InvalidRoleAnnotation",
+                format!(
+                    "namespace {namespace} has annotation {ROLE_ANNOTATION}={role:?}, which is not an IAM role ARN \
+                     (arn:<partition>:iam::<account>:role/<name>); fix or remove the annotation"
+                ),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_role_arn;
+
+    #[test]
+    fn role_arns() {
+        assert!(is_role_arn("arn:aws:iam::111122223333:role/lattice"));
+        assert!(is_role_arn("arn:aws-cn:iam::111122223333:role/path/lattice"));
+        assert!(!is_role_arn("arn:aws:iam::111122223333:user/lattice"));
+        assert!(!is_role_arn("arn:aws:iam::1111:role/lattice"));
+        assert!(!is_role_arn("lattice"));
+        assert!(!is_role_arn("arn:aws:iam::111122223333:role/"));
+    }
+}
