@@ -78,19 +78,7 @@ fn association(a: &Association) -> Value {
         "arn": a.arn,
         "status": a.status.as_str(),
     });
-    let optional = [
-        ("createdBy", &a.created_by),
-        ("customDomainName", &a.custom_domain_name),
-        ("serviceId", &a.service_id),
-        ("serviceArn", &a.service_arn),
-        ("serviceName", &a.service_name),
-        ("serviceNetworkId", &a.service_network_id),
-        ("serviceNetworkArn", &a.service_network_arn),
-        ("serviceNetworkName", &a.service_network_name),
-        ("failureCode", &a.failure_code),
-        ("failureMessage", &a.failure_message),
-    ];
-    for (k, value) in optional {
+    for (k, value) in a.optional_fields() {
         if let Some(value) = value {
             v[k] = json!(value);
         }

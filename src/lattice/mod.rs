@@ -113,6 +113,24 @@ impl Association {
     }
 }
 
+impl Association {
+    /// The optional string fields with their wire (JSON) names, in the order AWS documents them.
+    pub fn optional_fields(&self) -> [(&'static str, &Option<String>); 10] {
+        [
+            ("createdBy", &self.created_by),
+            ("customDomainName", &self.custom_domain_name),
+            ("serviceId", &self.service_id),
+            ("serviceArn", &self.service_arn),
+            ("serviceName", &self.service_name),
+            ("serviceNetworkId", &self.service_network_id),
+            ("serviceNetworkArn", &self.service_network_arn),
+            ("serviceNetworkName", &self.service_network_name),
+            ("failureCode", &self.failure_code),
+            ("failureMessage", &self.failure_message),
+        ]
+    }
+}
+
 /// What a Create sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreateAssociation {
