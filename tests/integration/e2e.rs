@@ -321,3 +321,25 @@ async fn leader_election_holds_a_lease_and_reconciles() {
     );
     assert_eq!(op.admin_get("/readyz").await.map(|r| r.0), Some(200));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_gracefully_and_releases_the_lease() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-sigterm").await;
+    let emu = emulator().await;
+    let mut op = Binary::spawn(&ns, &emu.url, &["--leader-elect", "true", "--lease-namespace", &ns]);
+    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    wait_ready(&ns, "app");
+    let status = op.terminate(Duration::from_secs(30));
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    let lease = ok(kubectl(
+        &["get", "lease", "vpc-lattice-operator-leader", "-n", &ns, "-o", "json"],
+        None,
+    ));
+    let lease: Value = serde_json::from_str(&lease).unwrap();
+    assert!(
+        lease["spec"]["holderIdentity"].as_str().is_none_or(str::is_empty),
+        "the lease is released for the next replica: {lease}"
+    );
+}

@@ -124,6 +124,24 @@ impl Binary {
         Self { child, admin }
     }
 
+    /// Sends SIGTERM and waits (up to `limit`) for the process to exit.
+    pub fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the operator") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the operator did not exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// `GET` a path of the admin server, if it answers.
     pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
         super::http(&self.admin, "GET", path, None).await
