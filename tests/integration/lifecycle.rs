@@ -444,3 +444,28 @@ async fn access_denied_and_quota_stall_with_the_aws_message() {
     assert!(e.fake.associations().is_empty());
     e.operator.stop().await;
 }
+
+#[tokio::test]
+async fn a_missing_service_is_retried_until_it_exists() {
+    let e = env("dependency").await;
+    let missing = "svc-0aaaaaaaaaaaaaaaa";
+    let obj = json!({ "serviceIdentifier": missing });
+    e.create("app", obj).await;
+    let o = e.condition("app", "Ready", "False", Some("DependencyNotFound")).await;
+    assert_eq!(
+        o.condition("Reconciling").unwrap().status,
+        "True",
+        "retried, not stalled"
+    );
+    assert_eq!(o.condition("Stalled").unwrap().status, "False");
+    assert!(o.condition("Ready").unwrap().message.contains(missing));
+    e.fake.create_service("late", Some(missing)).unwrap();
+    let o = e.ready("app").await;
+    assert_eq!(o.status.unwrap().service_id.as_deref(), Some(missing));
+    assert_eq!(
+        e.fake.count("CreateServiceNetworkServiceAssociation"),
+        failed + 1,
+        "one more Create once it exists"
+    );
+    e.operator.stop().await;
+}
