@@ -462,10 +462,22 @@ async fn a_missing_service_is_retried_until_it_exists() {
     e.fake.create_service("late", Some(missing)).unwrap();
     let o = e.ready("app").await;
     assert_eq!(o.status.unwrap().service_id.as_deref(), Some(missing));
+    let creates: Vec<Option<String>> = e
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "CreateServiceNetworkServiceAssociation")
+        .map(|c| c.error)
+        .collect();
+    let (ok, failed): (Vec<_>, Vec<_>) = creates.iter().partition(|e| e.is_none());
     assert_eq!(
-        e.fake.count("CreateServiceNetworkServiceAssociation"),
-        failed + 1,
-        "one more Create once it exists"
+        ok.len(),
+        1,
+        "one successful Create once the service exists: {creates:?}"
+    );
+    assert!(
+        failed.iter().all(|e| e.as_deref() == Some("ResourceNotFoundException")),
+        "{creates:?}"
     );
     e.operator.stop().await;
 }
