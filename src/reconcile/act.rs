@@ -409,8 +409,12 @@ async fn cleanup(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, E
         Err(err) => Err(err),
     };
     // The finalizer stays until AWS confirms the association is gone: report and look again.
+    let succeeded = result.is_ok();
     let (verdict, requeue) = conclude(obj, ctx, result).await;
     write_status(api, obj, ctx, status, &verdict).await?;
+    if succeeded {
+        ctx.remember(&key(obj), |m| m.failures = 0);
+    }
     Err(Error::CleanupPending(requeue.unwrap_or(POLL.1)))
 }
 
