@@ -40,10 +40,11 @@ impl Default for DriftOptions {
 pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOptions, mut wake: Sender<ObjectRef<Snsa>>) {
     let mut round: u32 = 0;
     loop {
+        // The gauge is refreshed before each wait, so it is filled as soon as the watch has synced.
+        update_gauge(&ctx, &store.state());
         tokio::time::sleep(opts.interval.mul_f64(0.9 + rand::random::<f64>() * 0.2)).await;
         round = round.wrapping_add(1);
         let objects = store.state();
-        update_gauge(&ctx, &objects);
         // Each namespace's identity, resolved once per scan.
         let mut tenants: HashMap<String, Tenant> = HashMap::new();
         let mut tracked: Vec<Tracked<ObjectRef<Snsa>>> = Vec::new();

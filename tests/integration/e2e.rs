@@ -142,6 +142,13 @@ async fn examples_apply_and_become_ready_with_every_status_field() {
         table.contains("ACTIVE") && table.contains("True") && table.contains(SERVICE),
         "{table}"
     );
+    eventually("the objects gauge counts two ACTIVE", LIMIT, || async {
+        let metrics = op.admin_get("/metrics").await?.1;
+        metrics
+            .contains("vpc_lattice_operator_objects{association_status=\"ACTIVE\"} 2")
+            .then_some(())
+    })
+    .await;
     let metrics = op.admin_get("/metrics").await.unwrap().1;
     assert!(
         metrics.contains("vpc_lattice_operator_aws_calls_total{operation=\"CreateServiceNetworkServiceAssociation\"")
