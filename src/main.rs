@@ -93,7 +93,10 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let client = kube::Client::try_default().await?;
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
-    let admin = tokio::spawn(admin::serve(args.admin_addr, ready.clone(), metrics.clone()));
+    let listener = tokio::net::TcpListener::bind(args.admin_addr)
+        .await
+        .map_err(|e| format!("failed to bind the admin server to {}: {e}", args.admin_addr))?;
+    let admin = tokio::spawn(admin::serve(listener, ready.clone(), metrics.clone()));
 
     let aws = SdkLattice::load_config().await;
     let lattice = Arc::new(NamespaceRoles::new(

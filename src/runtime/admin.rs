@@ -1,7 +1,6 @@
 //! The admin server: `/livez` (the process serves), `/readyz` (true only after the first watch
 //! sync) and `/metrics` (Prometheus text format).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -49,8 +48,12 @@ pub fn router(ready: Arc<AtomicBool>, metrics: Arc<Metrics>) -> Router {
         .with_state(Admin { ready, metrics })
 }
 
-/// Serves the admin routes on `addr` until the process ends.
-pub async fn serve(addr: SocketAddr, ready: Arc<AtomicBool>, metrics: Arc<Metrics>) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+/// Serves the admin routes on `listener` (bound by the caller, so a taken port fails start-up
+/// instead of silently leaving the operator without probes) until the process ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ready: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+) -> std::io::Result<()> {
     axum::serve(listener, router(ready, metrics)).await
 }

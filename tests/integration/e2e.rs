@@ -350,3 +350,19 @@ async fn sigterm_stops_gracefully_and_releases_the_lease() {
         "the lease is released for the next replica: {lease}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_admin_port_fails_start_up_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        .args(["run", "--admin-addr", &addr, "--namespace", "default"])
+        .env("KUBECONFIG", cluster::kubeconfig())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("failed to bind the admin server"), "{stderr}");
+}
