@@ -264,7 +264,7 @@ async fn emulator_restart_and_server_errors_converge() {
     let ns = cluster::namespace(&client, "e2e-restart").await;
     let emu = emulator().await;
     let url = emu.url.clone();
-    let _op = Binary::spawn(&ns, &url, &[]);
+    let op = Binary::spawn(&ns, &url, &[]);
     let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
     ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
     wait_ready(&ns, "app");
@@ -305,7 +305,62 @@ async fn emulator_restart_and_server_errors_converge() {
             .count()
             == 3
     );
+    // Each failure is also a metric labelled with the operation and AWS's error code.
+    let metrics = op.admin_get("/metrics").await.unwrap().1;
+    let failed: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("vpc_lattice_operator_aws_calls_total{") && l.contains("outcome=\"error\""))
+        .collect();
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.contains("error_code=\"InternalServerException\"")),
+        "{failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|l| l.contains("error_code=\"ResourceNotFoundException\"")),
+        "{failed:?}"
+    );
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_latency_is_tolerated_and_measured() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "e2e-latency").await;
+    let emu = emulator().await;
+    admin_faults(
+        &emu.url,
+        &Faults {
+            latency_ms: 250,
+            ..Default::default()
+        },
+    )
+    .await;
+    let op = Binary::spawn(&ns, &emu.url, &[]);
+    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    wait_ready(&ns, "app");
+    let metrics = op.admin_get("/metrics").await.unwrap().1;
+    let value = |name: &str| -> f64 {
+        let prefix = format!("{name}{{operation=\"CreateServiceNetworkServiceAssociation\"}} ");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {metrics}"));
+        line[prefix.len()..].trim().parse().unwrap()
+    };
+    let (sum, count) = (
+        value("vpc_lattice_operator_aws_call_duration_seconds_sum"),
+        value("vpc_lattice_operator_aws_call_duration_seconds_count"),
+    );
+    assert_eq!(count, 1.0, "one Create");
+    assert!(
+        sum >= 0.25,
+        "the Create's measured duration includes the added latency: {sum}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
