@@ -16,6 +16,18 @@ pub const SERVICE: &str = "svc-0123456789abcdef0";
 pub const SERVICE_2: &str = "svc-0fedcba9876543210";
 pub const NETWORK: &str = "sn-0123456789abcdef0";
 
+/// A fresh namespace and an emulator seeded with the IDs examples/ names, for one test.
+pub async fn setup(prefix: &str) -> (String, Emulator) {
+    let client = cluster::client().await;
+    (cluster::namespace(&client, prefix).await, emulator().await)
+}
+
+/// Applies the object `app` associating the seeded service with the seeded network.
+pub fn apply_app(ns: &str) {
+    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", ns, "-f", "-"], Some(&manifest("app", &spec))));
+}
+
 /// An emulator seeded with the IDs examples/ names.
 pub async fn emulator() -> Emulator {
     let fake = std::sync::Arc::new(vpc_lattice_operator::lattice::fake::FakeLattice::default());
@@ -102,9 +114,7 @@ async fn logged_calls(url: &str, operation: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_apply_and_become_ready_with_every_status_field() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-examples").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-examples").await;
     let op = Binary::spawn(&ns, &emu.url, &[]);
     eventually("operator /readyz", LIMIT, || async {
         op.admin_get("/readyz").await.filter(|r| r.0 == 200)
@@ -157,9 +167,7 @@ async fn examples_apply_and_become_ready_with_every_status_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_failed_is_recreated_and_events_are_visible() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-failed").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-failed").await;
     admin_faults(
         &emu.url,
         &Faults {
@@ -170,8 +178,7 @@ async fn create_failed_is_recreated_and_events_are_visible() {
     )
     .await;
     let _op = Binary::spawn(&ns, &emu.url, &[]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     wait_ready(&ns, "app");
     let events = reasons(&ns);
     for r in ["CreateFailed", "Recreating", "Active"] {
@@ -192,9 +199,7 @@ async fn create_failed_is_recreated_and_events_are_visible() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tag_edits_sync_and_identifier_edits_are_refused_by_the_api_server() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-edit").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-edit").await;
     let _op = Binary::spawn(&ns, &emu.url, &[]);
     let base = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
     ok(kubectl(
@@ -221,9 +226,7 @@ async fn tag_edits_sync_and_identifier_edits_are_refused_by_the_api_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_holds_the_finalizer_until_the_association_is_gone_and_retain_keeps_it() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-delete").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-delete").await;
     let _op = Binary::spawn(&ns, &emu.url, &[]);
     let del = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
     let keep =
@@ -260,13 +263,10 @@ async fn delete_holds_the_finalizer_until_the_association_is_gone_and_retain_kee
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_restart_and_server_errors_converge() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-restart").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-restart").await;
     let url = emu.url.clone();
     let op = Binary::spawn(&ns, &url, &[]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     wait_ready(&ns, "app");
     let first = get(&ns, "app").unwrap()["status"]["id"].as_str().unwrap().to_string();
 
@@ -328,9 +328,7 @@ async fn emulator_restart_and_server_errors_converge() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn added_latency_is_tolerated_and_measured() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-latency").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-latency").await;
     admin_faults(
         &emu.url,
         &Faults {
@@ -340,8 +338,7 @@ async fn added_latency_is_tolerated_and_measured() {
     )
     .await;
     let op = Binary::spawn(&ns, &emu.url, &[]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     wait_ready(&ns, "app");
     let metrics = op.admin_get("/metrics").await.unwrap().1;
     let value = |name: &str| -> f64 {
@@ -365,12 +362,9 @@ async fn added_latency_is_tolerated_and_measured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_election_holds_a_lease_and_reconciles() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-leader").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-leader").await;
     let op = Binary::spawn(&ns, &emu.url, &["--leader-elect", "true", "--lease-namespace", &ns]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     wait_ready(&ns, "app");
     let lease = ok(kubectl(
         &["get", "lease", "vpc-lattice-operator-leader", "-n", &ns, "-o", "json"],
@@ -386,12 +380,9 @@ async fn leader_election_holds_a_lease_and_reconciles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_gracefully_and_releases_the_lease() {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "e2e-sigterm").await;
-    let emu = emulator().await;
+    let (ns, emu) = setup("e2e-sigterm").await;
     let mut op = Binary::spawn(&ns, &emu.url, &["--leader-elect", "true", "--lease-namespace", &ns]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     wait_ready(&ns, "app");
     let status = op.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit status after SIGTERM: {status:?}");

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::e2e::{NETWORK, SERVICE, emulator, get, manifest, ok, wait_ready};
+use crate::e2e::{apply_app, emulator, get, ok, wait_ready};
 use crate::support::cluster::{self, kubectl};
 use crate::support::eventually;
 use crate::support::moto::Moto;
@@ -25,8 +25,7 @@ async fn a_namespace_role_annotation_is_assumed_for_its_objects() {
     ));
     let emu = emulator().await;
     let _op = Binary::spawn_with_env(&ns, &emu.url, &[], &[("AWS_ENDPOINT_URL_STS", &moto.url)]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     wait_ready(&ns, "app");
     let keys: BTreeSet<String> = emu.fake.callers().into_iter().map(|c| c.access_key_id).collect();
     assert!(!keys.is_empty());
@@ -47,8 +46,7 @@ async fn a_malformed_role_annotation_stalls_with_a_message() {
     ));
     let emu = emulator().await;
     let _op = Binary::spawn(&ns, &emu.url, &[]);
-    let spec = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest("app", &spec))));
+    apply_app(&ns);
     let stalled = eventually("Stalled", Duration::from_secs(90), || async {
         let o = get(&ns, "app")?;
         let conditions = o["status"]["conditions"].as_array()?.clone();
