@@ -108,6 +108,9 @@ watch_owner() {
   local dir="$1" owner="$2"
   while running "$owner" && live_pid "$dir" kube-apiserver >/dev/null; do sleep 1; done
   stop "$dir" kube-apiserver etcd
+  # The owner is gone and nobody will restart this data: free the disk (etcd preallocates ~64 MB);
+  # the logs stay for a post-mortem.
+  if ! running "$owner"; then rm -rf "$dir/etcd-data" "$dir/pki"; fi
   rm -f "$dir/watchdog.pid"
 }
 

@@ -9,8 +9,14 @@ cd "$(dirname "$0")/.."
 work="$(mktemp -d "${TMPDIR:-/tmp}/vlo-demo.XXXXXX")"
 pids=()
 cleanup() {
+  local status=$?
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   hack/control-plane.sh down "$work/cp" >/dev/null 2>&1 || true
+  if [[ $status == 0 ]]; then
+    rm -rf "$work"
+  else
+    echo "demo failed; logs (operator.log, emulator.log, cp/*.log) are in $work" >&2
+  fi
 }
 trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
