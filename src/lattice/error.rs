@@ -61,14 +61,11 @@ impl LatticeError {
         self
     }
 
-    pub fn with_resource_id(mut self, id: &str) -> Self {
-        self.resource_id = (!id.is_empty()).then(|| id.to_string());
-        self
-    }
-
+    /// Names the resource the error is about (empty strings leave a field unset).
     pub fn with_resource(mut self, id: &str, resource_type: &str) -> Self {
+        self.resource_id = (!id.is_empty()).then(|| id.to_string());
         self.resource_type = (!resource_type.is_empty()).then(|| resource_type.to_string());
-        self.with_resource_id(id)
+        self
     }
 
     /// True when retrying later can succeed without anyone changing anything.

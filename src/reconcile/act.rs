@@ -119,14 +119,26 @@ async fn apply(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, Err
         Ok(tenant) => step(obj, ctx, tenant.api.as_ref(), &id, &want, &mut status).await,
         Err(e) => Err(e),
     };
+    let requeue = report(api, obj, ctx, status, result).await?;
+    Ok(requeue.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Concludes a step, writes the status, and only then resets the failure count of a step that
+/// succeeded (a failed status write keeps the backoff growing). Returns when to look again.
+async fn report(
+    api: &Api<Snsa>,
+    obj: &Snsa,
+    ctx: &Context,
+    status: Status,
+    result: Result<Step, LatticeError>,
+) -> Result<Option<Duration>, Error> {
     let succeeded = result.is_ok();
     let (verdict, requeue) = conclude(obj, ctx, result).await;
     write_status(api, obj, ctx, status, &verdict).await?;
     if succeeded {
-        // Only now is the step complete: a failed status write keeps the backoff growing.
         ctx.remember(&key(obj), |m| m.failures = 0);
     }
-    Ok(requeue.map_or_else(Action::await_change, Action::requeue))
+    Ok(requeue)
 }
 
 /// Turns a step's result into the verdict for the status and when to look again (`None`: only on a
@@ -409,12 +421,7 @@ async fn cleanup(api: &Api<Snsa>, obj: &Snsa, ctx: &Context) -> Result<Action, E
         Err(err) => Err(err),
     };
     // The finalizer stays until AWS confirms the association is gone: report and look again.
-    let succeeded = result.is_ok();
-    let (verdict, requeue) = conclude(obj, ctx, result).await;
-    write_status(api, obj, ctx, status, &verdict).await?;
-    if succeeded {
-        ctx.remember(&key(obj), |m| m.failures = 0);
-    }
+    let requeue = report(api, obj, ctx, status, result).await?;
     Err(Error::CleanupPending(requeue.unwrap_or(POLL.1)))
 }
 
