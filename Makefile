@@ -2,7 +2,7 @@
 SHELL := bash
 CARGO ?= cargo
 
-.PHONY: build crds check-crds lint unit control-plane moto test demo clean
+.PHONY: build crds check-crds lint unit control-plane moto packages image test demo clean
 
 build:
 	$(CARGO) build --all-features --bins
@@ -23,8 +23,16 @@ control-plane:
 moto:
 	hack/moto.sh >/dev/null
 
+## packages: Debian packages the tests use (umoci packs and unpacks the image, crun runs it)
+packages:
+	hack/debian-packages.sh umoci crun jq file
+
+## image: the container image as an OCI archive, target/image/vpc-lattice-operator-<version>.oci.tar
+image:
+	hack/image.sh >/dev/null
+
 ## test: every gate CI runs: fmt, clippy, unit, adapter, integration and end-to-end tests
-test: lint control-plane moto
+test: lint control-plane moto packages
 	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --all-features
 
 ## demo: the operator's main job on a local control plane and a local Lattice emulator
@@ -33,3 +41,14 @@ demo: control-plane
 
 clean:
 	$(CARGO) clean
+
+.PHONY: chart-docs
+## chart-docs: regenerate charts/vpc-lattice-operator/README.md from its values.yaml and README.md.gotmpl (helm-docs)
+chart-docs:
+	"$$(hack/go-tool.sh helm-docs | tail -n1)/helm-docs" --chart-search-root charts/vpc-lattice-operator --sort-values-order file
+
+.PHONY: chart-crds
+## chart-crds: copy crds/ into the chart (after `make crds`; a test fails while they differ)
+chart-crds:
+	rm -f charts/vpc-lattice-operator/crds/*.yaml
+	cp crds/*.yaml charts/vpc-lattice-operator/crds/

@@ -4,8 +4,14 @@
 mod support;
 
 mod admission;
+mod chart;
+mod chart_cluster;
 mod conformance;
 mod e2e;
 mod generated;
+mod gitops;
+mod image;
+mod install;
 mod lifecycle;
+mod monitoring;
 mod tenancy;

@@ -1,6 +1,7 @@
 //! One real control plane per test binary, started through hack/control-plane.sh (which builds
 //! kube-apiserver and etcd from their Go modules, cached by version), the CRD installed with kubectl
-//! from crds/, and a fresh namespace per test.
+//! from crds/, and a fresh namespace per test. `with_nodes()` adds controllers, a scheduler and fake
+//! nodes for tests that need Pods to run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -62,6 +63,29 @@ fn start() -> ControlPlane {
 
 fn control_plane() -> &'static ControlPlane {
     CONTROL_PLANE.get_or_init(start)
+}
+
+static NODES: OnceLock<()> = OnceLock::new();
+
+/// Gives the shared control plane kube-controller-manager, kube-scheduler and three kwok fake nodes
+/// (`hack/control-plane.sh nodes`: zones zone-a, zone-b and zone-c; the zone-c node tainted
+/// `dedicated=operators:NoSchedule`), so that Deployments get Pods that are scheduled and become
+/// Ready. Once per test binary; later calls return at once.
+pub fn with_nodes() {
+    NODES.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(format!("{REPO}/hack/control-plane.sh"))
+            .arg("nodes")
+            .arg(&control_plane().dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run hack/control-plane.sh nodes");
+        assert!(
+            out.status.success(),
+            "hack/control-plane.sh nodes failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
 }
 
 /// The kubeconfig of the shared control plane (started on first use).
