@@ -34,7 +34,7 @@ RUN touch src/main.rs src/lib.rs \
  && ldd "$bin" 2>&1 | grep -qE 'statically linked|not a dynamic executable' \
  && install -D -m 0755 "$bin" /out/vpc-lattice-operator \
  && mkdir -p /out/etc/ssl/certs \
- && for c in /usr/share/ca-certificates/mozilla/*.crt; do sed -e '$a\' "$c"; done \
+ && awk 1 /usr/share/ca-certificates/mozilla/*.crt \
       > /out/etc/ssl/certs/ca-certificates.crt \
  && printf 'hosts: files dns\n' > /out/etc/nsswitch.conf \
  && chmod 0644 /out/etc/ssl/certs/ca-certificates.crt /out/etc/nsswitch.conf

@@ -31,6 +31,7 @@
 # The last line on stdout is the archive's path.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export LC_ALL=C   # name order of globs and tar entries
 
 hack/debian-packages.sh umoci file ca-certificates tar
 
@@ -77,11 +78,11 @@ shopt -s nullglob
 certs=(/usr/share/ca-certificates/mozilla/*.crt)
 shopt -u nullglob
 ((${#certs[@]} > 0)) || { echo "no certificates in /usr/share/ca-certificates/mozilla" >&2; exit 1; }
-for c in "${certs[@]}"; do sed -e '$a\' "$c"; done >"$root/etc/ssl/certs/ca-certificates.crt"
+awk 1 "${certs[@]}" >"$root/etc/ssl/certs/ca-certificates.crt"
 printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
 chmod 0644 "$root/etc/ssl/certs/ca-certificates.crt" "$root/etc/nsswitch.conf"
 chmod 0755 "$root/etc" "$root/etc/ssl" "$root/etc/ssl/certs"
-LC_ALL=C tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
   -C "$root" -cf "$work/layer.tar" "$name" etc
 
 layout="$work/layout"
@@ -101,7 +102,7 @@ umoci config --image "$image" --no-history --created "$created" \
 umoci gc --layout "$layout"
 
 out="target/image/$name-$version.oci.tar"
-LC_ALL=C tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
   -C "$layout" -cf "$work/image.oci.tar" oci-layout index.json blobs
 mv "$work/image.oci.tar" "$out"
 echo "$out ($(du -h "$out" | cut -f1))" >&2

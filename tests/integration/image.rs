@@ -86,8 +86,8 @@ impl Image {
             manifests[0]["annotations"]["org.opencontainers.image.ref.name"], VERSION,
             "tagged with the Cargo version"
         );
+        assert_eq!(manifests[0]["mediaType"], "application/vnd.oci.image.manifest.v1+json");
         let manifest = json(&blob(&manifests[0]));
-        assert_eq!(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
         let config = json(&blob(&manifest["config"]));
         let layers = manifest["layers"].as_array().unwrap();
         assert_eq!(layers.len(), 1, "exactly one layer: {manifest}");

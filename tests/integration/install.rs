@@ -234,7 +234,7 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
     // Two replicas that must land in two zones; the tainted node (zone-c) is not tolerated yet.
     let spread = "topologySpreadConstraints:\n- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  \
                   whenUnsatisfiable: DoNotSchedule\n";
-    let release = install("vpc-lattice-operator", &ns, &format!("clusterName: test-cluster\n{spread}"));
+    let release = install("vlo-ha", &ns, &format!("clusterName: test-cluster\n{spread}"));
 
     let d = release.deployment();
     assert_eq!(d["status"]["readyReplicas"], 2, "{}", d["status"]);
@@ -289,7 +289,7 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
     std::fs::write(&file, format!("clusterName: test-cluster\n{spread}{dedicated}")).unwrap();
     helm_ok(&[
         "upgrade",
-        "vpc-lattice-operator",
+        "vlo-ha",
         &format!("{REPO}/{CHART}"),
         "-n",
         &ns,
@@ -314,7 +314,7 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
     // Uninstall leaves the CRD and users' objects.
     let kept = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
     ok(kubectl(&["apply", "-n", &app_ns, "-f", "-"], Some(&manifest("kept", &kept))));
-    helm_ok(&["uninstall", "vpc-lattice-operator", "-n", &ns, "--wait"]);
+    helm_ok(&["uninstall", "vlo-ha", "-n", &ns, "--wait"]);
     ok(kubectl(&["get", "crd", CRD], None));
     assert!(get(&app_ns, "kept").is_some(), "users' objects survive uninstall");
     let left = json(&["get", "deployments", "-n", &ns, "-o", "json"]);
@@ -348,36 +348,103 @@ async fn a_namespaced_release_is_confined_to_its_namespace() {
     helm_ok(&["uninstall", "vlo-ns", "-n", &ns, "--wait"]);
 }
 
-/// Copies the chart's CRD into a new directory with one description changed.
-fn changed_crd(marker: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vlo-crd-{marker}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = format!("{REPO}/{CHART}/crds/{CRD}.yaml");
-    let text = std::fs::read_to_string(&file).expect("the chart ships the CRD in crds/");
+/// The shell block of README.md that follows `<!-- tested: NAME -->`.
+fn readme_block(readme: &str, name: &str) -> String {
+    let marker = format!("<!-- tested: {name} -->\n```sh\n");
+    let start = readme.find(&marker).unwrap_or_else(|| panic!("README.md has no block `{name}`")) + marker.len();
+    let len = readme[start..].find("```").expect("the block ends");
+    readme[start..start + len].to_string()
+}
+
+/// Runs a README block with bash in `dir`, with the test control plane's kubeconfig and helm on PATH.
+fn run_block(dir: &Path, name: &str, block: &str) {
+    let helm_dir = tools::helm().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", helm_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let home = dir.join(".helm");
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", block])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("KUBECONFIG", cluster::kubeconfig())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "README block `{name}` failed:\n{block}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Copies a directory tree (the chart) with std only.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
+    cluster::with_nodes();
+    let readme = std::fs::read_to_string(format!("{REPO}/README.md")).unwrap();
+    let dir = std::env::temp_dir().join(format!("vlo-readme-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // A checkout as the reader has it: the chart and crds/ at the top.
+    copy_tree(Path::new(&format!("{REPO}/{CHART}")), &dir.join(CHART));
+    copy_tree(Path::new(&format!("{REPO}/crds")), &dir.join("crds"));
+    let ns = "vpc-lattice-operator";
+    let deployed = || json(&["get", "deployment", "vpc-lattice-operator", "-n", ns, "-o", "json"]);
+
+    run_block(&dir, "install-helm", &readme_block(&readme, "install-helm"));
+    let d = deployed();
+    assert_eq!(d["status"]["readyReplicas"], 2, "{}", d["status"]);
+    let sa = json(&["get", "serviceaccount", "vpc-lattice-operator", "-n", ns, "-o", "json"]);
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:iam::")),
+        "the IRSA annotation as the README sets it: {sa}"
+    );
+
+    // The next chart version changes the CRD: the documented upgrade applies it.
+    let marker = format!("(upgrade-check-{:08x})", rand::random::<u32>());
+    let crd_file = dir.join(format!("{CHART}/crds/{CRD}.yaml"));
+    let text = std::fs::read_to_string(&crd_file).expect("the chart ships the CRD in crds/");
     let from = "The observed state of the association, as the operator last saw it in AWS.";
     assert!(text.contains(from), "the CRD describes its status as `{from}`");
-    std::fs::write(dir.join(format!("{CRD}.yaml")), text.replacen(from, &format!("{from} {marker}"), 1)).unwrap();
-    dir
-}
-
-fn apply_crds(dir: &Path) {
-    // The command README.md documents for upgrading the CRD.
-    ok(kubectl(
-        &["apply", "--server-side", "--force-conflicts", "-f", dir.to_str().unwrap()],
-        None,
-    ));
-}
-
-#[test]
-fn the_documented_crd_upgrade_path_applies_a_changed_crd() {
-    let marker = format!("(upgrade-check-{:08x})", rand::random::<u32>());
-    let dir = changed_crd(&marker);
-    apply_crds(&dir);
+    std::fs::write(&crd_file, text.replacen(from, &format!("{from} {marker}"), 1)).unwrap();
+    run_block(&dir, "upgrade", &readme_block(&readme, "upgrade"));
     let live = ok(kubectl(&["get", "crd", CRD, "-o", "json"], None));
-    assert!(live.contains(&marker), "the changed CRD is live");
-    // Back to the shipped CRD, through the same path.
-    apply_crds(Path::new(&format!("{REPO}/{CHART}/crds")));
+    assert!(live.contains(&marker), "the changed CRD is live after the documented upgrade");
+    assert_eq!(deployed()["status"]["readyReplicas"], 2);
+
+    // Uninstall leaves the CRD and users' objects.
+    let client = cluster::client().await;
+    let app_ns = cluster::namespace(&client, "readme-app").await;
+    let kept = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+    ok(kubectl(&["apply", "-n", &app_ns, "-f", "-"], Some(&manifest("kept", &kept))));
+    run_block(&dir, "uninstall", &readme_block(&readme, "uninstall"));
+    ok(kubectl(&["get", "crd", CRD], None));
+    assert!(get(&app_ns, "kept").is_some(), "users' objects survive uninstall");
+    assert!(!kubectl(&["get", "deployment", "vpc-lattice-operator", "-n", ns], None).status.success());
+
+    // Plain manifests rendered from the chart, into a fresh namespace of the same name; this also
+    // puts the shipped CRD (from crds/) back.
+    ok(kubectl(&["delete", "namespace", ns, "--wait=true", "--timeout=120s"], None));
+    run_block(&dir, "install-manifests", &readme_block(&readme, "install-manifests"));
+    assert_eq!(deployed()["status"]["readyReplicas"], 2);
     let live = ok(kubectl(&["get", "crd", CRD, "-o", "json"], None));
-    assert!(!live.contains(&marker));
-    let _ = std::fs::remove_dir_all(dir);
+    assert!(!live.contains(&marker), "crds/ of the repository is applied again");
+    ok(kubectl(&["delete", "-n", ns, "-f", dir.join("vpc-lattice-operator.yaml").to_str().unwrap()], None));
+    let _ = std::fs::remove_dir_all(&dir);
 }
