@@ -1,4 +1,5 @@
-// Local test control plane: kube-apiserver and etcd built from published modules.
+// Local test control plane: kube-apiserver, kube-controller-manager, kube-scheduler and etcd built
+// from published modules.
 // Built by hack/build-control-plane.sh; started by hack/control-plane.sh.
 // The replace block pins every k8s.io staging module that k8s.io/kubernetes
 // replaces with ./staging/... to its published v0.X.Y twin.

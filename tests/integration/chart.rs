@@ -51,7 +51,10 @@ pub fn monitoring_crds() -> &'static Path {
             .stderr(Stdio::inherit())
             .output()
             .expect("run crds.sh");
-        assert!(out.status.success(), "hack/tools/prometheus-operator-crds/crds.sh failed");
+        assert!(
+            out.status.success(),
+            "hack/tools/prometheus-operator-crds/crds.sh failed"
+        );
         PathBuf::from(String::from_utf8_lossy(&out.stdout).lines().last().expect("dir").trim())
     })
 }
@@ -143,13 +146,6 @@ impl Rendered {
         all[0]
     }
 
-    pub fn named(&self, kind: &str, name: &str) -> &Value {
-        self.all(kind)
-            .into_iter()
-            .find(|d| d["metadata"]["name"] == name)
-            .unwrap_or_else(|| panic!("no {kind} {name} in {}", self.yaml))
-    }
-
     pub fn kinds(&self) -> BTreeSet<String> {
         self.docs.iter().map(|d| s(&d["kind"]).to_string()).collect()
     }
@@ -217,7 +213,11 @@ pub fn values_file(content: &str) -> ValuesFile {
 /// The variants every cluster-facing test exercises: defaults; namespaced (`watchNamespace`); and HA
 /// with every optional object (PDB, ServiceMonitor, PrometheusRule, NetworkPolicy, dashboard).
 pub fn variants(watch_namespace: &str, dashboard_namespace: &str) -> Vec<(&'static str, Vec<String>)> {
-    let set = |v: &[&str]| v.iter().flat_map(|x| ["--set".to_string(), x.to_string()]).collect::<Vec<_>>();
+    let set = |v: &[&str]| {
+        v.iter()
+            .flat_map(|x| ["--set".to_string(), x.to_string()])
+            .collect::<Vec<_>>()
+    };
     vec![
         ("defaults", vec![]),
         (
@@ -276,7 +276,11 @@ fn chart_versions_follow_the_cargo_package() {
     let at = |v: &str| run(&helm(), &["template", "x", CHART, "--kube-version", v], None);
     assert!(at("1.28.0").status.success());
     let old = at("1.27.9");
-    assert!(!old.status.success() && text(&old).contains("kubeVersion"), "{}", text(&old));
+    assert!(
+        !old.status.success() && text(&old).contains("kubeVersion"),
+        "{}",
+        text(&old)
+    );
 }
 
 #[test]
@@ -304,7 +308,8 @@ fn chart_defaults_render_an_ha_operator() {
     assert_eq!(d["metadata"]["name"], RELEASE);
     assert_eq!(d["metadata"]["namespace"], NAMESPACE);
     assert_eq!(d["spec"]["replicas"], 2);
-    let selector = yaml("app.kubernetes.io/name: vpc-lattice-operator\napp.kubernetes.io/instance: vpc-lattice-operator");
+    let selector =
+        yaml("app.kubernetes.io/name: vpc-lattice-operator\napp.kubernetes.io/instance: vpc-lattice-operator");
     assert_eq!(d["spec"]["selector"]["matchLabels"], selector);
     let c = r.container();
     assert_eq!(
@@ -359,7 +364,10 @@ fn chart_defaults_render_an_ha_operator() {
     for c in spread {
         assert_eq!(c["whenUnsatisfiable"], "ScheduleAnyway");
         assert_eq!(c["maxSkew"], 1);
-        assert_eq!(c["labelSelector"]["matchLabels"], selector, "spread over this release's Pods");
+        assert_eq!(
+            c["labelSelector"]["matchLabels"], selector,
+            "spread over this release's Pods"
+        );
     }
     let pdb = r.one("PodDisruptionBudget");
     assert_eq!(pdb["spec"]["minAvailable"], 1);
@@ -572,7 +580,10 @@ serviceAccount:
     let pod = r.pod_spec();
     assert_eq!(seq(&pod["volumes"])[1]["configMap"]["name"], "corporate-ca");
     assert_eq!(pod["nodeSelector"]["node-role.example.test/system"], "true");
-    assert_eq!(pod["tolerations"], yaml("- {key: CriticalAddonsOnly, operator: Exists}"));
+    assert_eq!(
+        pod["tolerations"],
+        yaml("- {key: CriticalAddonsOnly, operator: Exists}")
+    );
     assert_eq!(
         pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
             [0]["key"],
@@ -675,7 +686,9 @@ fn operator_grants() -> BTreeSet<(String, String, String, Vec<String>)> {
 fn subject_is_the_service_account(binding: &Value, sa: &str) {
     assert_eq!(
         binding["subjects"],
-        yaml(&format!("- {{kind: ServiceAccount, name: {sa}, namespace: {NAMESPACE}}}"))
+        yaml(&format!(
+            "- {{kind: ServiceAccount, name: {sa}, namespace: {NAMESPACE}}}"
+        ))
     );
 }
 
@@ -702,7 +715,13 @@ fn chart_rbac_cluster_wide_or_namespaced() {
     assert_eq!(grants(lease_role), leader_grants);
     let rb = r.one("RoleBinding");
     assert_eq!(rb["metadata"]["namespace"], NAMESPACE);
-    assert_eq!(rb["roleRef"], yaml(&format!("{{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {}}}", s(&lease_role["metadata"]["name"]))));
+    assert_eq!(
+        rb["roleRef"],
+        yaml(&format!(
+            "{{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {}}}",
+            s(&lease_role["metadata"]["name"])
+        ))
+    );
     subject_is_the_service_account(rb, RELEASE);
 
     // Namespaced: the operator's rules in a Role of the watched namespace; `get` on that Namespace
@@ -710,9 +729,15 @@ fn chart_rbac_cluster_wide_or_namespaced() {
     let r = render(&["--set", "watchNamespace=team-a"]);
     let roles = r.all("Role");
     assert_eq!(roles.len(), 2);
-    let ops = roles.iter().find(|x| x["metadata"]["namespace"] == "team-a").expect("Role in team-a");
+    let ops = roles
+        .iter()
+        .find(|x| x["metadata"]["namespace"] == "team-a")
+        .expect("Role in team-a");
     assert_eq!(grants(ops), operator_grants());
-    let lease_role = roles.iter().find(|x| x["metadata"]["namespace"] == NAMESPACE).expect("Lease Role");
+    let lease_role = roles
+        .iter()
+        .find(|x| x["metadata"]["namespace"] == NAMESPACE)
+        .expect("Lease Role");
     assert_eq!(grants(lease_role), leader_grants);
     let rbs = r.all("RoleBinding");
     assert_eq!(rbs.len(), 2);
@@ -730,7 +755,11 @@ fn chart_rbac_cluster_wide_or_namespaced() {
 
     // Nothing else, anywhere: no Secrets, Pods, core Events or wildcards.
     for args in [&[][..], &["--set", "watchNamespace=team-a"][..]] {
-        for role in render(args).docs.iter().filter(|d| d["kind"] == "Role" || d["kind"] == "ClusterRole") {
+        for role in render(args)
+            .docs
+            .iter()
+            .filter(|d| d["kind"] == "Role" || d["kind"] == "ClusterRole")
+        {
             for (group, resource, verb, _) in grants(role) {
                 assert!(!["secrets", "pods", "*"].contains(&resource.as_str()), "{resource}");
                 assert!(verb != "*" && group != "*" && !(group.is_empty() && resource == "events"));
@@ -748,7 +777,13 @@ fn chart_rbac_cluster_wide_or_namespaced() {
         "--set",
         "serviceAccount.name=existing",
     ]);
-    for kind in ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount"] {
+    for kind in [
+        "Role",
+        "RoleBinding",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ServiceAccount",
+    ] {
         assert!(r.all(kind).is_empty(), "{kind}");
     }
     assert_eq!(r.pod_spec()["serviceAccountName"], "existing");
@@ -794,9 +829,16 @@ networkPolicy:
     let sm = r.one("ServiceMonitor");
     assert_eq!(sm["metadata"]["labels"]["release"], "kube-prometheus-stack");
     for (k, v) in sm["spec"]["selector"]["matchLabels"].as_mapping().unwrap() {
-        assert_eq!(&selector[k.as_str().unwrap()], v, "the ServiceMonitor selects the Service");
+        assert_eq!(
+            &selector[k.as_str().unwrap()],
+            v,
+            "the ServiceMonitor selects the Service"
+        );
     }
-    assert_eq!(sm["spec"]["namespaceSelector"]["matchNames"], yaml(&format!("[{NAMESPACE}]")));
+    assert_eq!(
+        sm["spec"]["namespaceSelector"]["matchNames"],
+        yaml(&format!("[{NAMESPACE}]"))
+    );
     let ep = &sm["spec"]["endpoints"][0];
     assert_eq!(ep["port"], "admin");
     assert_eq!(ep["path"], "/metrics");
@@ -808,7 +850,10 @@ networkPolicy:
     assert_eq!(pr["metadata"]["labels"]["release"], "kube-prometheus-stack");
     let rules = seq(&pr["spec"]["groups"][0]["rules"]);
     let names: Vec<&str> = rules.iter().map(|r| s(&r["alert"])).collect();
-    assert!(names.contains(&"VpcLatticeOperatorDown") && names.contains(&"Custom"), "{names:?}");
+    assert!(
+        names.contains(&"VpcLatticeOperatorDown") && names.contains(&"Custom"),
+        "{names:?}"
+    );
     assert!(!names.contains(&"VpcLatticeOperatorAwsThrottled"), "disabled");
     for rule in rules.iter().filter(|r| r["alert"] != "Custom") {
         assert_eq!(rule["labels"]["team"], "platform");
@@ -830,19 +875,27 @@ networkPolicy:
         r#"prometheusRule.selector=service="lattice"\,cluster="eu-1""#,
     ]);
     for rule in seq(&pr.one("PrometheusRule")["spec"]["groups"][0]["rules"]) {
-        assert!(s(&rule["expr"]).contains(r#"service="lattice",cluster="eu-1""#), "{:?}", rule["expr"]);
+        assert!(
+            s(&rule["expr"]).contains(r#"service="lattice",cluster="eu-1""#),
+            "{:?}",
+            rule["expr"]
+        );
     }
 
     let cm = r.one("ConfigMap");
     assert_eq!(cm["metadata"]["namespace"], "monitoring");
     assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
     assert_eq!(cm["metadata"]["annotations"]["grafana_folder"], "AWS");
-    let dashboard: serde_json::Value = serde_json::from_str(s(&cm["data"]["vpc-lattice-operator.json"])).expect("dashboard JSON");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(s(&cm["data"]["vpc-lattice-operator.json"])).expect("dashboard JSON");
     assert_eq!(dashboard["uid"], "vpc-lattice-operator");
 
     let np = r.one("NetworkPolicy");
     assert_eq!(np["spec"]["policyTypes"], yaml("[Ingress]"), "egress open unless given");
-    assert_eq!(np["spec"]["podSelector"]["matchLabels"], r.deployment()["spec"]["selector"]["matchLabels"]);
+    assert_eq!(
+        np["spec"]["podSelector"]["matchLabels"],
+        r.deployment()["spec"]["selector"]["matchLabels"]
+    );
     let ingress = seq(&np["spec"]["ingress"]);
     assert_eq!(ingress.len(), 1);
     assert_eq!(ingress[0]["ports"], yaml("- {port: admin, protocol: TCP}"));
@@ -876,7 +929,12 @@ networkPolicy:
 fn chart_common_labels_reach_every_object() {
     let (_, args) = variants("team-a", "monitoring").remove(2);
     let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-    args.extend(["--set", "commonLabels.cost-center=lattice", "--set", "watchNamespace=team-a"]);
+    args.extend([
+        "--set",
+        "commonLabels.cost-center=lattice",
+        "--set",
+        "watchNamespace=team-a",
+    ]);
     let r = render(&args);
     assert!(r.docs.len() >= 14, "every optional object rendered: {:?}", r.kinds());
     for doc in r.docs.iter() {
@@ -887,7 +945,10 @@ fn chart_common_labels_reach_every_object() {
     let pod_labels = &r.deployment()["spec"]["template"]["metadata"]["labels"];
     assert_eq!(pod_labels["team"], "platform");
     assert_eq!(
-        r.deployment()["spec"]["selector"]["matchLabels"].as_mapping().unwrap().len(),
+        r.deployment()["spec"]["selector"]["matchLabels"]
+            .as_mapping()
+            .unwrap()
+            .len(),
         2,
         "commonLabels stay out of the immutable selector"
     );
@@ -899,9 +960,16 @@ fn chart_names_follow_the_overrides() {
     assert_eq!(r.deployment()["metadata"]["name"], "prod-vpc-lattice-operator");
     let r = render_in("prod", NAMESPACE, &["--set", "nameOverride=lattice"]);
     assert_eq!(r.deployment()["metadata"]["name"], "prod-lattice");
-    assert_eq!(r.deployment()["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"], "lattice");
+    assert_eq!(
+        r.deployment()["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+        "lattice"
+    );
     let r = render_in("prod", NAMESPACE, &["--set", "fullnameOverride=lattice-operator"]);
-    for doc in r.docs.iter().filter(|d| d["kind"] != "Role" && d["kind"] != "RoleBinding") {
+    for doc in r
+        .docs
+        .iter()
+        .filter(|d| d["kind"] != "Role" && d["kind"] != "RoleBinding")
+    {
         assert_eq!(doc["metadata"]["name"], "lattice-operator", "{:?}", doc["kind"]);
     }
 }
@@ -912,7 +980,7 @@ fn refused(values: &str, key: &str) {
     let err = template_in(RELEASE, NAMESPACE, &["-f", &f.path]).expect_err(values);
     assert!(err.contains(key), "helm template names {key}: {err}");
     let lint = run(
-        helm(),
+        &helm(),
         &["lint", "--strict", "--kube-version", KUBE_VERSION, CHART, "-f", &f.path],
         None,
     );
@@ -946,7 +1014,15 @@ fn chart_schema_refuses_typos_and_wrong_types() {
 #[test]
 fn chart_lint_strict_passes_for_every_variant() {
     for (name, args) in variants("team-a", "monitoring") {
-        let mut all = vec!["lint", "--strict", "--kube-version", KUBE_VERSION, CHART, "--namespace", NAMESPACE];
+        let mut all = vec![
+            "lint",
+            "--strict",
+            "--kube-version",
+            KUBE_VERSION,
+            CHART,
+            "--namespace",
+            NAMESPACE,
+        ];
         all.extend(args.iter().map(String::as_str));
         let out = run(&helm(), &all, None);
         assert!(out.status.success(), "helm lint --strict ({name}): {}", text(&out));
@@ -995,10 +1071,13 @@ fn chart_readme_is_generated_from_values() {
         );
     }
     for r in &rows {
-        assert!(paths.iter().any(|p| p == r || p.starts_with(&format!("{r}."))), "README row {r} is no value");
+        assert!(
+            paths.iter().any(|p| p == r || p.starts_with(&format!("{r}."))),
+            "README row {r} is no value"
+        );
     }
     for needle in [
-        "kubectl apply --server-side -f",
+        "kubectl apply --server-side --force-conflicts -f",
         "upgrade.crds: CreateReplace",
         "eks.amazonaws.com/role-arn",
         "create-pod-identity-association",
@@ -1036,4 +1115,31 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+#[test]
+fn chart_package_ships_the_chart_without_its_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().to_string_lossy().to_string();
+    let out = run(&helm(), &["package", CHART, "--destination", &dest], None);
+    assert!(out.status.success(), "helm package: {}", text(&out));
+    let archive = dir
+        .path()
+        .join(format!("vpc-lattice-operator-{}.tgz", chart_yaml()["version"].as_str().unwrap()));
+    let list = Command::new("tar").arg("tzf").arg(&archive).output().expect("tar");
+    let files = String::from_utf8_lossy(&list.stdout);
+    for want in [
+        "vpc-lattice-operator/Chart.yaml",
+        "vpc-lattice-operator/values.schema.json",
+        "vpc-lattice-operator/README.md",
+        "vpc-lattice-operator/crds/servicenetworkserviceassociations.vpclattice.operator.dev.yaml",
+        "vpc-lattice-operator/dashboards/vpc-lattice-operator.json",
+        "vpc-lattice-operator/templates/NOTES.txt",
+    ] {
+        assert!(files.lines().any(|l| l == want), "{want} in the package: {files}");
+    }
+    assert!(
+        !files.contains("/tests/") && !files.contains(".gotmpl"),
+        "rule tests and the README template stay out of the package: {files}"
+    );
 }

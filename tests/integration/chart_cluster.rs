@@ -65,7 +65,13 @@ async fn chart_variants_pass_a_server_side_dry_run() {
             "{name}: every object accepted: {out}"
         );
         if name == "ha-full" {
-            for kind in ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ConfigMap", "PodDisruptionBudget"] {
+            for kind in [
+                "ServiceMonitor",
+                "PrometheusRule",
+                "NetworkPolicy",
+                "ConfigMap",
+                "PodDisruptionBudget",
+            ] {
                 assert!(docs.iter().any(|d| d["kind"] == kind), "{name} has a {kind}");
             }
         }
@@ -170,13 +176,13 @@ fn chart_install_dry_run_renders_the_notes() {
     let notes = text(&out);
     assert!(out.status.success(), "helm install --dry-run=server: {notes}");
     for needle in [
-        &format!("kubectl -n {NAMESPACE} rollout status deployment/{RELEASE}"),
-        &format!("kubectl -n {NAMESPACE} get pods -l app.kubernetes.io/instance={RELEASE}"),
-        &format!("kubectl -n {NAMESPACE} logs deployment/{RELEASE}"),
-        "kubectl get snsa -A",
-        "IRSA role arn:aws:iam::111122223333:role/lattice",
-        "kubectl apply --server-side --force-conflicts -f crds/",
+        format!("kubectl -n {NAMESPACE} rollout status deployment/{RELEASE}"),
+        format!("kubectl -n {NAMESPACE} get pods -l app.kubernetes.io/instance={RELEASE}"),
+        format!("kubectl -n {NAMESPACE} logs deployment/{RELEASE}"),
+        "kubectl get snsa -A".into(),
+        "IRSA role arn:aws:iam::111122223333:role/lattice".into(),
+        "kubectl apply --server-side --force-conflicts -f crds/".into(),
     ] {
-        assert!(notes.contains(needle.as_str()), "NOTES tell `{needle}`: {notes}");
+        assert!(notes.contains(&needle), "NOTES tell `{needle}`: {notes}");
     }
 }

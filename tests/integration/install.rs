@@ -152,7 +152,14 @@ impl Release {
     /// ServiceAccount (`kubectl create token`), as the operator's Pod would.
     fn token_kubeconfig(&self) -> PathBuf {
         let token = ok(kubectl(
-            &["create", "token", &self.service_account(), "-n", &self.ns, "--duration=1h"],
+            &[
+                "create",
+                "token",
+                &self.service_account(),
+                "-n",
+                &self.ns,
+                "--duration=1h",
+            ],
             None,
         ));
         let admin: serde_yaml::Value =
@@ -220,8 +227,14 @@ async fn lifecycle_as(release: &Release, app_ns: &str) {
     let events = ok(kubectl(&["get", "events", "-n", app_ns, "-o", "json"], None));
     assert!(events.contains("Active"), "the operator may publish Events: {events}");
     ok(kubectl(&["delete", "snsa", "app", "-n", app_ns, "--wait=false"], None));
-    eventually("app deleted", LIMIT, || async { get(app_ns, "app").is_none().then_some(()) }).await;
-    assert!(emu.fake.associations().is_empty(), "the association went with the object");
+    eventually("app deleted", LIMIT, || async {
+        get(app_ns, "app").is_none().then_some(())
+    })
+    .await;
+    assert!(
+        emu.fake.associations().is_empty(),
+        "the association went with the object"
+    );
     let _ = std::fs::remove_file(kubeconfig);
 }
 
@@ -262,9 +275,15 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
         assert!(can_i(&user, Some(&app_ns), &what), "{user} can {what:?}");
         assert!(can_i(&user, None, &what), "{user} can {what:?} in all namespaces");
     }
-    for what in [["create", "leases.coordination.k8s.io"], ["update", "leases.coordination.k8s.io"]] {
+    for what in [
+        ["create", "leases.coordination.k8s.io"],
+        ["update", "leases.coordination.k8s.io"],
+    ] {
         assert!(can_i(&user, Some(&ns), &what), "{user} can {what:?} in {ns}");
-        assert!(!can_i(&user, Some("default"), &what), "{user} cannot {what:?} outside {ns}");
+        assert!(
+            !can_i(&user, Some("default"), &what),
+            "{user} cannot {what:?} outside {ns}"
+        );
     }
     for what in [
         vec!["get", "secrets"],
@@ -276,7 +295,10 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
         vec!["delete", "namespaces"],
     ] {
         assert!(!can_i(&user, Some(&app_ns), &what), "{user} cannot {what:?}");
-        assert!(!can_i(&user, Some(&ns), &what), "{user} cannot {what:?} in its own namespace");
+        assert!(
+            !can_i(&user, Some(&ns), &what),
+            "{user} cannot {what:?} in its own namespace"
+        );
     }
 
     lifecycle_as(&release, &app_ns).await;
@@ -313,7 +335,10 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
 
     // Uninstall leaves the CRD and users' objects.
     let kept = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &app_ns, "-f", "-"], Some(&manifest("kept", &kept))));
+    ok(kubectl(
+        &["apply", "-n", &app_ns, "-f", "-"],
+        Some(&manifest("kept", &kept)),
+    ));
     helm_ok(&["uninstall", "vlo-ha", "-n", &ns, "--wait"]);
     ok(kubectl(&["get", "crd", CRD], None));
     assert!(get(&app_ns, "kept").is_some(), "users' objects survive uninstall");
@@ -351,7 +376,10 @@ async fn a_namespaced_release_is_confined_to_its_namespace() {
 /// The shell block of README.md that follows `<!-- tested: NAME -->`.
 fn readme_block(readme: &str, name: &str) -> String {
     let marker = format!("<!-- tested: {name} -->\n```sh\n");
-    let start = readme.find(&marker).unwrap_or_else(|| panic!("README.md has no block `{name}`")) + marker.len();
+    let start = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("README.md has no block `{name}`"))
+        + marker.len();
     let len = readme[start..].find("```").expect("the block ends");
     readme[start..start + len].to_string()
 }
@@ -425,26 +453,48 @@ async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
     std::fs::write(&crd_file, text.replacen(from, &format!("{from} {marker}"), 1)).unwrap();
     run_block(&dir, "upgrade", &readme_block(&readme, "upgrade"));
     let live = ok(kubectl(&["get", "crd", CRD, "-o", "json"], None));
-    assert!(live.contains(&marker), "the changed CRD is live after the documented upgrade");
+    assert!(
+        live.contains(&marker),
+        "the changed CRD is live after the documented upgrade"
+    );
     assert_eq!(deployed()["status"]["readyReplicas"], 2);
 
     // Uninstall leaves the CRD and users' objects.
     let client = cluster::client().await;
     let app_ns = cluster::namespace(&client, "readme-app").await;
     let kept = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(&["apply", "-n", &app_ns, "-f", "-"], Some(&manifest("kept", &kept))));
+    ok(kubectl(
+        &["apply", "-n", &app_ns, "-f", "-"],
+        Some(&manifest("kept", &kept)),
+    ));
     run_block(&dir, "uninstall", &readme_block(&readme, "uninstall"));
     ok(kubectl(&["get", "crd", CRD], None));
     assert!(get(&app_ns, "kept").is_some(), "users' objects survive uninstall");
-    assert!(!kubectl(&["get", "deployment", "vpc-lattice-operator", "-n", ns], None).status.success());
+    assert!(
+        !kubectl(&["get", "deployment", "vpc-lattice-operator", "-n", ns], None)
+            .status
+            .success()
+    );
 
     // Plain manifests rendered from the chart, into a fresh namespace of the same name; this also
     // puts the shipped CRD (from crds/) back.
-    ok(kubectl(&["delete", "namespace", ns, "--wait=true", "--timeout=120s"], None));
+    ok(kubectl(
+        &["delete", "namespace", ns, "--wait=true", "--timeout=120s"],
+        None,
+    ));
     run_block(&dir, "install-manifests", &readme_block(&readme, "install-manifests"));
     assert_eq!(deployed()["status"]["readyReplicas"], 2);
     let live = ok(kubectl(&["get", "crd", CRD, "-o", "json"], None));
     assert!(!live.contains(&marker), "crds/ of the repository is applied again");
-    ok(kubectl(&["delete", "-n", ns, "-f", dir.join("vpc-lattice-operator.yaml").to_str().unwrap()], None));
+    ok(kubectl(
+        &[
+            "delete",
+            "-n",
+            ns,
+            "-f",
+            dir.join("vpc-lattice-operator.yaml").to_str().unwrap(),
+        ],
+        None,
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }

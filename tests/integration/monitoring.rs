@@ -25,7 +25,11 @@ fn served_series() -> BTreeSet<String> {
     Metrics::count(&m.reconciles, "ok");
     m.reconcile_duration.observe(0.01);
     let throttled = LatticeError::new(ErrorKind::Throttled, "ThrottlingException", "slow down");
-    m.aws_call("CreateServiceNetworkServiceAssociation", Some(&throttled), Duration::from_millis(3));
+    m.aws_call(
+        "CreateServiceNetworkServiceAssociation",
+        Some(&throttled),
+        Duration::from_millis(3),
+    );
     m.objects
         .get_or_create(&StatusLabels {
             association_status: "ACTIVE".into(),
@@ -60,8 +64,35 @@ fn served_series() -> BTreeSet<String> {
 /// an aggregation or a keyword.
 fn metric_names(expr: &str) -> BTreeSet<String> {
     const KEYWORDS: &[&str] = &[
-        "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left", "group_right",
-        "inf", "nan", "atan2",
+        "and",
+        "or",
+        "unless",
+        "bool",
+        "offset",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "inf",
+        "nan",
+        "atan2",
+        // Aggregations, whose `by (…)`/`without (…)` may come before the parenthesis.
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "limitk",
+        "limit_ratio",
     ];
     const GROUPING: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
     let chars: Vec<char> = expr.chars().collect();
@@ -98,7 +129,9 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
             i = skip_to(i, ']');
         } else if c == '$' {
             i += 1;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '{' || chars[i] == '}') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '{' || chars[i] == '}')
+            {
                 i += 1;
             }
         } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
@@ -137,7 +170,10 @@ fn monitoring_metric_name_extraction() {
         > 0.2 and absent(up{job="y"} == 1) or histogram_quantile(0.99, sum by (le) (rate(c_bucket{x=~"$job"}[$__rate_interval])))"#;
     assert_eq!(
         metric_names(e),
-        ["a_total", "b", "c_bucket", "up"].into_iter().map(String::from).collect()
+        ["a_total", "b", "c_bucket", "up"]
+            .into_iter()
+            .map(String::from)
+            .collect()
     );
 }
 
@@ -146,7 +182,12 @@ fn rendered_rules() -> Value {
     let r = render_in(
         RULES_RELEASE,
         RULES_NAMESPACE,
-        &["--set", "prometheusRule.enabled=true", "--show-only", "templates/prometheusrule.yaml"],
+        &[
+            "--set",
+            "prometheusRule.enabled=true",
+            "--show-only",
+            "templates/prometheusrule.yaml",
+        ],
     );
     r.one("PrometheusRule")["spec"].clone()
 }
@@ -189,7 +230,11 @@ fn monitoring_alerts_and_dashboard_use_only_served_metrics() {
     for group in seq(&rules["groups"]) {
         for rule in seq(&group["rules"]) {
             for name in metric_names(s(&rule["expr"])) {
-                assert!(known(&name), "alert {:?} uses {name}, which the operator does not serve", rule["alert"]);
+                assert!(
+                    known(&name),
+                    "alert {:?} uses {name}, which the operator does not serve",
+                    rule["alert"]
+                );
                 used.insert(name);
             }
         }
@@ -198,7 +243,10 @@ fn monitoring_alerts_and_dashboard_use_only_served_metrics() {
         let names = metric_names(&expr);
         assert!(!names.is_empty(), "no metric in {expr}");
         for name in names {
-            assert!(known(&name), "the dashboard uses {name}, which the operator does not serve: {expr}");
+            assert!(
+                known(&name),
+                "the dashboard uses {name}, which the operator does not serve: {expr}"
+            );
             used.insert(name);
         }
     }
@@ -220,11 +268,23 @@ fn monitoring_rules_pass_promtool_check_and_unit_tests() {
     let tests = Path::new(CHART).join("tests/prometheus-rules.test.yaml");
     std::fs::copy(&tests, dir.path().join("prometheus-rules.test.yaml")).unwrap();
     let promtool = promtool();
-    let check = run(&promtool, &["check", "rules", &dir.path().join("prometheus-rules.yaml").to_string_lossy()], None);
+    let check = run(
+        &promtool,
+        &[
+            "check",
+            "rules",
+            &dir.path().join("prometheus-rules.yaml").to_string_lossy(),
+        ],
+        None,
+    );
     assert!(check.status.success(), "promtool check rules: {}", text(&check));
     let test = run(
         &promtool,
-        &["test", "rules", &dir.path().join("prometheus-rules.test.yaml").to_string_lossy()],
+        &[
+            "test",
+            "rules",
+            &dir.path().join("prometheus-rules.test.yaml").to_string_lossy(),
+        ],
         None,
     );
     assert!(test.status.success(), "promtool test rules: {}", text(&test));
@@ -243,7 +303,11 @@ fn monitoring_rules_pass_promtool_check_and_unit_tests() {
     for group in seq(&rendered_rules()["groups"]) {
         for rule in seq(&group["rules"]) {
             let alert = s(&rule["alert"]);
-            assert!(firing.contains(alert), "{alert} has no unit test in {}", tests.display());
+            assert!(
+                firing.contains(alert),
+                "{alert} has no unit test in {}",
+                tests.display()
+            );
         }
     }
 }

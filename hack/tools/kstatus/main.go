@@ -30,13 +30,15 @@ func main() {
 	if len(inputs) == 0 {
 		inputs = []string{"-"}
 	}
-	out := bufio.NewWriter(os.Stdout)
-	failed := false
 	for _, in := range inputs {
 		if in == "-h" || in == "--help" {
 			fmt.Fprintln(os.Stderr, "usage: kstatus [FILE...]  (JSON or YAML objects or Lists; stdin when no FILE or -)")
 			os.Exit(2)
 		}
+	}
+	out := bufio.NewWriter(os.Stdout)
+	failed := false
+	for _, in := range inputs {
 		if err := each(in, out); err != nil {
 			fmt.Fprintf(os.Stderr, "kstatus: %s: %v\n", in, err)
 			failed = true
@@ -77,21 +79,21 @@ func each(path string, out io.Writer) error {
 		u := &unstructured.Unstructured{Object: doc}
 		if u.IsList() {
 			err := u.EachListItem(func(o runtime.Object) error {
-				return print(o.(*unstructured.Unstructured), out)
+				return report(o.(*unstructured.Unstructured), out)
 			})
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		if err := print(u, out); err != nil {
+		if err := report(u, out); err != nil {
 			return err
 		}
 	}
 }
 
-// print computes one object's status and prints its line.
-func print(u *unstructured.Unstructured, out io.Writer) error {
+// report computes one object's status and prints its line.
+func report(u *unstructured.Unstructured, out io.Writer) error {
 	res, err := status.Compute(u)
 	if err != nil {
 		return fmt.Errorf("%s: %w", u.GetName(), err)
