@@ -49,6 +49,15 @@ created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 # build scripts and proc macros, which cannot be static); its own target dir keeps the normal build
 # cache valid.
 triple=x86_64-unknown-linux-gnu
+# Run from a test, the environment carries the variables cargo sets for the test (CARGO_PKG_NAME,
+# CARGO_MANIFEST_DIR, ...); build scripts that watch them (ring does) would then rebuild each time
+# the image is built from a shell after a test or the other way round.
+for v in $(compgen -e); do
+  case $v in
+    CARGO_PKG_* | CARGO_MANIFEST_* | CARGO_BIN_* | CARGO_CRATE_NAME | CARGO_PRIMARY_PACKAGE | \
+      CARGO_TARGET_TMPDIR | CARGO_RUSTC_CURRENT_DIR | OUT_DIR) unset "$v" ;;
+  esac
+done
 echo "building the static release binary (minutes when cold)..." >&2
 env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="-C target-feature=+crt-static" \
   cargo build --release --locked --bin "$name" --target "$triple" --target-dir target/static >&2
@@ -83,7 +92,7 @@ printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
 chmod 0644 "$root/etc/ssl/certs/ca-certificates.crt" "$root/etc/nsswitch.conf"
 chmod 0755 "$root/etc" "$root/etc/ssl" "$root/etc/ssl/certs"
 tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
-  -C "$root" -cf "$work/layer.tar" "$name" etc
+  -C "$root" -cf "$work/layer.tar" etc "$name"
 
 layout="$work/layout"
 image="$layout:$version"

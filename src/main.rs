@@ -108,7 +108,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Arc::new(Context::new(
         client.clone(),
         lattice,
-        metrics,
+        metrics.clone(),
         Config {
             cluster_name: args.cluster_name,
         },
@@ -160,7 +160,9 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     info!("starting controller");
+    metrics.leader.set(1);
     run_controller(ctx, opts, ready, stop).await;
+    metrics.leader.set(0);
     if let Some(l) = leader {
         l.release().await;
     }

@@ -49,6 +49,8 @@ pub struct Metrics {
     pub recreate_attempts: Counter,
     pub status_patches: Family<ResultLabels, Counter>,
     pub events: Family<ReasonLabels, Counter>,
+    /// 1 while this process reconciles (holds the leader Lease, or runs without leader election).
+    pub leader: Gauge,
 }
 
 fn buckets() -> Histogram {
@@ -67,6 +69,7 @@ impl Default for Metrics {
         let recreate_attempts = Counter::default();
         let status_patches = Family::<ResultLabels, Counter>::default();
         let events = Family::<ReasonLabels, Counter>::default();
+        let leader = Gauge::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -95,6 +98,11 @@ impl Default for Metrics {
         );
         registry.register("status_patches", "Status writes by result", status_patches.clone());
         registry.register("events", "Kubernetes Events published, by reason", events.clone());
+        registry.register(
+            "leader",
+            "1 while this process reconciles: it holds the leader Lease, or runs without leader election",
+            leader.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -105,6 +113,7 @@ impl Default for Metrics {
             recreate_attempts,
             status_patches,
             events,
+            leader,
         }
     }
 }

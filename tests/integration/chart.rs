@@ -1123,9 +1123,10 @@ fn chart_package_ships_the_chart_without_its_tests() {
     let dest = dir.path().to_string_lossy().to_string();
     let out = run(&helm(), &["package", CHART, "--destination", &dest], None);
     assert!(out.status.success(), "helm package: {}", text(&out));
-    let archive = dir
-        .path()
-        .join(format!("vpc-lattice-operator-{}.tgz", chart_yaml()["version"].as_str().unwrap()));
+    let archive = dir.path().join(format!(
+        "vpc-lattice-operator-{}.tgz",
+        chart_yaml()["version"].as_str().unwrap()
+    ));
     let list = Command::new("tar").arg("tzf").arg(&archive).output().expect("tar");
     let files = String::from_utf8_lossy(&list.stdout);
     for want in [

@@ -277,7 +277,8 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
     }
     for what in [
         ["create", "leases.coordination.k8s.io"],
-        ["update", "leases.coordination.k8s.io"],
+        ["get", "leases.coordination.k8s.io/vpc-lattice-operator-leader"],
+        ["patch", "leases.coordination.k8s.io/vpc-lattice-operator-leader"],
     ] {
         assert!(can_i(&user, Some(&ns), &what), "{user} can {what:?} in {ns}");
         assert!(
@@ -285,6 +286,10 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
             "{user} cannot {what:?} outside {ns}"
         );
     }
+    assert!(
+        !can_i(&user, Some(&ns), &["patch", "leases.coordination.k8s.io/someone-else"]),
+        "{user} writes only its own Lease"
+    );
     for what in [
         vec!["get", "secrets"],
         vec!["list", "secrets"],
