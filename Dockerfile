@@ -9,8 +9,8 @@
 # checks that this file agrees with it (files, USER, ENTRYPOINT, CMD, labels). Why each file is
 # there: see hack/image.sh.
 
-# The toolchain CI tests with (Cargo.toml's rust-version is the minimum). Bookworm: glibc 2.36,
-# whose `files` and `dns` name services are built into the static libc.
+# A pinned toolchain, at least Cargo.toml's rust-version. Bookworm: glibc 2.36 (as `make image`
+# was tested with), whose `files` and `dns` name services are built into the static libc.
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-bookworm AS builder

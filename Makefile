@@ -32,7 +32,8 @@ image:
 	hack/image.sh >/dev/null
 
 ## test: every gate CI runs: fmt, clippy, unit, adapter, integration and end-to-end tests
-test: lint control-plane moto packages
+## (the image is built first: its cold release build would otherwise compete with the timed tests)
+test: lint control-plane moto packages image
 	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --all-features
 
 ## demo: the operator's main job on a local control plane and a local Lattice emulator

@@ -17,10 +17,11 @@
 #
 # Why /etc/nsswitch.conf: a static glibc binary resolves names with the `files` and `dns` sources
 # built into libc (glibc >= 2.34), but without /etc/nsswitch.conf glibc's default order is
-# `dns [!UNAVAIL=return] files`: DNS first, and a NOTFOUND from it (e.g. the cluster DNS asked for
-# `localhost`) ends the lookup before /etc/hosts is read. `hosts: files dns` is the order every other
-# runtime uses (as distroless ships it). /etc/hosts and /etc/resolv.conf are not in the image: the
-# container runtime (Docker, Kubernetes) mounts them.
+# `dns [!UNAVAIL=return] files`: DNS first, and any answer from it but "unavailable" (e.g. NXDOMAIN
+# from the cluster DNS asked for `localhost`) ends the lookup before /etc/hosts is read; only with no
+# DNS server at all (tried: a scratch root, host network) does it fall through to /etc/hosts.
+# `hosts: files dns` is the order musl and Go use, and what distroless ships. /etc/hosts and
+# /etc/resolv.conf are not in the image: the container runtime (Docker, Kubernetes) mounts them.
 #
 # Why the CA bundle is rebuilt: the host's /etc/ssl/certs/ca-certificates.crt may hold certificates
 # added locally (/usr/local/share/ca-certificates, e.g. a proxy's CA); the image gets only the
@@ -91,7 +92,7 @@ awk 1 "${certs[@]}" >"$root/etc/ssl/certs/ca-certificates.crt"
 printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
 chmod 0644 "$root/etc/ssl/certs/ca-certificates.crt" "$root/etc/nsswitch.conf"
 chmod 0755 "$root/etc" "$root/etc/ssl" "$root/etc/ssl/certs"
-tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mode=go+rX,go-w --mtime="@$epoch" \
   -C "$root" -cf "$work/layer.tar" etc "$name"
 
 layout="$work/layout"
@@ -111,7 +112,7 @@ umoci config --image "$image" --no-history --created "$created" \
 umoci gc --layout "$layout"
 
 out="target/image/$name-$version.oci.tar"
-tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
+tar --format=ustar --sort=name --owner=0 --group=0 --numeric-owner --mode=go+rX,go-w --mtime="@$epoch" \
   -C "$layout" -cf "$work/image.oci.tar" oci-layout index.json blobs
 mv "$work/image.oci.tar" "$out"
 echo "$out ($(du -h "$out" | cut -f1))" >&2

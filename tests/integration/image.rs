@@ -270,6 +270,15 @@ fn the_dockerfile_builds_the_same_image() {
         text.contains("printf 'hosts: files dns\\n' > /out/etc/nsswitch.conf"),
         "the Dockerfile writes the same nsswitch.conf"
     );
+    for built_as in [
+        "RUSTFLAGS=\"-C target-feature=+crt-static\"",
+        "--target x86_64-unknown-linux-gnu",
+    ] {
+        assert!(
+            text.contains(built_as),
+            "the Dockerfile builds with {built_as}, as hack/image.sh"
+        );
+    }
 }
 
 /// A container of the image, run by hack/run-image.sh; killed and deleted when dropped.
