@@ -32,7 +32,7 @@ RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --bin vpc-lattice-operator --target x86_64-unknown-linux-gnu \
  && bin=target/x86_64-unknown-linux-gnu/release/vpc-lattice-operator \
  && ldd "$bin" 2>&1 | grep -qE 'statically linked|not a dynamic executable' \
- && install -D -m 0755 "$bin" /out/vpc-lattice-operator \
+ && install -D -s -m 0755 "$bin" /out/vpc-lattice-operator \
  && mkdir -p /out/etc/ssl/certs \
  && awk 1 /usr/share/ca-certificates/mozilla/*.crt \
       > /out/etc/ssl/certs/ca-certificates.crt \
