@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -15,9 +15,9 @@ use vpc_lattice_operator::lattice::fake::Faults;
 
 use crate::e2e::{self, get, manifest, ok};
 use crate::support::cluster::{REPO, kubectl};
-use crate::support::eventually;
 use crate::support::operator::Binary;
 use crate::support::tools::go_tool;
+use crate::support::{eventually, output};
 
 const LIMIT: Duration = Duration::from_secs(90);
 const CUSTOMIZATION: &str =
@@ -107,7 +107,7 @@ fn argo_health(obj: &Value) -> (String, String) {
          write(tostring(hs.status), \"\\n\", tostring(hs.message))\n",
         lua_literal(obj)
     );
-    let out = run_with_stdin(Command::new(lua()).arg("-"), &harness);
+    let out = output(Command::new(lua()).arg("-"), Some(&harness));
     assert!(
         out.status.success(),
         "lua5.1 health.lua failed: {}\n{harness}",
@@ -121,7 +121,7 @@ fn argo_health(obj: &Value) -> (String, String) {
 /// kstatus's verdict on every object in `input` (JSON or YAML; objects or Lists, as `kubectl get -o
 /// json` prints them): `(name, status, message)` per object.
 fn kstatus(input: &str) -> Vec<(String, String, String)> {
-    let out = run_with_stdin(&mut Command::new(go_tool("kstatus", "kstatus")), input);
+    let out = output(&mut Command::new(go_tool("kstatus", "kstatus")), Some(input));
     assert!(
         out.status.success(),
         "kstatus failed: {}",
@@ -139,20 +139,6 @@ fn parse_kstatus(stdout: &str) -> Vec<(String, String, String)> {
             (next(), next(), next())
         })
         .collect()
-}
-
-fn run_with_stdin(cmd: &mut Command, stdin: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write stdin");
-    drop(input);
-    child.wait_with_output().expect("wait for the child")
 }
 
 fn read(path: &Path) -> String {
@@ -189,7 +175,7 @@ fn lua_literals_keep_every_byte_of_a_string() {
         "local o = {}\nio.write(o.metadata.name, \"|\", tostring(o.metadata.skip), \"|\", o.n[1] + o.n[2] + o.n[3], \"|\", tostring(o.n[4]))",
         lua_literal(&obj)
     );
-    let out = run_with_stdin(Command::new(lua()).arg("-"), &script);
+    let out = output(Command::new(lua()).arg("-"), Some(&script));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{tricky}|nil|1.5|true"));
 }

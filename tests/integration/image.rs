@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::e2e::{apply_app, get, setup, wait_ready};
 use crate::support::cluster::{self, REPO};
-use crate::support::eventually;
 use crate::support::operator::{CLUSTER, free_port};
+use crate::support::{eventually, wait_for_exit};
 
 const NAME: &str = "vpc-lattice-operator";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -308,17 +308,7 @@ impl Container {
     fn stop(&mut self) -> std::process::ExitStatus {
         self.signal("TERM");
         let mut child = self.child.take().expect("running");
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait for crun") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the container did not exit within 30 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_exit(&mut child, Duration::from_secs(30), "the container")
     }
 }
 

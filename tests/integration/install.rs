@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use crate::e2e::{NETWORK, SERVICE, apply_app, emulator, get, manifest, ok, wait_ready};
 use crate::support::cluster::{self, REPO, kubectl};
-use crate::support::eventually;
 use crate::support::operator::Binary;
 use crate::support::tools;
+use crate::support::{copy_dir, eventually, text};
 
 const CHART: &str = "charts/vpc-lattice-operator";
 const CRD: &str = "servicenetworkserviceassociations.vpclattice.operator.dev";
@@ -25,11 +25,7 @@ const LIMIT: Duration = Duration::from_secs(180);
 /// Runs helm against the shared control plane, with its state in a temporary home.
 fn helm(args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("vlo-helm-{}", std::process::id()));
-    Command::new(tools::helm())
-        .env("KUBECONFIG", cluster::kubeconfig())
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
+    cluster::helm_env(&mut Command::new(tools::helm()), &home)
         .args(args)
         .output()
         .expect("run helm")
@@ -37,30 +33,8 @@ fn helm(args: &[&str]) -> Output {
 
 fn helm_ok(args: &[&str]) -> String {
     let out = helm(args);
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "helm {args:?}: {}", text(&out));
     String::from_utf8_lossy(&out.stdout).into()
-}
-
-/// A fresh namespace whose Pods must meet the `restricted` Pod Security level.
-async fn restricted_namespace(prefix: &str) -> String {
-    let client = cluster::client().await;
-    let ns = cluster::namespace(&client, prefix).await;
-    ok(kubectl(
-        &[
-            "label",
-            "namespace",
-            &ns,
-            "pod-security.kubernetes.io/enforce=restricted",
-            "pod-security.kubernetes.io/enforce-version=latest",
-        ],
-        None,
-    ));
-    ns
 }
 
 fn json(args: &[&str]) -> Value {
@@ -241,8 +215,8 @@ async fn lifecycle_as(release: &Release, app_ns: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle() {
     cluster::with_nodes();
-    let ns = restricted_namespace("vlo-system").await;
     let client = cluster::client().await;
+    let ns = cluster::restricted_namespace(&client, "vlo-system").await;
     let app_ns = cluster::namespace(&client, "install-app").await;
     // Two replicas that must land in two zones; the tainted node (zone-c) is not tolerated yet.
     let spread = "topologySpreadConstraints:\n- maxSkew: 1\n  topologyKey: topology.kubernetes.io/zone\n  \
@@ -354,8 +328,8 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespaced_release_is_confined_to_its_namespace() {
     cluster::with_nodes();
-    let ns = restricted_namespace("vlo-ns").await;
     let client = cluster::client().await;
+    let ns = cluster::restricted_namespace(&client, "vlo-ns").await;
     let app_ns = cluster::namespace(&client, "install-watched").await;
     let other = cluster::namespace(&client, "install-other").await;
     let release = install(
@@ -393,37 +367,17 @@ fn readme_block(readme: &str, name: &str) -> String {
 fn run_block(dir: &Path, name: &str, block: &str) {
     let helm_dir = tools::helm().parent().unwrap().to_path_buf();
     let path = format!("{}:{}", helm_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let home = dir.join(".helm");
-    let out = Command::new("bash")
+    let out = cluster::helm_env(&mut Command::new("bash"), &dir.join(".helm"))
         .args(["-euo", "pipefail", "-c", block])
         .current_dir(dir)
         .env("PATH", path)
-        .env("KUBECONFIG", cluster::kubeconfig())
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
         .output()
         .expect("run bash");
     assert!(
         out.status.success(),
-        "README block `{name}` failed:\n{block}\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        "README block `{name}` failed:\n{block}\n{}",
+        text(&out)
     );
-}
-
-/// Copies a directory tree (the chart) with std only.
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,8 +387,8 @@ async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
     let dir = std::env::temp_dir().join(format!("vlo-readme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     // A checkout as the reader has it: the chart and crds/ at the top.
-    copy_tree(Path::new(&format!("{REPO}/{CHART}")), &dir.join(CHART));
-    copy_tree(Path::new(&format!("{REPO}/crds")), &dir.join("crds"));
+    copy_dir(Path::new(&format!("{REPO}/{CHART}")), &dir.join(CHART));
+    copy_dir(Path::new(&format!("{REPO}/crds")), &dir.join("crds"));
     let ns = "vpc-lattice-operator";
     let deployed = || json(&["get", "deployment", "vpc-lattice-operator", "-n", ns, "-o", "json"]);
 

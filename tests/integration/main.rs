@@ -5,7 +5,6 @@ mod support;
 
 mod admission;
 mod chart;
-mod chart_cluster;
 mod conformance;
 mod e2e;
 mod generated;

@@ -11,7 +11,9 @@ use serde_yaml::Value;
 use vpc_lattice_operator::lattice::{ErrorKind, LatticeError};
 use vpc_lattice_operator::metrics::{Metrics, StatusLabels};
 
-use crate::chart::{CHART, promtool, render_in, run, s, seq, text};
+use crate::chart::{CHART, render_in, run, s, seq};
+use crate::support::text;
+use crate::support::tools::promtool;
 
 /// Series Prometheus itself adds to every target, which the alerts may use too.
 const SCRAPE_SERIES: &[&str] = &["up"];

@@ -12,6 +12,9 @@ use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
+use super::output;
+use super::tools::hack_path;
+
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 struct ControlPlane {
@@ -24,18 +27,8 @@ static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
 fn start() -> ControlPlane {
     let dir = std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create control plane dir");
-    let out = Command::new("bash")
-        .arg(format!("{REPO}/hack/control-plane.sh"))
-        .arg("up")
-        .arg(&dir)
-        .arg("--owner-pid")
-        .arg(std::process::id().to_string())
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run hack/control-plane.sh");
-    assert!(out.status.success(), "control plane failed to start");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let kubeconfig = PathBuf::from(stdout.lines().last().expect("kubeconfig path").trim());
+    let pid = std::process::id().to_string();
+    let kubeconfig = hack_path("control-plane.sh", &["up", &dir.to_string_lossy(), "--owner-pid", &pid]);
     let cp = ControlPlane { dir, kubeconfig };
     let apply = kubectl_at(&cp.kubeconfig, &["apply", "-f", &format!("{REPO}/crds/")], None);
     assert!(
@@ -99,21 +92,16 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn kubectl_at(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run kubectl");
-    let mut input = child.stdin.take().expect("stdin");
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).expect("write kubectl stdin");
-    }
-    drop(input);
-    child.wait_with_output().expect("kubectl output")
+    output(Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args), stdin)
+}
+
+/// `cmd` (helm, or a shell that runs it) pointed at the shared control plane, with helm's cache,
+/// config and data under `home` rather than the user's.
+pub fn helm_env<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
+    cmd.env("KUBECONFIG", kubeconfig())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
 }
 
 /// A client for the shared control plane, bound to the calling test's runtime.
@@ -134,4 +122,22 @@ pub async fn namespace(client: &Client, prefix: &str) -> String {
         .await
         .expect("create namespace");
     name
+}
+
+/// Creates a namespace with a unique name for one test whose Pods must meet the `restricted` Pod
+/// Security level.
+pub async fn restricted_namespace(client: &Client, prefix: &str) -> String {
+    let ns = namespace(client, prefix).await;
+    let out = kubectl(
+        &[
+            "label",
+            "namespace",
+            &ns,
+            "pod-security.kubernetes.io/enforce=restricted",
+            "pod-security.kubernetes.io/enforce-version=latest",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "label {ns} restricted: {}", super::text(&out));
+    ns
 }

@@ -10,6 +10,8 @@ pub mod operator;
 pub mod tools;
 
 use std::future::Future;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 /// Polls `check` every 200 ms until it yields a value; panics with `what` after `limit`.
@@ -47,4 +49,61 @@ pub async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> O
     s.read_to_string(&mut buf).await.ok()?;
     let code = buf.split_whitespace().nth(1)?.parse().ok()?;
     Some((code, buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+}
+
+/// Runs `cmd` to completion with its stdout and stderr captured, feeding it `stdin` (or an empty,
+/// closed stdin).
+pub fn output(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("wait for the child")
+}
+
+/// A command's stdout followed by its stderr, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Waits (up to `limit`) for `child`, already sent SIGTERM, to exit; panics naming `what` if it does
+/// not.
+pub fn wait_for_exit(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("wait for {what}: {e}")) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not exit within {limit:?} of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Copies a directory tree (the chart, crds/) with std only.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }

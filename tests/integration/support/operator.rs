@@ -129,17 +129,7 @@ impl Binary {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(sent.success());
-        let deadline = std::time::Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the operator") {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the operator did not exit within {limit:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        super::wait_for_exit(&mut self.child, limit, "the operator")
     }
 
     /// `GET` a path of the admin server, if it answers.

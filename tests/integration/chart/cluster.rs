@@ -7,8 +7,10 @@ use std::sync::OnceLock;
 
 use serde_yaml::Value;
 
-use crate::chart::{NAMESPACE, RELEASE, helm, monitoring_crds, parse_docs, template_in, text, variants};
+use super::{CHART, NAMESPACE, RELEASE, monitoring_crds, parse_docs, template_in, variants};
 use crate::support::cluster::{self, kubectl};
+use crate::support::text;
+use crate::support::tools::helm;
 
 /// Installs the ServiceMonitor and PrometheusRule CRDs once per test binary.
 fn install_monitoring_crds() {
@@ -92,18 +94,7 @@ fn pod_of(yaml: &str, namespace: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chart_pods_pass_the_restricted_pod_security_level() {
     let client = cluster::client().await;
-    let ns = cluster::namespace(&client, "chart-restricted").await;
-    let out = kubectl(
-        &[
-            "label",
-            "namespace",
-            &ns,
-            "pod-security.kubernetes.io/enforce=restricted",
-            "pod-security.kubernetes.io/enforce-version=latest",
-        ],
-        None,
-    );
-    assert!(out.status.success(), "{}", text(&out));
+    let ns = cluster::restricted_namespace(&client, "chart-restricted").await;
     // What an install onto dedicated (e.g. kwok) nodes from a private registry sets.
     let overrides = [
         "--set",
@@ -156,15 +147,11 @@ async fn chart_pods_pass_the_restricted_pod_security_level() {
 #[test]
 fn chart_install_dry_run_renders_the_notes() {
     let home = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(helm())
-        .env("KUBECONFIG", cluster::kubeconfig())
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"))
+    let out = cluster::helm_env(&mut std::process::Command::new(helm()), home.path())
         .args([
             "install",
             RELEASE,
-            crate::chart::CHART,
+            CHART,
             "--namespace",
             NAMESPACE,
             "--dry-run=server",

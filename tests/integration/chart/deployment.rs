@@ -1,0 +1,198 @@
+//! Values that reach the Deployment: the image reference, every operator flag, and the escape hatches
+//! and scheduling values.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use super::{render, s, seq, values_file, yaml};
+
+#[test]
+fn chart_image_registry_repository_tag_and_digest() {
+    let image = |args: &[&str]| s(&render(args).container()["image"]).to_string();
+    assert_eq!(
+        image(&["--set", "image.tag=1.2.3"]),
+        "ghcr.io/vpc-lattice-operator/vpc-lattice-operator:1.2.3"
+    );
+    let digest = format!("sha256:{}", "a".repeat(64));
+    assert_eq!(
+        image(&["--set", "image.tag=1.2.3", "--set", &format!("image.digest={digest}")]),
+        format!("ghcr.io/vpc-lattice-operator/vpc-lattice-operator@{digest}"),
+        "a digest wins over the tag"
+    );
+    assert_eq!(
+        image(&[
+            "--set",
+            "image.registry=registry.example.test:5000",
+            "--set",
+            "image.repository=team/operator",
+            "--set",
+            "image.tag=dev"
+        ]),
+        "registry.example.test:5000/team/operator:dev"
+    );
+    assert_eq!(
+        image(&["--set", "image.registry=", "--set", "image.repository=local/operator"]),
+        format!("local/operator:{}", env!("CARGO_PKG_VERSION"))
+    );
+    let r = render(&[
+        "--set",
+        "image.pullPolicy=Always",
+        "--set",
+        "imagePullSecrets[0].name=pull",
+    ]);
+    assert_eq!(r.container()["imagePullPolicy"], "Always");
+    assert_eq!(r.pod_spec()["imagePullSecrets"], yaml("- name: pull"));
+}
+
+#[test]
+fn chart_every_operator_flag_is_a_value() {
+    let r = render(&[
+        "--set",
+        "clusterName=prod eu/1",
+        "--set",
+        "watchNamespace=team-a",
+        "--set",
+        "concurrency=3",
+        "--set",
+        "resyncInterval=45s",
+        "--set",
+        "awsMaxRps=25",
+        "--set",
+        "logFormat=text",
+        "--set",
+        "logFilter=warn\\,vpc_lattice_operator=debug",
+        "--set",
+        "admin.bindAddress=::",
+        "--set",
+        "admin.port=9090",
+        "--set",
+        "aws.region=eu-west-1",
+        "--set",
+        "aws.endpointUrl=https://vpc-lattice.example.test",
+    ]);
+    let args = r.args();
+    for want in [
+        "--cluster-name=prod eu/1",
+        "--namespace=team-a",
+        "--concurrency=3",
+        "--resync-interval=45s",
+        "--aws-max-rps=25",
+        "--leader-elect=true",
+        "--lease-namespace=lattice-system",
+        "--admin-addr=[::]:9090",
+        "--log-format=text",
+        "--log-filter=warn,vpc_lattice_operator=debug",
+    ] {
+        assert!(args.contains(&want.to_string()), "{want} in {args:?}");
+    }
+    let env = r.env();
+    assert_eq!(env["AWS_REGION"]["value"], "eu-west-1");
+    assert_eq!(
+        env["AWS_ENDPOINT_URL_VPC_LATTICE"]["value"],
+        "https://vpc-lattice.example.test"
+    );
+    assert_eq!(r.container()["ports"][0]["containerPort"], 9090);
+    assert_eq!(r.container()["livenessProbe"]["httpGet"]["port"], "admin");
+
+    // Every flag of `vpc-lattice-operator run` is set by the chart (a new flag needs a value).
+    let help = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        .args(["run", "--help"])
+        .output()
+        .expect("run --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let flags: BTreeSet<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches([',', '=', '.']).split('=').next().unwrap())
+        .filter(|f| !matches!(*f, "--help" | "--version"))
+        .collect();
+    assert!(flags.contains("--cluster-name") && flags.len() >= 10, "{flags:?}");
+    for flag in flags {
+        assert!(
+            args.iter().any(|a| a.starts_with(&format!("{flag}="))),
+            "`run {flag}` has no chart value: add one to values.yaml and templates/deployment.yaml"
+        );
+    }
+}
+
+#[test]
+fn chart_escape_hatches_and_scheduling_values() {
+    let values = values_file(
+        r#"
+extraArgs: ["--some-future-flag=1"]
+env:
+  - {name: AWS_STS_REGIONAL_ENDPOINTS, value: regional}
+envFrom:
+  - configMapRef: {name: operator-env}
+extraVolumes:
+  - name: ca
+    configMap: {name: corporate-ca}
+extraVolumeMounts:
+  - {name: ca, mountPath: /etc/ssl/corporate, readOnly: true}
+podLabels: {sidecar.istio.io/inject: "false"}
+podAnnotations: {example.test/scrape: "yes"}
+nodeSelector: {kubernetes.io/os: linux, node-role.example.test/system: "true"}
+tolerations:
+  - {key: CriticalAddonsOnly, operator: Exists}
+affinity:
+  nodeAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      nodeSelectorTerms:
+        - matchExpressions: [{key: kubernetes.io/arch, operator: In, values: [amd64, arm64]}]
+topologySpreadConstraints:
+  - maxSkew: 2
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: DoNotSchedule
+    labelSelector: {matchLabels: {custom: selector}}
+priorityClassName: system-cluster-critical
+terminationGracePeriodSeconds: 60
+strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}
+resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 512Mi}}
+serviceAccount:
+  annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/lattice"}
+"#,
+    );
+    let r = render(&["-f", &values.path]);
+    let args = r.args();
+    assert_eq!(args.last().unwrap(), "--some-future-flag=1", "extraArgs come last");
+    let env = r.env();
+    assert_eq!(env["AWS_STS_REGIONAL_ENDPOINTS"]["value"], "regional");
+    assert!(env.contains_key("POD_NAME"), "the chart's env stays");
+    let c = r.container();
+    assert_eq!(c["envFrom"], yaml("- configMapRef: {name: operator-env}"));
+    assert_eq!(
+        c["volumeMounts"],
+        yaml("[{name: tmp, mountPath: /tmp}, {name: ca, mountPath: /etc/ssl/corporate, readOnly: true}]")
+    );
+    assert_eq!(c["resources"]["limits"]["memory"], "512Mi");
+    let pod = r.pod_spec();
+    assert_eq!(seq(&pod["volumes"])[1]["configMap"]["name"], "corporate-ca");
+    assert_eq!(pod["nodeSelector"]["node-role.example.test/system"], "true");
+    assert_eq!(
+        pod["tolerations"],
+        yaml("- {key: CriticalAddonsOnly, operator: Exists}")
+    );
+    assert_eq!(
+        pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"]
+            [0]["key"],
+        "kubernetes.io/arch"
+    );
+    assert_eq!(
+        pod["topologySpreadConstraints"],
+        yaml(
+            "- {maxSkew: 2, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, \
+             labelSelector: {matchLabels: {custom: selector}}}"
+        ),
+        "a given labelSelector is kept"
+    );
+    assert_eq!(pod["priorityClassName"], "system-cluster-critical");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 60);
+    let template = &r.deployment()["spec"]["template"]["metadata"];
+    assert_eq!(template["labels"]["sidecar.istio.io/inject"], "false");
+    assert_eq!(template["annotations"]["example.test/scrape"], "yes");
+    assert_eq!(r.deployment()["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], 0);
+    assert_eq!(
+        r.one("ServiceAccount")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::111122223333:role/lattice"
+    );
+}

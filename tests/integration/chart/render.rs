@@ -1,0 +1,227 @@
+//! The chart rendered with its defaults and the naming values: versions follow the Cargo package,
+//! the defaults make an HA operator with the recommended labels, the Pods are `restricted`, names
+//! follow the overrides and commonLabels reach every object.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+use super::{CHART, NAMESPACE, RELEASE, chart_yaml, render, render_in, run, s, seq, variants, yaml};
+use crate::support::text;
+use crate::support::tools::helm;
+
+fn labels_of(doc: &Value) -> &serde_yaml::Mapping {
+    doc["metadata"]["labels"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("no labels: {doc:?}"))
+}
+
+#[test]
+fn chart_versions_follow_the_cargo_package() {
+    let chart = chart_yaml();
+    assert_eq!(chart["apiVersion"], "v2");
+    assert_eq!(chart["name"], "vpc-lattice-operator");
+    assert_eq!(
+        chart["appVersion"],
+        env!("CARGO_PKG_VERSION"),
+        "Chart.yaml appVersion is the Cargo version (the image tag)"
+    );
+    assert_eq!(chart["version"], "0.1.0");
+    assert_eq!(chart["kubeVersion"], ">=1.28.0-0");
+    for key in ["description", "home", "sources", "keywords", "maintainers"] {
+        assert!(!chart[key].is_null(), "Chart.yaml has {key}");
+    }
+    // The kubeVersion constraint is enforced: the oldest supported minor renders, an older one not.
+    let at = |v: &str| run(&helm(), &["template", "x", CHART, "--kube-version", v], None);
+    assert!(at("1.28.0").status.success());
+    let old = at("1.27.9");
+    assert!(
+        !old.status.success() && text(&old).contains("kubeVersion"),
+        "{}",
+        text(&old)
+    );
+}
+
+#[test]
+fn chart_defaults_render_an_ha_operator() {
+    let r = render(&[]);
+    let kinds: Vec<&str> = r.docs.iter().map(|d| s(&d["kind"])).collect();
+    assert_eq!(
+        r.kinds(),
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment",
+            "PodDisruptionBudget",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "ServiceAccount"
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<BTreeSet<_>>(),
+        "{kinds:?}"
+    );
+    let d = r.deployment();
+    assert_eq!(d["metadata"]["name"], RELEASE);
+    assert_eq!(d["metadata"]["namespace"], NAMESPACE);
+    assert_eq!(d["spec"]["replicas"], 2);
+    let selector =
+        yaml("app.kubernetes.io/name: vpc-lattice-operator\napp.kubernetes.io/instance: vpc-lattice-operator");
+    assert_eq!(d["spec"]["selector"]["matchLabels"], selector);
+    let c = r.container();
+    assert_eq!(
+        c["image"],
+        format!(
+            "ghcr.io/vpc-lattice-operator/vpc-lattice-operator:{}",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(
+        r.args(),
+        [
+            "run",
+            "--cluster-name=default",
+            "--concurrency=8",
+            "--resync-interval=10m",
+            "--aws-max-rps=10",
+            "--leader-elect=true",
+            "--lease-namespace=lattice-system",
+            "--admin-addr=0.0.0.0:8080",
+            "--log-format=json",
+            "--log-filter=info",
+        ]
+    );
+    // Leader election: the Pod's name is the holder identity, its namespace the Lease's fallback.
+    let env = r.env();
+    assert_eq!(env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
+    assert_eq!(
+        env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.namespace"
+    );
+    assert!(!env.contains_key("AWS_REGION"), "no region unless set");
+    assert_eq!(c["ports"], yaml("- {name: admin, containerPort: 8080, protocol: TCP}"));
+    assert_eq!(c["livenessProbe"]["httpGet"], yaml("{path: /livez, port: admin}"));
+    assert_eq!(c["readinessProbe"]["httpGet"], yaml("{path: /readyz, port: admin}"));
+    assert_eq!(
+        c["resources"],
+        yaml("{requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}")
+    );
+    assert_eq!(c["volumeMounts"], yaml("- {name: tmp, mountPath: /tmp}"));
+    let pod = r.pod_spec();
+    assert_eq!(pod["volumes"], yaml("- {name: tmp, emptyDir: {sizeLimit: 64Mi}}"));
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert_eq!(pod["serviceAccountName"], RELEASE);
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    assert!(pod["priorityClassName"].is_null() && pod["nodeSelector"].is_null() && pod["affinity"].is_null());
+    let spread = seq(&pod["topologySpreadConstraints"]);
+    assert_eq!(spread.len(), 2);
+    assert_eq!(spread[0]["topologyKey"], "topology.kubernetes.io/zone");
+    assert_eq!(spread[1]["topologyKey"], "kubernetes.io/hostname");
+    for c in spread {
+        assert_eq!(c["whenUnsatisfiable"], "ScheduleAnyway");
+        assert_eq!(c["maxSkew"], 1);
+        assert_eq!(
+            c["labelSelector"]["matchLabels"], selector,
+            "spread over this release's Pods"
+        );
+    }
+    let pdb = r.one("PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert!(pdb["spec"]["maxUnavailable"].is_null());
+    assert_eq!(pdb["spec"]["selector"]["matchLabels"], selector);
+    let svc = r.one("Service");
+    assert_eq!(svc["spec"]["selector"], selector);
+    assert_eq!(
+        svc["spec"]["ports"],
+        yaml("- {name: admin, port: 8080, targetPort: admin, protocol: TCP}")
+    );
+    // The recommended labels on every object.
+    for doc in &r.docs {
+        let l = labels_of(doc);
+        for key in [
+            "helm.sh/chart",
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/version",
+            "app.kubernetes.io/managed-by",
+        ] {
+            assert!(l.contains_key(key), "{key} on {:?}", doc["kind"]);
+        }
+        assert_eq!(l["app.kubernetes.io/version"], env!("CARGO_PKG_VERSION"));
+    }
+}
+
+#[test]
+fn chart_pods_are_restricted() {
+    let r = render(&[]);
+    let pod = r.pod_spec();
+    assert_eq!(
+        pod["securityContext"],
+        yaml(
+            "{runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, \
+             seccompProfile: {type: RuntimeDefault}}"
+        )
+    );
+    assert_eq!(
+        r.container()["securityContext"],
+        yaml("{allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}")
+    );
+    for key in ["hostNetwork", "hostPID", "hostIPC"] {
+        assert!(pod[key].is_null(), "{key}");
+    }
+    for v in seq(&pod["volumes"]) {
+        assert!(v["hostPath"].is_null(), "no hostPath volumes");
+    }
+}
+
+#[test]
+fn chart_common_labels_reach_every_object() {
+    let (_, args) = variants("team-a", "monitoring").remove(2);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend([
+        "--set",
+        "commonLabels.cost-center=lattice",
+        "--set",
+        "watchNamespace=team-a",
+    ]);
+    let r = render(&args);
+    assert!(r.docs.len() >= 14, "every optional object rendered: {:?}", r.kinds());
+    for doc in r.docs.iter() {
+        let l = labels_of(doc);
+        assert_eq!(l["team"], "platform", "{:?} {:?}", doc["kind"], doc["metadata"]["name"]);
+        assert_eq!(l["cost-center"], "lattice");
+    }
+    let pod_labels = &r.deployment()["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(pod_labels["team"], "platform");
+    assert_eq!(
+        r.deployment()["spec"]["selector"]["matchLabels"]
+            .as_mapping()
+            .unwrap()
+            .len(),
+        2,
+        "commonLabels stay out of the immutable selector"
+    );
+}
+
+#[test]
+fn chart_names_follow_the_overrides() {
+    let r = render_in("prod", NAMESPACE, &[]);
+    assert_eq!(r.deployment()["metadata"]["name"], "prod-vpc-lattice-operator");
+    let r = render_in("prod", NAMESPACE, &["--set", "nameOverride=lattice"]);
+    assert_eq!(r.deployment()["metadata"]["name"], "prod-lattice");
+    assert_eq!(
+        r.deployment()["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+        "lattice"
+    );
+    let r = render_in("prod", NAMESPACE, &["--set", "fullnameOverride=lattice-operator"]);
+    for doc in r
+        .docs
+        .iter()
+        .filter(|d| d["kind"] != "Role" && d["kind"] != "RoleBinding")
+    {
+        assert_eq!(doc["metadata"]["name"], "lattice-operator", "{:?}", doc["kind"]);
+    }
+}
