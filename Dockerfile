@@ -18,12 +18,15 @@ WORKDIR /src
 # Static glibc binary; --target keeps RUSTFLAGS off build scripts and proc macros.
 ENV RUSTFLAGS="-C target-feature=+crt-static" CARGO_TERM_COLOR=never
 
-# Dependencies in a layer of their own, rebuilt only when Cargo.toml or Cargo.lock change.
+# Dependencies in a layer of their own, rebuilt only when Cargo.toml or Cargo.lock change. The
+# workspace's other member (lattice-emulator, test tooling) is never built here; only its manifest is
+# needed, for the workspace and the lockfile.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src/bin \
+COPY lattice-emulator/Cargo.toml lattice-emulator/
+RUN mkdir -p src lattice-emulator/src \
  && echo 'fn main() {}' > src/main.rs \
- && echo 'fn main() {}' > src/bin/lattice-emulator.rs \
- && touch src/lib.rs \
+ && echo 'fn main() {}' > lattice-emulator/src/main.rs \
+ && touch src/lib.rs lattice-emulator/src/lib.rs \
  && cargo build --release --locked --bin vpc-lattice-operator --target x86_64-unknown-linux-gnu \
  && rm -rf src
 

@@ -1,20 +1,30 @@
-# The two commands a newcomer needs: `make demo` and `make test`.
+# The commands a newcomer needs: `make demo`, `make unit` (fast, every day) and `make test` (the full gate).
 SHELL := bash
 CARGO ?= cargo
 
-.PHONY: build crds lint control-plane moto packages tools image test demo clean chart-docs chart-crds
+.PHONY: build crds lint control-plane moto packages tools image unit test demo clean chart-docs chart-crds
 
+## build: the operator and the lattice-emulator binaries
 build:
-	$(CARGO) build --all-features --bins
+	$(CARGO) build --workspace --bins
 
 ## crds: regenerate crds/ from the Rust types, and the chart's copy
 crds:
 	$(CARGO) run --quiet -- crd > crds/servicenetworkserviceassociations.vpclattice.operator.dev.yaml
 	$(MAKE) --no-print-directory chart-crds
 
+## lint: rustfmt, clippy (warnings are errors), cargo-deny (licenses, bans, sources: deny.toml) and
+## shellcheck over the scripts; cargo-deny (pinned, into the cargo bin) and shellcheck (Debian) are
+## installed when missing
+CARGO_DENY_VERSION := 0.20.2
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-features --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --workspace --all-targets --all-features -- -D warnings
+	[[ "$$($(CARGO) deny --version 2>/dev/null)" == "cargo-deny $(CARGO_DENY_VERSION)" ]] || \
+	  $(CARGO) install --locked --quiet cargo-deny --version $(CARGO_DENY_VERSION)
+	$(CARGO) deny --locked check licenses bans sources
+	hack/debian-packages.sh shellcheck
+	shellcheck $$(find hack -name '*.sh') .ci/run
 
 ## control-plane: build kube-apiserver, etcd, kube-controller-manager and kube-scheduler from their Go modules (cached by version)
 control-plane:
@@ -38,10 +48,15 @@ tools:
 image:
 	hack/image.sh >/dev/null
 
+## unit: the fast layers, for everyday work: the library's unit tests, the AWS adapter tests
+## (tests/sdk_adapter.rs) and the emulator crate's tests. No control plane, no Go, no Python.
+unit:
+	$(CARGO) test --workspace --lib --test sdk_adapter
+
 ## test: every gate CI runs: fmt, clippy, unit, adapter, integration and end-to-end tests
 ## (the image is built first: its cold release build would otherwise compete with the timed tests)
 test: lint control-plane moto packages tools image
-	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --all-features
+	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --workspace
 
 ## demo: the operator's main job on a local control plane and a local Lattice emulator
 demo: control-plane

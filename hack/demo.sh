@@ -22,7 +22,7 @@ trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "building the operator and the emulator"
-cargo build --quiet --all-features --bins
+cargo build --quiet --workspace --bins
 bin=target/debug
 
 step "starting kube-apiserver + etcd on loopback"

@@ -222,5 +222,5 @@ impl ServiceNetworkServiceAssociation {
 /// The CustomResourceDefinition as YAML, as `vpc-lattice-operator crd` prints it and `crds/` holds it.
 pub fn crd_yaml() -> String {
     use kube::CustomResourceExt;
-    serde_yaml::to_string(&ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises")
+    serde_norway::to_string(&ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises")
 }

@@ -2,6 +2,7 @@
 //! vpc-lattice-operator: Amazon VPC Lattice service-network/service associations as Kubernetes objects.
 
 pub mod api;
+pub mod drift;
 pub mod lattice;
 pub mod metrics;
 pub mod reconcile;

@@ -1,21 +1,21 @@
 //! The `vpc-lattice-operator` binary: command line and wiring only.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tracing::{error, info};
+use tracing::error;
+use vpc_lattice_operator::drift::DriftOptions;
 use vpc_lattice_operator::lattice::guard::limiter;
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
-use vpc_lattice_operator::metrics::Metrics;
 use vpc_lattice_operator::reconcile::{Config, Context};
-use vpc_lattice_operator::runtime::controller::shutdown_signal;
-use vpc_lattice_operator::runtime::drift::DriftOptions;
+use vpc_lattice_operator::runtime::run::{Election, Operator, ServedMetrics, stop_on_signal};
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
 use vpc_lattice_operator::runtime::tenancy::NamespaceRoles;
-use vpc_lattice_operator::runtime::{ControllerOptions, admin, leader, run_controller};
+use vpc_lattice_operator::runtime::{ControllerOptions, admin};
 
 #[derive(Parser)]
 #[command(
@@ -64,25 +64,28 @@ struct RunArgs {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
-    /// Log filter in `RUST_LOG` syntax.
-    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    /// Log filter in `RUST_LOG` syntax; an invalid one stops the start.
+    #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = telemetry::parse_filter)]
     log_filter: String,
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Crd => {
             print!("{}", vpc_lattice_operator::api::crd_yaml());
-            std::process::ExitCode::SUCCESS
+            ExitCode::SUCCESS
         }
         Command::Run(args) => {
-            telemetry::init(args.log_format, &args.log_filter);
+            if let Err(e) = telemetry::init(args.log_format, &args.log_filter) {
+                eprintln!("error: invalid --log-filter {:?}: {e}", args.log_filter);
+                return ExitCode::from(2);
+            }
             match run(args).await {
-                Ok(()) => std::process::ExitCode::SUCCESS,
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     error!(error = %e, "operator failed");
-                    std::process::ExitCode::FAILURE
+                    ExitCode::FAILURE
                 }
             }
         }
@@ -90,82 +93,49 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let stop = stop_on_signal();
     let client = kube::Client::try_default().await?;
-    let metrics = Arc::new(Metrics::default());
+    let ServedMetrics {
+        metrics,
+        aws_calls,
+        leader,
+    } = ServedMetrics::default();
+    let metrics = Arc::new(metrics);
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(args.admin_addr)
         .await
         .map_err(|e| format!("failed to bind the admin server to {}: {e}", args.admin_addr))?;
     let admin = tokio::spawn(admin::serve(listener, ready.clone(), metrics.clone()));
 
-    let aws = SdkLattice::load_config().await;
     let lattice = Arc::new(NamespaceRoles::new(
         client.clone(),
-        aws,
+        SdkLattice::load_config().await,
         limiter(args.aws_max_rps),
-        metrics.clone(),
+        aws_calls,
     ));
     let ctx = Arc::new(Context::new(
-        client.clone(),
+        client,
         lattice,
-        metrics.clone(),
+        metrics,
         Config {
             cluster_name: args.cluster_name,
         },
     ));
-    let opts = ControllerOptions {
-        namespace: args.namespace,
-        concurrency: args.concurrency,
-        drift: DriftOptions {
-            interval: args.resync_interval,
-            ..DriftOptions::default()
-        },
-    };
-
-    let leader = if args.leader_elect {
-        let ns = args
-            .lease_namespace
-            .or_else(|| std::env::var("POD_NAMESPACE").ok())
-            .unwrap_or_else(|| "default".into());
-        let identity =
-            std::env::var("POD_NAME").unwrap_or_else(|_| format!("vpc-lattice-operator-{}", std::process::id()));
-        // A standby replica is healthy and ready while it waits; otherwise a rolling update whose new
-        // pod must be Ready before the old one (the leader) goes would never finish.
-        ready.store(true, std::sync::atomic::Ordering::SeqCst);
-        let held = tokio::select! {
-            l = leader::acquire(client.clone(), &ns, &identity) => l?,
-            _ = shutdown_signal() => return Ok(()),
-        };
-        // Leading now: ready again once the watch has synced.
-        ready.store(false, std::sync::atomic::Ordering::SeqCst);
-        Some(held)
-    } else {
-        None
-    };
-
-    let (lost, leader) = match leader {
-        Some(mut l) => {
-            let lost = std::mem::replace(&mut l.lost, tokio::sync::oneshot::channel().1);
-            (Some(lost), Some(l))
-        }
-        None => (None, None),
-    };
-    let stop = async move {
-        match lost {
-            Some(lost) => tokio::select! {
-                _ = shutdown_signal() => {},
-                _ = lost => {},
+    let operator = Operator {
+        ctx,
+        controller: ControllerOptions {
+            namespace: args.namespace,
+            concurrency: args.concurrency,
+            drift: DriftOptions {
+                interval: args.resync_interval,
+                ..DriftOptions::default()
             },
-            None => shutdown_signal().await,
-        }
+        },
+        election: args.leader_elect.then(|| Election::from_env(args.lease_namespace)),
+        ready,
+        leader,
     };
-    info!("starting controller");
-    metrics.leader.set(1);
-    run_controller(ctx, opts, ready, stop).await;
-    metrics.leader.set(0);
-    if let Some(l) = leader {
-        l.release().await;
-    }
+    let result = operator.run(stop).await;
     admin.abort();
-    Ok(())
+    Ok(result?)
 }

@@ -1,16 +1,21 @@
 //! Wraps any [`LatticeApi`] with what every AWS call needs: the client-side rate limiter shared by the
 //! whole process (so thousands of objects cannot stampede one account) and per-call metrics
-//! (operation, outcome, error code, duration). The token bucket itself is the `governor` crate's.
+//! (operation, outcome, error code, duration). The token bucket itself is the `governor` crate's; the
+//! metric families are owned here and registered into the process's registry by whoever wires it.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 
 use super::{Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tags};
-use crate::metrics::Metrics;
 
 /// The shared limiter: one per process, handed to every [`Guarded`] wrapper.
 pub type SharedLimiter = Arc<DefaultDirectRateLimiter>;
@@ -21,15 +26,81 @@ pub fn limiter(rps: u32) -> SharedLimiter {
     Arc::new(RateLimiter::direct(Quota::per_second(rps)))
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AwsCallLabels {
+    operation: String,
+    outcome: String,
+    error_code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+/// The AWS-call metrics (`aws_calls`, `aws_call_duration_seconds`), shared by every [`Guarded`]
+/// wrapper of the process. Cloning shares the families.
+#[derive(Clone)]
+pub struct AwsCallMetrics {
+    calls: Family<AwsCallLabels, Counter>,
+    duration: Family<OperationLabels, Histogram>,
+}
+
+impl Default for AwsCallMetrics {
+    fn default() -> Self {
+        fn buckets() -> Histogram {
+            // 5 ms to about 41 s, as the reconcile duration.
+            Histogram::new(exponential_buckets(0.005, 2.0, 14))
+        }
+        Self {
+            calls: Family::default(),
+            duration: Family::new_with_constructor(buckets as fn() -> Histogram),
+        }
+    }
+}
+
+impl AwsCallMetrics {
+    /// Registers the families into `registry` (the process's, prefixed `vpc_lattice_operator`).
+    #[must_use]
+    pub fn register(self, registry: &mut Registry) -> Self {
+        registry.register(
+            "aws_calls",
+            "VPC Lattice calls by operation, outcome and error code",
+            self.calls.clone(),
+        );
+        registry.register(
+            "aws_call_duration_seconds",
+            "VPC Lattice call duration",
+            self.duration.clone(),
+        );
+        self
+    }
+
+    /// Records one AWS call.
+    pub fn record(&self, operation: &str, error: Option<&LatticeError>, took: Duration) {
+        let labels = AwsCallLabels {
+            operation: operation.into(),
+            outcome: if error.is_some() { "error" } else { "success" }.into(),
+            error_code: error.map(|e| e.code.clone()).unwrap_or_default(),
+        };
+        self.calls.get_or_create(&labels).inc();
+        self.duration
+            .get_or_create(&OperationLabels {
+                operation: operation.into(),
+            })
+            .observe(took.as_secs_f64());
+    }
+}
+
 /// A [`LatticeApi`] whose calls wait for the shared limiter and are counted.
 pub struct Guarded<L> {
     inner: L,
     limiter: SharedLimiter,
-    metrics: Arc<Metrics>,
+    metrics: AwsCallMetrics,
 }
 
 impl<L> Guarded<L> {
-    pub fn new(inner: L, limiter: SharedLimiter, metrics: Arc<Metrics>) -> Self {
+    pub fn new(inner: L, limiter: SharedLimiter, metrics: AwsCallMetrics) -> Self {
         Self {
             inner,
             limiter,
@@ -45,7 +116,7 @@ impl<L> Guarded<L> {
         self.limiter.until_ready().await;
         let start = Instant::now();
         let result = fut.await;
-        self.metrics.aws_call(operation, result.as_ref().err(), start.elapsed());
+        self.metrics.record(operation, result.as_ref().err(), start.elapsed());
         result
     }
 }
@@ -89,5 +160,34 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
     }
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError> {
         self.call("UntagResource", self.inner.untag_resource(arn, keys)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lattice::ErrorKind;
+
+    #[test]
+    fn aws_call_metrics_are_served_as_before() {
+        let mut registry = Registry::with_prefix("vpc_lattice_operator");
+        let metrics = AwsCallMetrics::default().register(&mut registry);
+        let throttled = LatticeError::new(ErrorKind::Throttled, "ThrottlingException", "slow down");
+        metrics.record("TagResource", Some(&throttled), Duration::from_millis(3));
+        metrics.record("TagResource", None, Duration::from_millis(3));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        for line in [
+            "# HELP vpc_lattice_operator_aws_calls VPC Lattice calls by operation, outcome and error code.",
+            "# TYPE vpc_lattice_operator_aws_calls counter",
+            r#"vpc_lattice_operator_aws_calls_total{operation="TagResource",outcome="error",error_code="ThrottlingException"} 1"#,
+            r#"vpc_lattice_operator_aws_calls_total{operation="TagResource",outcome="success",error_code=""} 1"#,
+            "# HELP vpc_lattice_operator_aws_call_duration_seconds VPC Lattice call duration.",
+            "# TYPE vpc_lattice_operator_aws_call_duration_seconds histogram",
+            r#"vpc_lattice_operator_aws_call_duration_seconds_count{operation="TagResource"} 2"#,
+            r#"vpc_lattice_operator_aws_call_duration_seconds_bucket{le="0.005",operation="TagResource"} 2"#,
+        ] {
+            assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The AWS boundary: a small [`LatticeApi`] trait with domain types, so the reconciler never sees an
-//! SDK type. [`sdk`] implements it over aws-sdk-vpclattice; [`fake`] (feature `test-util`) keeps the
-//! same state in memory, and [`emulator`] serves that state over the AWS REST/JSON wire protocol.
+//! SDK type. [`sdk`] implements it over aws-sdk-vpclattice; the `lattice-emulator` workspace member
+//! implements it in memory for the tests and serves that state over the AWS REST/JSON wire protocol.
 
 use std::collections::BTreeMap;
 
@@ -10,11 +10,6 @@ pub mod error;
 pub mod guard;
 pub mod provider;
 pub mod sdk;
-
-#[cfg(feature = "test-util")]
-pub mod emulator;
-#[cfg(feature = "test-util")]
-pub mod fake;
 
 pub use error::{ErrorKind, LatticeError};
 

@@ -16,10 +16,25 @@ pub struct Tenant {
     pub api: Arc<dyn LatticeApi>,
 }
 
+/// Why a namespace has no Lattice client.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// The Namespace could not be read: a Kubernetes failure, retried like one.
+    #[error("failed to read namespace {namespace}: {source}")]
+    Namespace {
+        namespace: String,
+        #[source]
+        source: kube::Error,
+    },
+    /// The namespace names an AWS identity that cannot be used (a human must fix it).
+    #[error(transparent)]
+    Identity(#[from] LatticeError),
+}
+
 #[async_trait]
 pub trait LatticeProvider: Send + Sync {
     /// The client to use for objects in `namespace`.
-    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, LatticeError>;
+    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError>;
 }
 
 /// One identity for every namespace.
@@ -27,7 +42,7 @@ pub struct Single(pub Arc<dyn LatticeApi>);
 
 #[async_trait]
 impl LatticeProvider for Single {
-    async fn for_namespace(&self, _namespace: &str) -> Result<Tenant, LatticeError> {
+    async fn for_namespace(&self, _namespace: &str) -> Result<Tenant, TenantError> {
         Ok(Tenant {
             key: "default".into(),
             api: self.0.clone(),

@@ -1,32 +1,27 @@
-//! What every reconcile shares: clients, the Event recorder, metrics, settings, and a small
-//! per-object memory (consecutive failures, polls, recreates) that drives backoff.
+//! What reconciles share ([`Context`]: clients, the Event recorder, metrics, settings, and a small
+//! per-object memory that drives backoff), and what one reconcile of one object carries through its
+//! steps ([`Target`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use kube::Client;
+use kube::api::Api;
 use kube::runtime::events::Recorder;
+use kube::{Client, ResourceExt};
 
-use crate::lattice::provider::LatticeProvider;
+use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
+use crate::lattice::provider::{LatticeProvider, TenantError};
+use crate::lattice::{LatticeApi, LatticeError};
 use crate::metrics::Metrics;
+use crate::reconcile::decide::{Desired, Identity};
+use crate::reconcile::error::Error;
+use crate::reconcile::requeue::Memory;
 
 /// Operator settings the reconciler needs.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Written to the cluster ownership tag.
     pub cluster_name: String,
-}
-
-/// Counters kept per object between reconciles (not persisted: a restart starts afresh).
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Memory {
-    /// Consecutive failed reconciles.
-    pub failures: u32,
-    /// Consecutive polls while AWS works.
-    pub polls: u32,
-    /// Recover (delete-to-recreate) cycles since the association was last ACTIVE.
-    pub recoveries: u32,
 }
 
 /// Shared state of all reconciles.
@@ -56,12 +51,10 @@ impl Context {
         }
     }
 
-    /// Changes an object's memory and returns the result.
-    pub(crate) fn remember(&self, key: &str, f: impl FnOnce(&mut Memory)) -> Memory {
+    /// Changes an object's memory; returns what `f` returns.
+    pub(crate) fn remember<T>(&self, key: &str, f: impl FnOnce(&mut Memory) -> T) -> T {
         let mut all = self.memory.lock().unwrap_or_else(|p| p.into_inner());
-        let m = all.entry(key.to_string()).or_default();
-        f(m);
-        *m
+        f(all.entry(key.to_string()).or_default())
     }
 
     /// Drops an object's memory (it is gone).
@@ -70,7 +63,75 @@ impl Context {
     }
 }
 
-/// Adds up to +20% random jitter, so objects that failed together do not retry together.
-pub(crate) fn jitter(d: Duration) -> Duration {
-    d.mul_f64(1.0 + rand::random::<f64>() * 0.2)
+/// `<namespace>/<name>`: the owner tag's value and the key of the object's memory.
+pub(crate) fn key(obj: &Snsa) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// One reconcile of one object: the object, where to write it, and what it asks of AWS, worked out
+/// once and handed to every step.
+pub(crate) struct Target<'a> {
+    pub obj: &'a Snsa,
+    pub ctx: &'a Context,
+    /// The object's namespace's API (status writes).
+    pub api: &'a Api<Snsa>,
+    pub namespace: String,
+    pub key: String,
+    pub identity: Identity,
+    pub desired: Desired,
+}
+
+impl<'a> Target<'a> {
+    pub fn new(obj: &'a Snsa, ctx: &'a Context, api: &'a Api<Snsa>) -> Result<Self, Error> {
+        let key = key(obj);
+        let identity = Identity {
+            uid: obj.uid().ok_or(Error::MissingField("metadata.uid"))?,
+            owner: key.clone(),
+            cluster: ctx.config.cluster_name.clone(),
+        };
+        let mut tags = obj.spec.tags.clone();
+        tags.extend(identity.ownership_tags());
+        let desired = Desired {
+            service_identifier: obj.spec.service_identifier.clone(),
+            service_network_identifier: obj.spec.service_network_identifier.clone(),
+            tags,
+            adoption: obj.spec.adoption_policy,
+            deletion: obj.spec.deletion_policy,
+        };
+        Ok(Self {
+            obj,
+            ctx,
+            api,
+            namespace: obj.namespace().unwrap_or_default(),
+            key,
+            identity,
+            desired,
+        })
+    }
+
+    /// The status the object has; a step edits a copy of it.
+    pub fn status(&self) -> Status {
+        self.obj.status.clone().unwrap_or_default()
+    }
+
+    /// True when the object's `Ready` condition is `True`.
+    pub fn was_ready(&self) -> bool {
+        self.obj.condition("Ready").is_some_and(|c| c.status == "True")
+    }
+
+    /// Changes the object's memory; returns what `f` returns.
+    pub fn remember<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
+        self.ctx.remember(&self.key, f)
+    }
+
+    /// The Lattice client of the object's namespace (its AWS identity). A namespace that could not
+    /// be read is a Kubernetes failure (`Err`, for `error_policy`); an unusable identity is shown
+    /// on the object like any AWS refusal (`Ok(Err)`).
+    pub async fn lattice(&self) -> Result<Result<Arc<dyn LatticeApi>, LatticeError>, Error> {
+        match self.ctx.lattice.for_namespace(&self.namespace).await {
+            Ok(tenant) => Ok(Ok(tenant.api)),
+            Err(TenantError::Identity(e)) => Ok(Err(e)),
+            Err(TenantError::Namespace { source, .. }) => Err(Error::Kube(source)),
+        }
+    }
 }

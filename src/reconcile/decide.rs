@@ -1,10 +1,9 @@
 //! The decision core: from what the object asks for and what AWS reports, what to do next.
-//! Pure functions, no I/O: every row of DESIGN.md's behaviour table is a case here.
-
-use std::time::Duration;
+//! Pure functions, no I/O: every row of DESIGN.md's behaviour table is a case here (what each step
+//! then means, its reason, Events and requeue, is [`outcome`](super::outcome)'s).
 
 use crate::api::{AdoptionPolicy, CLUSTER_TAG, DeletionPolicy, OWNER_TAG};
-use crate::lattice::{Association, AssociationState, CreateAssociation, ErrorKind, LatticeError, Tags};
+use crate::lattice::{Association, AssociationState, CreateAssociation, Tags};
 
 /// Who an object is, as far as AWS is concerned.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,9 +170,32 @@ pub fn adopt(policy: AdoptionPolicy, identity: &Identity, existing: Option<(Asso
     }
 }
 
-/// The next step of an object that is being deleted.
-#[derive(Clone, Debug, PartialEq)]
+/// The first decision about an object being deleted: its deletion policy alone says whether AWS is
+/// touched at all, so Retain costs no AWS call (not even the namespace's identity is resolved).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cleanup {
+    /// deletionPolicy Retain: drop the finalizer and leave the association in AWS.
+    Retain,
+    /// deletionPolicy Delete: find the association, then [`Deletion::next`] says what to do.
+    Delete(Deletion),
+}
+
+/// Decides what becomes of the association of an object being deleted.
+pub fn decide_cleanup(policy: DeletionPolicy) -> Cleanup {
+    match policy {
+        DeletionPolicy::Retain => Cleanup::Retain,
+        DeletionPolicy::Delete => Cleanup::Delete(Deletion(())),
+    }
+}
+
+/// A deletion the policy allows: only [`decide_cleanup`] makes one, so no step of a deletion can be
+/// decided for a retained association.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deletion(());
+
+/// The next step of a deletion.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DeletionStep {
     /// Nothing (more) to do in AWS: drop the finalizer.
     Release,
     /// Ask AWS to delete it.
@@ -182,61 +204,19 @@ pub enum Cleanup {
     Wait(Association),
 }
 
-/// Decides the next step for an object being deleted. `observed` is the association (by status id, or
-/// found by pair and owned), or `None` when AWS has none.
-pub fn decide_cleanup(policy: DeletionPolicy, observed: Option<&Association>) -> Cleanup {
-    match (policy, observed) {
-        (DeletionPolicy::Retain, _) | (_, None) => Cleanup::Release,
-        (DeletionPolicy::Delete, Some(a)) => match a.status {
-            AssociationState::DeleteInProgress | AssociationState::CreateInProgress => Cleanup::Wait(a.clone()),
-            _ => Cleanup::Delete(a.clone()),
-        },
-    }
-}
-
-/// How a failure shows on the object and when to try again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// Condition and Event reason.
-    pub reason: &'static str,
-    /// True when no progress is possible without a human (kstatus `Stalled`).
-    pub stalled: bool,
-    pub requeue: Duration,
-}
-
-/// Backoff base and cap of errors that are retried.
-pub const ERROR_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(300));
-/// Backoff base and cap of recreate cycles and missing dependencies.
-pub const RECREATE_BACKOFF: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(300));
-/// Poll base and cap while AWS is creating or deleting.
-pub const POLL: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(15));
-
-/// `base * 2^(n-1)`, capped, for the n-th consecutive attempt (n ≥ 1).
-pub fn exponential(n: u32, (base, cap): (Duration, Duration)) -> Duration {
-    let factor = 1u32.checked_shl(n.saturating_sub(1).min(20)).unwrap_or(u32::MAX);
-    base.saturating_mul(factor).min(cap)
-}
-
-/// Classifies an error for the object: reason, stalled, and when to retry, given how many failures
-/// in a row the object has had (including this one).
-pub fn classify(err: &LatticeError, failures: u32) -> Failure {
-    let backoff = |policy| exponential(failures.max(1), policy);
-    let (reason, stalled, requeue) = match err.kind {
-        ErrorKind::Validation => ("InvalidSpec", true, Duration::from_secs(3600)),
-        ErrorKind::AccessDenied => ("AccessDenied", true, Duration::from_secs(300)),
-        ErrorKind::QuotaExceeded => ("QuotaExceeded", true, Duration::from_secs(900)),
-        ErrorKind::NotFound => ("DependencyNotFound", false, backoff(RECREATE_BACKOFF)),
-        // AWS's Retry-After is honoured; a zero or missing one falls back to backoff (never a hot loop).
-        ErrorKind::Throttled => match err.retry_after {
-            Some(after) if !after.is_zero() => ("Throttled", false, after),
-            _ => ("Throttled", false, backoff(ERROR_BACKOFF)),
-        },
-        ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other => ("AwsError", false, backoff(ERROR_BACKOFF)),
-    };
-    Failure {
-        reason,
-        stalled,
-        requeue,
+impl Deletion {
+    /// The next step, given the association (by status id, or found by pair and owned), or `None`
+    /// when AWS has none.
+    pub fn next(self, observed: Option<&Association>) -> DeletionStep {
+        match observed {
+            None => DeletionStep::Release,
+            Some(a) => match a.status {
+                AssociationState::DeleteInProgress | AssociationState::CreateInProgress => {
+                    DeletionStep::Wait(a.clone())
+                }
+                _ => DeletionStep::Delete(a.clone()),
+            },
+        }
     }
 }
 

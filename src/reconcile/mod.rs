@@ -1,14 +1,166 @@
-//! The reconciler: observe (the object and AWS), [`decide`] (pure), act (at most one mutating AWS
-//! call), then write the status (only when it changed) and publish Events.
+//! The reconciler. Each reconcile of an object runs one step along a pipeline:
+//!
+//! observe (AWS reads) → [`decide`] (pure: the plan) → execute (the plan's one AWS mutation) →
+//! [`outcome`] (pure: the verdict, the Events, when to look again) → report (Events, status, metrics).
+//!
+//! This file drives it: [`reconcile`] runs kube's finalizer (Apply for a wanted object, Cleanup for
+//! one being deleted), [`error_policy`] answers what escapes.
 
 pub mod decide;
-pub mod drift;
+pub mod outcome;
+pub mod reason;
+pub mod requeue;
 pub mod status;
 
-mod act;
 mod context;
 mod error;
+mod execute;
+mod observe;
+mod report;
 
-pub use act::{error_policy, reconcile};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use tracing::{instrument, warn};
+
 pub use context::{Config, Context};
 pub use error::Error;
+pub use reason::Reason;
+
+use crate::api::{
+    FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
+};
+use crate::lattice::{LatticeApi, LatticeError};
+use context::Target;
+use decide::{Cleanup, Deletion, DeletionStep, Plan};
+use outcome::{Cleaned, Outcome};
+use requeue::POLL;
+
+/// Reconciles one object.
+#[instrument(skip(obj, ctx), fields(namespace = obj.namespace(), name = obj.name_any()))]
+pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let start = Instant::now();
+    let ns = obj.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
+    let api: Api<Snsa> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api)?).await,
+            Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api)?).await,
+        }
+    })
+    .await
+    .map_err(Error::from_finalizer);
+    report::reconciled(&ctx.metrics, start.elapsed(), &result);
+    result
+}
+
+/// What the controller does after an error: a deletion still under way is polled; Kubernetes
+/// failures back off with jitter (AWS failures never reach here: the reconcile handles them).
+pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
+    let key = context::key(&obj);
+    if !matches!(err, Error::CleanupPending(_)) {
+        warn!(error = %err, object = key, "reconcile failed");
+    }
+    let requeue = ctx.remember(&key, |memory| requeue::after_error(memory, err));
+    requeue.delay().map_or_else(Action::await_change, Action::requeue)
+}
+
+/// Apply: one step towards the association the object asks for.
+async fn apply(t: &Target<'_>) -> Result<Action, Error> {
+    let mut status = t.status();
+    let step = match t.lattice().await? {
+        Ok(api) => wanted(t, api.as_ref(), &mut status).await,
+        Err(e) => Err(e),
+    };
+    let requeue = conclude(t, status, step.unwrap_or_else(outcome::failed)).await?;
+    Ok(requeue.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Observes, decides, executes the plan's call, and says what that means.
+async fn wanted(t: &Target<'_>, api: &dyn LatticeApi, status: &mut Status) -> Result<Outcome, LatticeError> {
+    let observed = observe::wanted(api, status).await?;
+    let plan = decide::decide(&t.desired, &t.identity, status.recreate_attempts, &observed);
+    Ok(match plan {
+        Plan::Create(req) => {
+            let created = execute::create(api, &req, &t.desired).await;
+            outcome::created(&req, created, t.desired.adoption, &t.identity, status)
+        }
+        Plan::Wait(a) => outcome::waiting(&a, status),
+        Plan::InSync(a) => outcome::in_sync(&a, t.was_ready(), status),
+        Plan::Tag { association, tags } => {
+            let tagged = execute::tag(api, &association, &tags).await;
+            outcome::tagged(&association, &tags, tagged, status)
+        }
+        Plan::Untag { association, keys } => {
+            let untagged = execute::untag(api, &association, &keys).await;
+            outcome::untagged(&association, &keys, untagged, status)
+        }
+        Plan::Recover(a) => {
+            let deleted = execute::delete(api, &a).await;
+            outcome::recovering(&a, deleted, status)
+        }
+        Plan::Forget => outcome::recreate(status),
+    })
+}
+
+/// Cleanup: one step towards releasing the finalizer. kube's finalizer contract is that a Cleanup
+/// which returns `Ok` loses its finalizer, so a step that must wait returns `CleanupPending`.
+async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
+    let mut status = t.status();
+    let cleaned = match decide::decide_cleanup(t.desired.deletion) {
+        Cleanup::Retain => outcome::retained(&status),
+        Cleanup::Delete(deletion) => {
+            let step = match t.lattice().await? {
+                Ok(api) => deleting(t, api.as_ref(), deletion, &mut status).await,
+                Err(e) => Err(e),
+            };
+            step.unwrap_or_else(|e| Cleaned::Pending(outcome::failed(e)))
+        }
+    };
+    match cleaned {
+        Cleaned::Released(events) => {
+            report::publish(t, &events).await;
+            t.ctx.forget(&t.key);
+            Ok(Action::await_change())
+        }
+        Cleaned::Pending(outcome) => {
+            let requeue = conclude(t, status, outcome).await?;
+            Err(Error::CleanupPending(requeue.unwrap_or(POLL.1)))
+        }
+    }
+}
+
+/// Finds what is left in AWS, decides the deletion's step, executes its call, and says what that
+/// means.
+async fn deleting(
+    t: &Target<'_>,
+    api: &dyn LatticeApi,
+    deletion: Deletion,
+    status: &mut Status,
+) -> Result<Cleaned, LatticeError> {
+    let found = observe::remains(api, status, &t.desired, &t.identity).await?;
+    Ok(match deletion.next(found.as_ref()) {
+        DeletionStep::Release => outcome::released(status),
+        DeletionStep::Wait(a) => outcome::deletion_waiting(&a, status),
+        DeletionStep::Delete(a) => {
+            let deleted = execute::delete(api, &a).await;
+            outcome::deleting(&a, deleted, status)
+        }
+    })
+}
+
+/// Reports a step and says when to look again. The failure count of a step that succeeded is reset
+/// only once its status is written, so a failed write keeps the backoff growing.
+async fn conclude(t: &Target<'_>, status: Status, outcome: Outcome) -> Result<Option<Duration>, Error> {
+    let requeue = t.remember(|memory| outcome.schedule(memory));
+    report::step(t, &outcome).await;
+    report::status(t, status, &outcome.verdict).await?;
+    if !outcome.failed() {
+        t.remember(|memory| memory.failures = 0);
+    }
+    Ok(requeue.delay())
+}

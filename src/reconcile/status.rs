@@ -3,6 +3,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use super::reason::Reason;
 use crate::api::{DnsEntry, ServiceNetworkServiceAssociationStatus as Status};
 use crate::lattice::Association;
 
@@ -21,12 +22,12 @@ pub enum Phase {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
     pub phase: Phase,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub message: String,
 }
 
 impl Verdict {
-    pub fn new(phase: Phase, reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(phase: Phase, reason: Reason, message: impl Into<String>) -> Self {
         Self {
             phase,
             reason,
@@ -90,7 +91,7 @@ pub fn conditions(previous: &[Condition], verdict: &Verdict, generation: Option<
         Condition {
             type_: type_.into(),
             status,
-            reason: verdict.reason.into(),
+            reason: verdict.reason.to_string(),
             message: verdict.message.clone(),
             observed_generation: generation,
             last_transition_time: last,
@@ -116,13 +117,13 @@ mod tests {
     fn transition_time_moves_only_when_status_changes() {
         let first = conditions(
             &[],
-            &Verdict::new(Phase::Progressing, "Creating", "a"),
+            &Verdict::new(Phase::Progressing, Reason::Creating, "a"),
             Some(1),
             &t("2026-01-01T00:00:00Z"),
         );
         let again = conditions(
             &first,
-            &Verdict::new(Phase::Progressing, "Creating", "b"),
+            &Verdict::new(Phase::Progressing, Reason::Creating, "b"),
             Some(1),
             &t("2026-01-01T00:01:00Z"),
         );
@@ -133,7 +134,7 @@ mod tests {
         assert_eq!(again[1].message, "b");
         let ready = conditions(
             &again,
-            &Verdict::new(Phase::Ready, "Active", "ok"),
+            &Verdict::new(Phase::Ready, Reason::Active, "ok"),
             Some(2),
             &t("2026-01-01T00:02:00Z"),
         );
@@ -155,7 +156,7 @@ mod tests {
     fn stalled_sets_only_stalled() {
         let c = conditions(
             &[],
-            &Verdict::new(Phase::Stalled, "AccessDenied", "no"),
+            &Verdict::new(Phase::Stalled, Reason::AccessDenied, "no"),
             None,
             &t("2026-01-01T00:00:00Z"),
         );

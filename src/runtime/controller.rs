@@ -3,17 +3,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
 use kube::runtime::{Predicate, predicates};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tracing::{debug, info};
 
-use super::drift::{DriftOptions, drift_scan};
 use crate::api::ServiceNetworkServiceAssociation as Snsa;
+use crate::drift::{DriftOptions, drift_scan};
 use crate::reconcile::{Context, error_policy, reconcile};
 
 /// How the controller runs.
@@ -28,7 +27,8 @@ pub struct ControllerOptions {
 }
 
 /// Runs the controller until `shutdown` completes and in-flight reconciles finish. `ready` turns
-/// true once the first watch list has synced.
+/// true once the first watch list has synced (the watcher's first `InitDone`, after the store has
+/// taken the list in).
 pub async fn run_controller(
     ctx: Arc<Context>,
     opts: ControllerOptions,
@@ -40,9 +40,17 @@ pub async fn run_controller(
         None => Api::all(ctx.client.clone()),
     };
     let (reader, writer) = reflector::store();
+    // Every (re-)list ends with `InitDone`; the first one makes the process ready and starts the drift
+    // scan, later ones change nothing.
+    let (synced_tx, mut synced) = tokio::sync::watch::channel(false);
     let changes = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
         .reflect(writer)
+        .inspect_ok(move |event| {
+            if matches!(event, watcher::Event::InitDone) {
+                synced_tx.send_replace(true);
+            }
+        })
         .applied_objects()
         .predicate_filter(
             predicates::generation.combine(predicates::finalizers),
@@ -54,7 +62,9 @@ pub async fn run_controller(
     let scan_ctx = ctx.clone();
     let drift = opts.drift.clone();
     let background = tokio::spawn(async move {
-        synced(&store).await;
+        if synced.wait_for(|synced| *synced).await.is_err() {
+            return; // the watch ended before its first list
+        }
         info!("watch synced; ready");
         ready.store(true, Ordering::SeqCst);
         drift_scan(store, scan_ctx, drift, wake_tx).await;
@@ -74,31 +84,4 @@ pub async fn run_controller(
         .await;
     background.abort();
     info!("controller stopped");
-}
-
-/// Waits until the store has seen the first full list. `Store::wait_until_ready` wakes only the waiter
-/// that polled last (its one-shot channel keeps a single waker), and the controller waits on the same
-/// store, so poll it again at short intervals instead of once.
-async fn synced(store: &reflector::Store<Snsa>) {
-    while tokio::time::timeout(Duration::from_millis(250), store.wait_until_ready())
-        .await
-        .is_err()
-    {}
-}
-
-/// A future that completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term => {},
-    }
-    info!("shutdown requested");
 }

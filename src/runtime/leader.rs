@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use kube::Client;
 use kube_lease_manager::{LeaseManager, LeaseManagerBuilder, LeaseManagerError};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 /// Name of the Lease object.
@@ -16,12 +16,16 @@ pub const LEASE_NAME: &str = "vpc-lattice-operator-leader";
 pub struct Leader {
     manager: Arc<LeaseManager>,
     renew: JoinHandle<()>,
-    /// Completes when the lease is lost.
-    pub lost: oneshot::Receiver<()>,
 }
 
-/// Waits until this process holds the lease in `namespace`.
-pub async fn acquire(client: Client, namespace: &str, identity: &str) -> Result<Leader, LeaseManagerError> {
+/// Waits until this process holds the lease in `namespace`, then renews it in the background and
+/// cancels `lost` when it is lost or can no longer be renewed.
+pub async fn acquire(
+    client: Client,
+    namespace: &str,
+    identity: &str,
+    lost: CancellationToken,
+) -> Result<Leader, LeaseManagerError> {
     let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
         .with_namespace(namespace)
         .with_identity(identity)
@@ -31,7 +35,6 @@ pub async fn acquire(client: Client, namespace: &str, identity: &str) -> Result<
     while !manager.changed().await? {}
     info!("leader lease acquired");
     let manager = Arc::new(manager);
-    let (lost_tx, lost) = oneshot::channel();
     let renewing = manager.clone();
     let renew = tokio::spawn(async move {
         loop {
@@ -40,11 +43,11 @@ pub async fn acquire(client: Client, namespace: &str, identity: &str) -> Result<
                 Ok(false) => warn!("leader lease lost"),
                 Err(e) => warn!(error = %e, "leader lease could not be renewed"),
             }
-            let _ = lost_tx.send(());
+            lost.cancel();
             return;
         }
     });
-    Ok(Leader { manager, renew, lost })
+    Ok(Leader { manager, renew })
 }
 
 impl Leader {

@@ -1,10 +1,10 @@
-//! The edge of the process: controller wiring, the drift scan, the admin server, leader election
-//! and logging.
+//! The edge of the process: controller wiring, the drift scan, the admin server, leader election,
+//! the run loop around them and logging.
 
 pub mod admin;
 pub mod controller;
-pub mod drift;
 pub mod leader;
+pub mod run;
 pub mod telemetry;
 pub mod tenancy;
 

@@ -1,6 +1,7 @@
 //! Logging: `RUST_LOG`-style filters, text or JSON lines.
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::ParseError;
 
 /// Log line format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -9,14 +10,39 @@ pub enum LogFormat {
     Json,
 }
 
+/// Checks a `RUST_LOG`-style filter and gives it back: the value parser of `--log-filter`, so an
+/// invalid filter stops the start with a message naming the flag instead of logging at another level.
+pub fn parse_filter(filter: &str) -> Result<String, ParseError> {
+    EnvFilter::try_new(filter).map(|_| filter.to_string())
+}
+
 /// Installs the global subscriber; `filter` is a `RUST_LOG`-style directive string.
-pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+pub fn init(format: LogFormat, filter: &str) -> Result<(), ParseError> {
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(EnvFilter::try_new(filter)?)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_filter;
+
+    #[test]
+    fn valid_filters_pass_unchanged() {
+        for f in ["info", "warn,vpc_lattice_operator=debug", "kube=trace", "off"] {
+            assert_eq!(parse_filter(f).ok().as_deref(), Some(f), "{f}");
+        }
+    }
+
+    #[test]
+    fn invalid_filters_are_refused() {
+        for f in ["info,vpc_lattice_operator=loud", "[{", "kube=debug=trace"] {
+            assert!(parse_filter(f).is_err(), "{f} should be refused");
+        }
     }
 }

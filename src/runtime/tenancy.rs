@@ -13,11 +13,10 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use tokio::sync::Mutex;
 
-use crate::lattice::guard::{Guarded, SharedLimiter};
-use crate::lattice::provider::{LatticeProvider, Tenant};
+use crate::lattice::guard::{AwsCallMetrics, Guarded, SharedLimiter};
+use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::sdk::SdkLattice;
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
-use crate::metrics::Metrics;
 
 /// The Namespace annotation naming the IAM role for its objects.
 pub const ROLE_ANNOTATION: &str = "vpclattice.operator.dev/aws-role-arn";
@@ -30,13 +29,13 @@ pub struct NamespaceRoles {
     base: SdkConfig,
     own: Arc<dyn LatticeApi>,
     limiter: SharedLimiter,
-    metrics: Arc<Metrics>,
+    metrics: AwsCallMetrics,
     annotations: Mutex<HashMap<String, (Instant, Option<String>)>>,
     roles: Mutex<HashMap<String, Arc<dyn LatticeApi>>>,
 }
 
 impl NamespaceRoles {
-    pub fn new(client: kube::Client, base: SdkConfig, limiter: SharedLimiter, metrics: Arc<Metrics>) -> Self {
+    pub fn new(client: kube::Client, base: SdkConfig, limiter: SharedLimiter, metrics: AwsCallMetrics) -> Self {
         let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(
             SdkLattice::from_config(&base),
             limiter.clone(),
@@ -53,20 +52,21 @@ impl NamespaceRoles {
         }
     }
 
-    async fn role_of(&self, namespace: &str) -> Result<Option<String>, LatticeError> {
+    async fn role_of(&self, namespace: &str) -> Result<Option<String>, TenantError> {
         let mut cache = self.annotations.lock().await;
         if let Some((at, role)) = cache.get(namespace)
             && at.elapsed() < ANNOTATION_TTL
         {
             return Ok(role.clone());
         }
-        let ns = self.namespaces.get_opt(namespace).await.map_err(|e| {
-            LatticeError::new(
-                ErrorKind::Transient,
-                "NamespaceLookupFailed",
-                format!("failed to read namespace {namespace}: {e}"),
-            )
-        })?;
+        let ns = self
+            .namespaces
+            .get_opt(namespace)
+            .await
+            .map_err(|source| TenantError::Namespace {
+                namespace: namespace.to_string(),
+                source,
+            })?;
         let role = ns.and_then(|n| n.metadata.annotations?.get(ROLE_ANNOTATION).cloned());
         cache.insert(namespace.to_string(), (Instant::now(), role.clone()));
         Ok(role)
@@ -104,7 +104,7 @@ pub fn is_role_arn(s: &str) -> bool {
 
 #[async_trait]
 impl LatticeProvider for NamespaceRoles {
-    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, LatticeError> {
+    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError> {
         match self.role_of(namespace).await? {
             None => Ok(Tenant {
                 key: "default".into(),
@@ -114,14 +114,14 @@ impl LatticeProvider for NamespaceRoles {
                 key: role.clone(),
                 api: self.client_for_role(&role).await,
             }),
-            Some(role) => Err(LatticeError::new(
+            Some(role) => Err(TenantError::Identity(LatticeError::new(
                 ErrorKind::Validation,
                 "InvalidRoleAnnotation",
                 format!(
                     "namespace {namespace} has annotation {ROLE_ANNOTATION}={role:?}, which is not an IAM role ARN \
                      (arn:<partition>:iam::<account>:role/<name>); fix or remove the annotation"
                 ),
-            )),
+            ))),
         }
     }
 }

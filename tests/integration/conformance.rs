@@ -175,10 +175,7 @@ const KNOWN: &[(&str, &str, &str)] = &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_and_moto_agree_on_the_association_api() {
     let moto = Moto::start();
-    let emu = Emulator::serve(std::sync::Arc::new(
-        vpc_lattice_operator::lattice::fake::FakeLattice::default(),
-    ))
-    .await;
+    let emu = Emulator::serve(std::sync::Arc::new(lattice_emulator::FakeLattice::default())).await;
     let theirs = scenario(&moto.url).await;
     let ours = scenario(&emu.url).await;
     let mut differences = Vec::new();

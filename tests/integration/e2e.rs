@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use lattice_emulator::{FakeLattice, Faults};
 use serde_json::Value;
-use vpc_lattice_operator::lattice::fake::Faults;
 
 use crate::support::cluster::{self, REPO, kubectl};
-use crate::support::eventually;
 use crate::support::lattice::Emulator;
 use crate::support::operator::Binary;
+use crate::support::{eventually, http};
 
 const LIMIT: Duration = Duration::from_secs(90);
 pub const SERVICE: &str = "svc-0123456789abcdef0";
@@ -30,7 +30,7 @@ pub fn apply_app(ns: &str) {
 
 /// An emulator seeded with the IDs examples/ names.
 pub async fn emulator() -> Emulator {
-    let fake = std::sync::Arc::new(vpc_lattice_operator::lattice::fake::FakeLattice::default());
+    let fake = std::sync::Arc::new(FakeLattice::default());
     fake.create_service("payments", Some(SERVICE)).unwrap();
     fake.create_service("checkout", Some(SERVICE_2)).unwrap();
     fake.create_service_network("shared", Some(NETWORK)).unwrap();
@@ -92,18 +92,16 @@ fn reasons(ns: &str) -> String {
 }
 
 async fn admin_faults(url: &str, faults: &Faults) {
-    let body = serde_json::to_string(faults).unwrap();
-    let reply = crate::support::http(url, "PUT", "/_emulator/faults", Some(&body)).await;
-    assert_eq!(reply.map(|r| r.0), Some(200), "emulator accepted the faults");
+    let reply = http().put(format!("{url}/_emulator/faults")).json(faults).send().await;
+    let status = reply.expect("emulator answers").status();
+    assert_eq!(status, 200, "emulator accepted the faults");
 }
 
 /// How many calls of `operation` the emulator's request log holds, read over its admin endpoint.
 async fn logged_calls(url: &str, operation: &str) -> usize {
-    let (code, body) = crate::support::http(url, "GET", "/_emulator/calls", None)
-        .await
-        .expect("emulator answers");
-    assert_eq!(code, 200);
-    let log: Value = serde_json::from_str(&body).unwrap();
+    let reply = http().get(format!("{url}/_emulator/calls")).send().await;
+    let reply = reply.expect("emulator answers").error_for_status().expect("200");
+    let log: Value = reply.json().await.expect("a JSON request log");
     log["calls"]
         .as_array()
         .unwrap()
@@ -273,7 +271,7 @@ async fn emulator_restart_and_server_errors_converge() {
     // Restart: the emulator comes back on the same port with its state lost and 5xx for a while.
     drop(emu);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let fresh = std::sync::Arc::new(vpc_lattice_operator::lattice::fake::FakeLattice::default());
+    let fresh = std::sync::Arc::new(FakeLattice::default());
     fresh.create_service("payments", Some(SERVICE)).unwrap();
     fresh.create_service("checkout", Some(SERVICE_2)).unwrap();
     fresh.create_service_network("shared", Some(NETWORK)).unwrap();
@@ -286,7 +284,7 @@ async fn emulator_restart_and_server_errors_converge() {
         .unwrap();
     let served = fresh.clone();
     let server = tokio::spawn(async move {
-        let _ = vpc_lattice_operator::lattice::emulator::serve(listener, served).await;
+        let _ = lattice_emulator::serve(listener, served).await;
     });
     let second = eventually("recreated after the restart", LIMIT, || async {
         let o = get(&ns, "app")?;

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use lattice_emulator::Faults;
 use serde_json::Value;
-use vpc_lattice_operator::lattice::fake::Faults;
 
 use crate::e2e::{self, get, manifest, ok};
 use crate::support::cluster::{REPO, kubectl};
@@ -146,7 +146,7 @@ fn read(path: &Path) -> String {
 }
 
 fn yaml(path: &Path) -> Value {
-    serde_yaml::from_str(&read(path)).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+    serde_norway::from_str(&read(path)).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
 /// The cases of health_test.yaml: `(inputPath, status, message)`.

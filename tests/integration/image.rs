@@ -405,7 +405,7 @@ async fn the_image_runs_the_operator_with_crun_against_the_api_server_and_lattic
     };
 
     eventually("the operator's /readyz in the container", LIMIT, || async {
-        crate::support::http(&admin, "GET", "/readyz", None)
+        crate::support::http_get(&format!("http://{admin}/readyz"))
             .await
             .filter(|r| r.0 == 200)
     })

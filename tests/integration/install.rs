@@ -136,8 +136,8 @@ impl Release {
             ],
             None,
         ));
-        let admin: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(cluster::kubeconfig()).unwrap()).unwrap();
+        let admin: serde_norway::Value =
+            serde_norway::from_str(&std::fs::read_to_string(cluster::kubeconfig()).unwrap()).unwrap();
         let cluster = &admin["clusters"][0]["cluster"];
         let config = serde_json::json!({
             "apiVersion": "v1",

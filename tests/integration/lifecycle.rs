@@ -7,9 +7,9 @@ use std::time::Duration;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
+use lattice_emulator::{FakeLattice, Faults, Target};
 use serde_json::json;
 use vpc_lattice_operator::api::{CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociation as Snsa};
-use vpc_lattice_operator::lattice::fake::{FakeLattice, Faults, Target};
 use vpc_lattice_operator::lattice::{AssociationState, Tags};
 
 use crate::support::cluster::{client, namespace};

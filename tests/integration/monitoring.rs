@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 use vpc_lattice_operator::lattice::{ErrorKind, LatticeError};
 use vpc_lattice_operator::metrics::{Metrics, StatusLabels};
+use vpc_lattice_operator::runtime::run::ServedMetrics;
 
 use crate::chart::{CHART, render_in, run, s, seq};
 use crate::support::text;
@@ -23,11 +24,13 @@ const RULES_NAMESPACE: &str = "vpc-lattice-operator";
 
 /// The sample names the operator's /metrics serves, after one sample of every family.
 fn served_series() -> BTreeSet<String> {
-    let m = Metrics::default();
+    let ServedMetrics {
+        metrics: m, aws_calls, ..
+    } = ServedMetrics::default();
     Metrics::count(&m.reconciles, "ok");
     m.reconcile_duration.observe(0.01);
     let throttled = LatticeError::new(ErrorKind::Throttled, "ThrottlingException", "slow down");
-    m.aws_call(
+    aws_calls.record(
         "CreateServiceNetworkServiceAssociation",
         Some(&throttled),
         Duration::from_millis(3),
@@ -265,7 +268,7 @@ fn monitoring_alerts_and_dashboard_use_only_served_metrics() {
 #[test]
 fn monitoring_rules_pass_promtool_check_and_unit_tests() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = serde_yaml::to_string(&rendered_rules()).unwrap();
+    let rules = serde_norway::to_string(&rendered_rules()).unwrap();
     std::fs::write(dir.path().join("prometheus-rules.yaml"), &rules).unwrap();
     let tests = Path::new(CHART).join("tests/prometheus-rules.test.yaml");
     std::fs::copy(&tests, dir.path().join("prometheus-rules.test.yaml")).unwrap();
@@ -293,7 +296,7 @@ fn monitoring_rules_pass_promtool_check_and_unit_tests() {
     assert!(text(&test).contains("SUCCESS"), "{}", text(&test));
 
     // Every alert has at least one unit test that expects it to fire.
-    let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(&tests).unwrap()).unwrap();
+    let spec: Value = serde_norway::from_str(&std::fs::read_to_string(&tests).unwrap()).unwrap();
     let mut firing = BTreeSet::new();
     for t in seq(&spec["tests"]) {
         for a in t["alert_rule_test"].as_sequence().into_iter().flatten() {
@@ -346,7 +349,7 @@ fn monitoring_dashboard_is_grafana_json_with_valid_promql() {
     let file = serde_json::json!({"groups": [{"name": "dashboard", "rules": rules}]});
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dashboard-exprs.yaml");
-    std::fs::write(&path, serde_yaml::to_string(&file).unwrap()).unwrap();
+    std::fs::write(&path, serde_norway::to_string(&file).unwrap()).unwrap();
     let check = run(&promtool(), &["check", "rules", &path.to_string_lossy()], None);
     assert!(check.status.success(), "the dashboard's PromQL: {}", text(&check));
 }

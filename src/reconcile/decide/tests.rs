@@ -55,14 +55,6 @@ fn decide_active(desired: &Desired, current: Tags) -> Plan {
     decide(desired, &identity(), 0, &found(AssociationState::Active, Some(current)))
 }
 
-fn err(kind: ErrorKind) -> LatticeError {
-    LatticeError::new(kind, "SomeException", "something went wrong")
-}
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Identity: client token and ownership tags.
 // ---------------------------------------------------------------------------------------------
@@ -550,32 +542,39 @@ const ALL_STATES: [AssociationState; 5] = [
     AssociationState::DeleteFailed,
 ];
 
+/// The deletion step for what AWS holds, under deletionPolicy Delete.
+fn deletion(observed: Option<&Association>) -> DeletionStep {
+    let Cleanup::Delete(deletion) = decide_cleanup(DeletionPolicy::Delete) else {
+        panic!("deletionPolicy Delete must allow a deletion");
+    };
+    deletion.next(observed)
+}
+
 #[test]
 fn cleanup_retain_releases_without_aws_call_even_when_association_exists() {
-    assert_eq!(decide_cleanup(DeletionPolicy::Retain, None), Cleanup::Release);
-    for state in ALL_STATES {
-        let a = association(state);
-        assert_eq!(
-            decide_cleanup(DeletionPolicy::Retain, Some(&a)),
-            Cleanup::Release,
-            "{a:?}"
-        );
-    }
+    // Retain is decided before AWS is read (no observation goes in) and yields no `Deletion`, so no
+    // deletion step can follow, whatever AWS holds.
+    assert_eq!(decide_cleanup(DeletionPolicy::Retain), Cleanup::Retain);
 }
 
 #[test]
 fn cleanup_delete_with_nothing_in_aws_releases() {
-    assert_eq!(decide_cleanup(DeletionPolicy::Delete, None), Cleanup::Release);
+    assert_eq!(deletion(None), DeletionStep::Release);
+}
+
+#[test]
+fn cleanup_delete_never_releases_while_aws_has_the_association() {
+    for state in ALL_STATES {
+        let a = association(state);
+        assert_ne!(deletion(Some(&a)), DeletionStep::Release, "{a:?}");
+    }
 }
 
 #[test]
 fn cleanup_delete_waits_while_aws_is_working() {
     for state in [AssociationState::DeleteInProgress, AssociationState::CreateInProgress] {
         let a = association(state);
-        assert_eq!(
-            decide_cleanup(DeletionPolicy::Delete, Some(&a)),
-            Cleanup::Wait(a.clone())
-        );
+        assert_eq!(deletion(Some(&a)), DeletionStep::Wait(a.clone()));
     }
 }
 
@@ -587,182 +586,12 @@ fn cleanup_delete_deletes_active_and_failed() {
         AssociationState::DeleteFailed,
     ] {
         let a = association(state);
-        assert_eq!(
-            decide_cleanup(DeletionPolicy::Delete, Some(&a)),
-            Cleanup::Delete(a.clone())
-        );
+        assert_eq!(deletion(Some(&a)), DeletionStep::Delete(a.clone()));
     }
 }
 
 #[test]
 fn cleanup_delete_failed_while_deleting_deletes_again() {
     let a = association(AssociationState::DeleteFailed);
-    assert_eq!(decide_cleanup(DeletionPolicy::Delete, Some(&a)), Cleanup::Delete(a));
-}
-
-// ---------------------------------------------------------------------------------------------
-// exponential(): polls, error backoff, recreate backoff.
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-fn exponential_poll_is_1_2_4_8_then_capped_at_15s() {
-    let got: Vec<Duration> = (1..=7).map(|n| exponential(n, POLL)).collect();
-    assert_eq!(got, [1, 2, 4, 8, 15, 15, 15].map(secs));
-}
-
-#[test]
-fn exponential_error_backoff_grows_from_1s_to_5m() {
-    let got: Vec<Duration> = (1..=10).map(|n| exponential(n, ERROR_BACKOFF)).collect();
-    assert_eq!(got, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map(secs));
-}
-
-#[test]
-fn exponential_recreate_backoff_grows_from_5s_to_5m() {
-    let got: Vec<Duration> = (1..=8).map(|n| exponential(n, RECREATE_BACKOFF)).collect();
-    assert_eq!(got, [5, 10, 20, 40, 80, 160, 300, 300].map(secs));
-}
-
-#[test]
-fn exponential_zero_attempts_is_the_base() {
-    assert_eq!(exponential(0, POLL), secs(1));
-    assert_eq!(exponential(0, RECREATE_BACKOFF), secs(5));
-}
-
-#[test]
-fn exponential_never_overflows_and_stays_capped() {
-    for n in [20, 21, 31, 32, 33, 64, 1_000, u32::MAX] {
-        assert_eq!(exponential(n, ERROR_BACKOFF), secs(300), "n = {n}");
-        assert_eq!(exponential(n, POLL), secs(15), "n = {n}");
-    }
-    // A cap above base * 2^20 shows the growth stops at 2^20 without overflowing.
-    assert_eq!(exponential(u32::MAX, (secs(1), Duration::MAX)), secs(1 << 20));
-}
-
-#[test]
-fn backoff_constants_match_design() {
-    assert_eq!(POLL, (secs(1), secs(15)));
-    assert_eq!(ERROR_BACKOFF, (secs(1), secs(300)));
-    assert_eq!(RECREATE_BACKOFF, (secs(5), secs(300)));
-}
-
-// ---------------------------------------------------------------------------------------------
-// classify(): every error class.
-// ---------------------------------------------------------------------------------------------
-
-#[track_caller]
-fn assert_failure(err: &LatticeError, failures: u32, reason: &'static str, stalled: bool, requeue: Duration) {
-    assert_eq!(
-        classify(err, failures),
-        Failure {
-            reason,
-            stalled,
-            requeue,
-        },
-        "{:?} after {failures} failure(s)",
-        err.kind
-    );
-}
-
-#[test]
-fn classify_validation_is_stalled_invalid_spec_for_an_hour() {
-    for failures in [0, 1, 5, 50] {
-        assert_failure(&err(ErrorKind::Validation), failures, "InvalidSpec", true, secs(3600));
-    }
-}
-
-#[test]
-fn classify_access_denied_is_stalled_retrying_every_5m() {
-    for failures in [0, 1, 5, 50] {
-        assert_failure(&err(ErrorKind::AccessDenied), failures, "AccessDenied", true, secs(300));
-    }
-}
-
-#[test]
-fn classify_quota_exceeded_is_stalled_retrying_every_15m() {
-    for failures in [0, 1, 5, 50] {
-        assert_failure(
-            &err(ErrorKind::QuotaExceeded),
-            failures,
-            "QuotaExceeded",
-            true,
-            secs(900),
-        );
-    }
-}
-
-#[test]
-fn classify_not_found_is_dependency_not_found_backing_off_5s_to_5m() {
-    let e = err(ErrorKind::NotFound);
-    for (failures, expected) in [(0, 5), (1, 5), (2, 10), (3, 20), (6, 160), (7, 300), (40, 300)] {
-        assert_failure(&e, failures, "DependencyNotFound", false, secs(expected));
-    }
-}
-
-#[test]
-fn classify_throttled_honours_retry_after() {
-    let e = err(ErrorKind::Throttled).with_retry_after(Some(42));
-    for failures in [1, 3, 30] {
-        assert_failure(&e, failures, "Throttled", false, secs(42));
-    }
-}
-
-#[test]
-fn classify_throttled_without_retry_after_backs_off_1s_to_5m() {
-    let e = err(ErrorKind::Throttled);
-    assert_eq!(e.retry_after, None);
-    for (failures, expected) in [(0, 1), (1, 1), (2, 2), (4, 8), (9, 256), (10, 300), (99, 300)] {
-        assert_failure(&e, failures, "Throttled", false, secs(expected));
-    }
-}
-
-#[test]
-fn classify_throttled_with_negative_retry_after_backs_off() {
-    let e = err(ErrorKind::Throttled).with_retry_after(Some(-5));
-    assert_eq!(e.retry_after, None);
-    assert_failure(&e, 3, "Throttled", false, secs(4));
-}
-
-/// DESIGN.md: "ThrottlingException → honour retryAfterSeconds, else backoff with jitter; never a hot
-/// loop". A `Retry-After: 0` must not turn into an immediate requeue on every throttled call.
-#[test]
-fn classify_throttled_with_zero_retry_after_is_not_a_hot_loop() {
-    let e = err(ErrorKind::Throttled).with_retry_after(Some(0));
-    for failures in [1, 5] {
-        let requeue = classify(&e, failures).requeue;
-        assert!(
-            requeue >= ERROR_BACKOFF.0,
-            "Retry-After: 0 after {failures} throttled call(s) requeues after {requeue:?}: a hot loop"
-        );
-    }
-}
-
-#[test]
-fn classify_transient_other_and_conflict_are_aws_error_backing_off_1s_to_5m() {
-    for kind in [ErrorKind::Transient, ErrorKind::Other, ErrorKind::Conflict] {
-        let e = err(kind);
-        for (failures, expected) in [(0, 1), (1, 1), (2, 2), (3, 4), (8, 128), (10, 300), (1_000, 300)] {
-            assert_failure(&e, failures, "AwsError", false, secs(expected));
-        }
-    }
-}
-
-#[test]
-fn classify_only_human_fixable_classes_are_stalled() {
-    let stalled: Vec<ErrorKind> = [
-        ErrorKind::Validation,
-        ErrorKind::AccessDenied,
-        ErrorKind::NotFound,
-        ErrorKind::Conflict,
-        ErrorKind::Throttled,
-        ErrorKind::QuotaExceeded,
-        ErrorKind::Transient,
-        ErrorKind::Other,
-    ]
-    .into_iter()
-    .filter(|k| classify(&err(*k), 1).stalled)
-    .collect();
-    assert_eq!(
-        stalled,
-        [ErrorKind::Validation, ErrorKind::AccessDenied, ErrorKind::QuotaExceeded]
-    );
+    assert_eq!(deletion(Some(&a)), DeletionStep::Delete(a));
 }

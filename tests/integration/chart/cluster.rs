@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::{CHART, NAMESPACE, RELEASE, monitoring_crds, parse_docs, template_in, variants};
 use crate::support::cluster::{self, kubectl};
@@ -84,7 +84,7 @@ async fn chart_variants_pass_a_server_side_dry_run() {
 fn pod_of(yaml: &str, namespace: &str) -> Value {
     let docs = parse_docs(yaml);
     let d = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
-    let mut pod: Value = serde_yaml::from_str("apiVersion: v1\nkind: Pod\nmetadata: {name: operator-probe}").unwrap();
+    let mut pod: Value = serde_norway::from_str("apiVersion: v1\nkind: Pod\nmetadata: {name: operator-probe}").unwrap();
     pod["metadata"]["namespace"] = namespace.into();
     pod["metadata"]["labels"] = d["spec"]["template"]["metadata"]["labels"].clone();
     pod["spec"] = d["spec"]["template"]["spec"].clone();
@@ -134,13 +134,13 @@ async fn chart_pods_pass_the_restricted_pod_security_level() {
         pod["spec"]["containers"][0]["image"],
         "registry.example.test:5000/platform/vpc-lattice-operator:test"
     );
-    dry_run(&serde_yaml::to_string(&pod).unwrap()).unwrap_or_else(|e| panic!("the Pod is admitted: {e}"));
+    dry_run(&serde_norway::to_string(&pod).unwrap()).unwrap_or_else(|e| panic!("the Pod is admitted: {e}"));
 
     // The control: the same Pod without the security contexts is refused, so the check is real.
     let mut bare = pod.clone();
     bare["spec"]["securityContext"] = Value::Null;
     bare["spec"]["containers"][0]["securityContext"] = Value::Null;
-    let err = dry_run(&serde_yaml::to_string(&bare).unwrap()).expect_err("a Pod without security contexts");
+    let err = dry_run(&serde_norway::to_string(&bare).unwrap()).expect_err("a Pod without security contexts");
     assert!(err.contains("violates PodSecurity \"restricted"), "{err}");
 }
 

@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use crate::support::tools::{hack_path, helm};
 use crate::support::{output, text};
@@ -84,7 +84,7 @@ pub fn render(args: &[&str]) -> Rendered {
 
 /// Parses a multi-document YAML stream, dropping empty documents.
 pub fn parse_docs(yaml: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(yaml)
+    serde_norway::Deserializer::from_str(yaml)
         .map(|d| Value::deserialize(d).expect("rendered YAML parses"))
         .filter(|v| !v.is_null())
         .collect()
@@ -147,7 +147,7 @@ pub fn strings(v: &Value) -> Vec<String> {
 }
 
 pub fn yaml(text: &str) -> Value {
-    serde_yaml::from_str(text).expect("test YAML")
+    serde_norway::from_str(text).expect("test YAML")
 }
 
 /// A values file in a temporary directory, for `-f`.

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::{CHART, NAMESPACE, RELEASE, chart_yaml, render, render_in, run, s, seq, variants, yaml};
 use crate::support::text;
 use crate::support::tools::helm;
 
-fn labels_of(doc: &Value) -> &serde_yaml::Mapping {
+fn labels_of(doc: &Value) -> &serde_norway::Mapping {
     doc["metadata"]["labels"]
         .as_mapping()
         .unwrap_or_else(|| panic!("no labels: {doc:?}"))

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use super::{CHART, KUBE_VERSION, NAMESPACE, RELEASE, chart_yaml, run, template_in, values_file, variants, yaml};
 use crate::support::tools::{helm, helm_docs};

@@ -3,8 +3,7 @@
 
 use std::sync::Arc;
 
-use vpc_lattice_operator::lattice::emulator;
-use vpc_lattice_operator::lattice::fake::{FakeLattice, Target};
+use lattice_emulator::{FakeLattice, Target};
 
 /// A running emulator and direct access to its state.
 pub struct Emulator {
@@ -28,7 +27,7 @@ impl Emulator {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let served = fake.clone();
         let task = tokio::spawn(async move {
-            let _ = emulator::serve(listener, served).await;
+            let _ = lattice_emulator::serve(listener, served).await;
         });
         Self { fake, url, task }
     }

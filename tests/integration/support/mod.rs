@@ -33,22 +33,20 @@ where
     }
 }
 
-/// A minimal HTTP/1.0 request to a loopback server (`addr` is `host:port`): status and body, or
-/// `None` when nothing answers. Enough for the admin and emulator endpoints.
-pub async fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = addr.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let body = body.unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).await.ok()?;
-    let code = buf.split_whitespace().nth(1)?.parse().ok()?;
-    Some((code, buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+/// An HTTP client for the loopback admin and emulator endpoints: no proxy from the environment, and
+/// a timeout so a server that accepts and never answers fails the test instead of hanging it.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("build the HTTP client")
+}
+
+/// `GET url`: the status and body, or `None` when nothing answers (yet).
+pub async fn http_get(url: &str) -> Option<(u16, String)> {
+    let reply = http().get(url).send().await.ok()?;
+    Some((reply.status().as_u16(), reply.text().await.ok()?))
 }
 
 /// Runs `cmd` to completion with its stdout and stderr captured, feeding it `stdin` (or an empty,

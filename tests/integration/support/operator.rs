@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use kube::Client;
 use tokio::sync::oneshot;
+use vpc_lattice_operator::drift::DriftOptions;
 use vpc_lattice_operator::lattice::LatticeApi;
 use vpc_lattice_operator::metrics::Metrics;
 use vpc_lattice_operator::reconcile::{Config, Context};
-use vpc_lattice_operator::runtime::drift::DriftOptions;
 use vpc_lattice_operator::runtime::{ControllerOptions, run_controller};
 
 use super::cluster;
@@ -134,7 +134,7 @@ impl Binary {
 
     /// `GET` a path of the admin server, if it answers.
     pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
-        super::http(&self.admin, "GET", path, None).await
+        super::http_get(&format!("http://{}{path}", self.admin)).await
     }
 }
 

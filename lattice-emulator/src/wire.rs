@@ -5,7 +5,7 @@
 //! and a JSON body with `message` (plus `resourceId`/`resourceType`, and `Retry-After` on throttling).
 //!
 //! Fault knobs and the request log live under `/_emulator/`. Written by hand: no library emulates
-//! VPC Lattice. Dev and test only (feature `test-util`).
+//! VPC Lattice. Dev and test only: the operator's image never contains it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,8 +20,11 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::fake::{Caller, FakeLattice, Faults, Target};
-use super::{Association, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags};
+use vpc_lattice_operator::lattice::{
+    Association, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags,
+};
+
+use crate::fake::{Caller, FakeLattice, Faults, Target};
 
 type Shared = Arc<FakeLattice>;
 

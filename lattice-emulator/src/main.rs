@@ -1,11 +1,11 @@
 //! `lattice-emulator`: serves the fault-injecting VPC Lattice emulator on a loopback port, seeded with
-//! services and service networks, for `make demo` and the end-to-end tests. Dev and test only.
+//! services and service networks, for `make demo` and local runs of the operator (the tests serve the
+//! same router in-process). Dev and test only.
 
 use std::sync::Arc;
 
 use clap::Parser;
-use vpc_lattice_operator::lattice::emulator;
-use vpc_lattice_operator::lattice::fake::FakeLattice;
+use lattice_emulator::{FakeLattice, Faults};
 
 #[derive(Parser)]
 #[command(about = "A fault-injecting VPC Lattice emulator speaking the AWS REST/JSON wire protocol")]
@@ -46,12 +46,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (id, name) = split(s)?;
         fake.create_service_network(name, Some(id))?;
     }
-    fake.set_faults(vpc_lattice_operator::lattice::fake::Faults {
+    fake.set_faults(Faults {
         provisioning_delay_ms: args.provisioning_delay_ms,
         ..Default::default()
     });
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     println!("lattice-emulator listening on http://{}", listener.local_addr()?);
-    emulator::serve(listener, fake).await?;
+    lattice_emulator::serve(listener, fake).await?;
     Ok(())
 }

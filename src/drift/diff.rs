@@ -1,6 +1,6 @@
-//! The drift scan's decision, pure: given what the objects' statuses say and what a paged List of
-//! each service network reports, which objects to wake. One List page covers up to 100 associations,
-//! where a Get per object would cost one call each.
+//! The drift scan's decisions, pure: which (identity, service network) scopes to list, and given what
+//! the objects' statuses say and what the Lists report, which objects to wake. One List page covers
+//! up to 100 associations, where a Get per object would cost one call each.
 
 use std::collections::HashMap;
 
@@ -42,6 +42,33 @@ pub fn scopes<K>(tracked: &[Tracked<K>]) -> Vec<Scope> {
     all
 }
 
+/// True when scan number `round` (counted from 1) also compares tags: every `every`-th (0: never).
+pub fn compares_tags(round: u32, every: u32) -> bool {
+    every > 0 && round.is_multiple_of(every)
+}
+
+/// The objects a scan wakes: the [`stale`] ones and, on a round that compares tags, every object
+/// whose status says ACTIVE as well (each once), so its tags are read and compared.
+pub fn woken<K: Clone + PartialEq>(
+    tracked: &[Tracked<K>],
+    scanned: &[Scope],
+    listed: &HashMap<String, String>,
+    compare_tags: bool,
+) -> Vec<K> {
+    let mut woken: Vec<K> = stale(tracked, scanned, listed).into_iter().cloned().collect();
+    if compare_tags {
+        let active = tracked
+            .iter()
+            .filter(|t| t.association_status.as_deref() == Some("ACTIVE"));
+        let extra: Vec<K> = active
+            .filter(|t| !woken.contains(&t.key))
+            .map(|t| t.key.clone())
+            .collect();
+        woken.extend(extra);
+    }
+    woken
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +108,34 @@ mod tests {
         ];
         let d = |n: &str| ("default".to_string(), n.to_string());
         assert_eq!(scopes(&tracked), [d("sn-a"), d("sn-b")]);
+    }
+
+    #[test]
+    fn compares_tags_every_nth_round_only() {
+        let rounds = |every| (1..=12).filter(|r| compares_tags(*r, every)).collect::<Vec<u32>>();
+        assert_eq!(rounds(6), [6, 12]);
+        assert_eq!(rounds(1), (1..=12).collect::<Vec<_>>(), "every round");
+        assert!(rounds(0).is_empty(), "0: never");
+    }
+
+    #[test]
+    fn a_tag_round_also_wakes_every_active_object_once() {
+        let tracked = vec![
+            t("same", "sn-a", Some("snsa-1"), Some("ACTIVE")),
+            t("missing", "sn-a", Some("snsa-2"), Some("ACTIVE")),
+            t("creating", "sn-a", Some("snsa-4"), Some("CREATE_IN_PROGRESS")),
+            t("unlisted", "sn-b", Some("snsa-9"), Some("ACTIVE")),
+        ];
+        let listed = HashMap::from([
+            ("snsa-1".to_string(), "ACTIVE".to_string()),
+            ("snsa-4".to_string(), "CREATE_IN_PROGRESS".to_string()),
+        ]);
+        let scanned = [("default".to_string(), "sn-a".to_string())];
+        assert_eq!(woken(&tracked, &scanned, &listed, false), ["missing"]);
+        assert_eq!(
+            woken(&tracked, &scanned, &listed, true),
+            ["missing", "same", "unlisted"],
+            "stale first, then the other ACTIVE ones, even of a network whose List failed"
+        );
     }
 }

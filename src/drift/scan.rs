@@ -1,7 +1,6 @@
 //! The drift scan loop: every `interval` (±10% jitter) it pages through each service network's
-//! associations and wakes only the objects whose AWS state differs from their status; every
-//! `tag_every`-th scan it also wakes every ACTIVE object so its tags are compared (through the shared
-//! rate limiter). It also refreshes the objects-by-status gauge.
+//! associations and wakes the objects [`diff::woken`](super::diff::woken) names (through the shared
+//! rate limiter, as their reconciles read AWS). It also refreshes the objects-by-status gauge.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,11 +12,11 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::ServiceNetworkServiceAssociation as Snsa;
+use crate::drift::diff::{Tracked, compares_tags, scopes, woken};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{LatticeApi, ListFilter, list_all};
 use crate::metrics::StatusLabels;
 use crate::reconcile::Context;
-use crate::reconcile::drift::{Tracked, scopes, stale};
 
 /// How often the drift scan runs.
 #[derive(Clone, Debug)]
@@ -86,17 +85,7 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
                 }
             }
         }
-        let mut woken: Vec<ObjectRef<Snsa>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();
-        if opts.tag_every > 0 && round.is_multiple_of(opts.tag_every) {
-            let active = tracked
-                .iter()
-                .filter(|t| t.association_status.as_deref() == Some("ACTIVE"));
-            let extra: Vec<_> = active
-                .filter(|t| !woken.contains(&t.key))
-                .map(|t| t.key.clone())
-                .collect();
-            woken.extend(extra);
-        }
+        let woken = woken(&tracked, &scanned, &listed, compares_tags(round, opts.tag_every));
         debug!(objects = tracked.len(), woken = woken.len(), "drift scan done");
         for obj in woken {
             if wake.send(obj).await.is_err() {

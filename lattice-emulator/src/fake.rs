@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::{
+use vpc_lattice_operator::lattice::{
     Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi, LatticeError, ListFilter, Page,
     Tags,
 };

@@ -1,0 +1,15 @@
+//! Test tooling for vpc-lattice-operator, kept out of the operator crate: an in-memory VPC Lattice
+//! ([`FakeLattice`], which implements the operator's [`LatticeApi`](vpc_lattice_operator::lattice::LatticeApi)
+//! so tests can run the reconciler over it in-process) and the same state served over the AWS
+//! REST/JSON wire protocol ([`serve`], and the `lattice-emulator` binary that `make demo` starts), so
+//! the real operator binary can be pointed at it with `AWS_ENDPOINT_URL_VPC_LATTICE`. Every fault knob
+//! ([`Faults`]) is scriptable in-process and over `/_emulator/faults`.
+
+pub mod fake;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use fake::{Call, Caller, FakeLattice, Faults, Target};
+pub use wire::{router, serve};

@@ -1,0 +1,238 @@
+//! The requeue column of DESIGN.md's behaviour table, and every error class: backoff arithmetic,
+//! classification, and what [`schedule`] and [`after_error`] answer after each kind of step. No I/O.
+
+use super::*;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// Every error class.
+pub(crate) const ERROR_KINDS: [ErrorKind; 8] = [
+    ErrorKind::Validation,
+    ErrorKind::AccessDenied,
+    ErrorKind::NotFound,
+    ErrorKind::Conflict,
+    ErrorKind::Throttled,
+    ErrorKind::QuotaExceeded,
+    ErrorKind::Transient,
+    ErrorKind::Other,
+];
+
+fn err(kind: ErrorKind) -> LatticeError {
+    LatticeError::new(kind, "SomeException", "something went wrong")
+}
+
+// ---------------------------------------------------------------------------------------------
+// exponential(): polls, error backoff, recreate backoff.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn exponential_poll_is_1_2_4_8_then_capped_at_15s() {
+    let got: Vec<Duration> = (1..=7).map(|n| exponential(n, POLL)).collect();
+    assert_eq!(got, [1, 2, 4, 8, 15, 15, 15].map(secs));
+}
+
+#[test]
+fn exponential_error_backoff_grows_from_1s_to_5m() {
+    let got: Vec<Duration> = (1..=10).map(|n| exponential(n, ERROR_BACKOFF)).collect();
+    assert_eq!(got, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300].map(secs));
+}
+
+#[test]
+fn exponential_recreate_backoff_grows_from_5s_to_5m() {
+    let got: Vec<Duration> = (1..=8).map(|n| exponential(n, RECREATE_BACKOFF)).collect();
+    assert_eq!(got, [5, 10, 20, 40, 80, 160, 300, 300].map(secs));
+}
+
+#[test]
+fn exponential_zero_attempts_is_the_base() {
+    assert_eq!(exponential(0, POLL), secs(1));
+    assert_eq!(exponential(0, RECREATE_BACKOFF), secs(5));
+}
+
+#[test]
+fn exponential_never_overflows_and_stays_capped() {
+    for n in [20, 21, 31, 32, 33, 64, 1_000, u32::MAX] {
+        assert_eq!(exponential(n, ERROR_BACKOFF), secs(300), "n = {n}");
+        assert_eq!(exponential(n, POLL), secs(15), "n = {n}");
+    }
+    // A cap above base * 2^20 shows the growth stops at 2^20 without overflowing.
+    assert_eq!(exponential(u32::MAX, (secs(1), Duration::MAX)), secs(1 << 20));
+}
+
+#[test]
+fn backoff_constants_match_design() {
+    assert_eq!(POLL, (secs(1), secs(15)));
+    assert_eq!(ERROR_BACKOFF, (secs(1), secs(300)));
+    assert_eq!(RECREATE_BACKOFF, (secs(5), secs(300)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// classify(): every error class.
+// ---------------------------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_failure(err: &LatticeError, failures: u32, reason: Reason, stalled: bool, requeue: Duration) {
+    assert_eq!(
+        classify(err, failures),
+        Failure {
+            reason,
+            stalled,
+            requeue,
+        },
+        "{:?} after {failures} failure(s)",
+        err.kind
+    );
+}
+
+#[test]
+fn classify_validation_is_stalled_invalid_spec_for_an_hour() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(
+            &err(ErrorKind::Validation),
+            failures,
+            Reason::InvalidSpec,
+            true,
+            secs(3600),
+        );
+    }
+}
+
+#[test]
+fn classify_access_denied_is_stalled_retrying_every_5m() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(
+            &err(ErrorKind::AccessDenied),
+            failures,
+            Reason::AccessDenied,
+            true,
+            secs(300),
+        );
+    }
+}
+
+#[test]
+fn classify_quota_exceeded_is_stalled_retrying_every_15m() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(
+            &err(ErrorKind::QuotaExceeded),
+            failures,
+            Reason::QuotaExceeded,
+            true,
+            secs(900),
+        );
+    }
+}
+
+#[test]
+fn classify_not_found_is_dependency_not_found_backing_off_5s_to_5m() {
+    let e = err(ErrorKind::NotFound);
+    for (failures, expected) in [(0, 5), (1, 5), (2, 10), (3, 20), (6, 160), (7, 300), (40, 300)] {
+        assert_failure(&e, failures, Reason::DependencyNotFound, false, secs(expected));
+    }
+}
+
+#[test]
+fn classify_throttled_honours_retry_after() {
+    let e = err(ErrorKind::Throttled).with_retry_after(Some(42));
+    for failures in [1, 3, 30] {
+        assert_failure(&e, failures, Reason::Throttled, false, secs(42));
+    }
+}
+
+#[test]
+fn classify_throttled_without_retry_after_backs_off_1s_to_5m() {
+    let e = err(ErrorKind::Throttled);
+    assert_eq!(e.retry_after, None);
+    for (failures, expected) in [(0, 1), (1, 1), (2, 2), (4, 8), (9, 256), (10, 300), (99, 300)] {
+        assert_failure(&e, failures, Reason::Throttled, false, secs(expected));
+    }
+}
+
+#[test]
+fn classify_throttled_with_negative_retry_after_backs_off() {
+    let e = err(ErrorKind::Throttled).with_retry_after(Some(-5));
+    assert_eq!(e.retry_after, None);
+    assert_failure(&e, 3, Reason::Throttled, false, secs(4));
+}
+
+/// DESIGN.md: "ThrottlingException → honour retryAfterSeconds, else backoff with jitter; never a hot
+/// loop". A `Retry-After: 0` must not turn into an immediate requeue on every throttled call.
+#[test]
+fn classify_throttled_with_zero_retry_after_is_not_a_hot_loop() {
+    let e = err(ErrorKind::Throttled).with_retry_after(Some(0));
+    for failures in [1, 5] {
+        let requeue = classify(&e, failures).requeue;
+        assert!(
+            requeue >= ERROR_BACKOFF.0,
+            "Retry-After: 0 after {failures} throttled call(s) requeues after {requeue:?}: a hot loop"
+        );
+    }
+}
+
+#[test]
+fn classify_transient_other_and_conflict_are_aws_error_backing_off_1s_to_5m() {
+    for kind in [ErrorKind::Transient, ErrorKind::Other, ErrorKind::Conflict] {
+        let e = err(kind);
+        for (failures, expected) in [(0, 1), (1, 1), (2, 2), (3, 4), (8, 128), (10, 300), (1_000, 300)] {
+            assert_failure(&e, failures, Reason::AwsError, false, secs(expected));
+        }
+    }
+}
+
+#[test]
+fn classify_only_human_fixable_classes_are_stalled() {
+    let stalled: Vec<ErrorKind> = ERROR_KINDS
+        .into_iter()
+        .filter(|k| classify(&err(*k), 1).stalled)
+        .collect();
+    assert_eq!(
+        stalled,
+        [ErrorKind::Validation, ErrorKind::AccessDenied, ErrorKind::QuotaExceeded]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The named intervals, error_policy's answer, and the jitter.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn named_intervals_match_design() {
+    assert_eq!(NEXT_STEP, Duration::from_millis(100));
+    assert_eq!(REFUSED_RECHECK, secs(300));
+    assert_eq!(CONFLICT_RETRY, secs(5));
+    assert_eq!(INVALID_SPEC_RECHECK, secs(3600));
+    assert_eq!(ACCESS_DENIED_RECHECK, secs(300));
+    assert_eq!(QUOTA_RECHECK, secs(900));
+}
+
+#[test]
+fn error_policy_polls_a_pending_cleanup_exactly_and_counts_no_failure() {
+    let mut memory = Memory::default();
+    let pending = Error::CleanupPending(secs(7));
+    assert_eq!(after_error(&mut memory, &pending), Requeue::Exactly(secs(7)));
+    assert_eq!(memory.failures, 0);
+}
+
+#[test]
+fn error_policy_backs_off_other_errors_from_1s_to_5m() {
+    let mut memory = Memory::default();
+    let missing = Error::MissingField("metadata.uid");
+    let got: Vec<Requeue> = (0..10).map(|_| after_error(&mut memory, &missing)).collect();
+    let want: Vec<Requeue> = [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]
+        .map(|s| Requeue::About(secs(s)))
+        .to_vec();
+    assert_eq!(got, want);
+    assert_eq!(memory.failures, 10);
+}
+
+#[test]
+fn jitter_adds_up_to_a_fifth_and_only_to_about() {
+    for _ in 0..200 {
+        let d = Requeue::About(secs(10)).delay().unwrap();
+        assert!(d >= secs(10) && d <= secs(12), "{d:?}");
+    }
+    assert_eq!(Requeue::Exactly(secs(10)).delay(), Some(secs(10)));
+    assert_eq!(Requeue::Never.delay(), None);
+}
