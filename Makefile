@@ -56,7 +56,7 @@ unit:
 ## test: every gate CI runs: fmt, clippy, unit, adapter, integration and end-to-end tests
 ## (the image is built first: its cold release build would otherwise compete with the timed tests)
 test: lint control-plane moto packages tools image
-	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --workspace
+	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --locked --workspace
 
 ## demo: the operator's main job on a local control plane and a local Lattice emulator
 demo: control-plane

@@ -1,5 +1,5 @@
-//! The edge of the process: controller wiring, the drift scan, the admin server, leader election,
-//! the run loop around them and logging.
+//! The edge of the process: controller wiring, the admin server, leader election, the run loop
+//! around them (`run`), per-namespace AWS identities and logging.
 
 pub mod admin;
 pub mod controller;
