@@ -19,7 +19,7 @@ crds:
 CARGO_DENY_VERSION := 0.20.2
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --locked --workspace --all-targets --all-features -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	[[ "$$($(CARGO) deny --version 2>/dev/null)" == "cargo-deny $(CARGO_DENY_VERSION)" ]] || \
 	  $(CARGO) install --locked --quiet cargo-deny --version $(CARGO_DENY_VERSION)
 	$(CARGO) deny --locked check licenses bans sources
@@ -49,9 +49,10 @@ image:
 	hack/image.sh >/dev/null
 
 ## unit: the fast layers, for everyday work: the library's unit tests, the AWS adapter tests
-## (tests/sdk_adapter.rs) and the emulator crate's tests. No control plane, no Go, no Python.
+## (tests/sdk_adapter.rs), the command-line checks (tests/cli.rs) and the emulator crate's tests.
+## No control plane, no Go, no Python.
 unit:
-	$(CARGO) test --workspace --lib --test sdk_adapter
+	$(CARGO) test --workspace --lib --test sdk_adapter --test cli
 
 ## test: every gate CI runs: fmt, clippy, unit, adapter, integration and end-to-end tests
 ## (the image is built first: its cold release build would otherwise compete with the timed tests)
