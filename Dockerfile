@@ -9,9 +9,9 @@
 # checks that this file agrees with it (files, USER, ENTRYPOINT, CMD, labels). Why each file is
 # there: see hack/image.sh.
 
-# A pinned toolchain, at least Cargo.toml's rust-version. Bookworm: glibc 2.36 (as `make image`
+# The toolchain rust-toolchain.toml pins (CI uses the same). Bookworm: glibc 2.36 (as `make image`
 # was tested with), whose `files` and `dns` name services are built into the static libc.
-ARG RUST_VERSION=1.95
+ARG RUST_VERSION=1.95.0
 
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
@@ -21,7 +21,7 @@ ENV RUSTFLAGS="-C target-feature=+crt-static" CARGO_TERM_COLOR=never
 # Dependencies in a layer of their own, rebuilt only when Cargo.toml or Cargo.lock change. The
 # workspace's other member (lattice-emulator, test tooling) is never built here; only its manifest is
 # needed, for the workspace and the lockfile.
-COPY Cargo.toml Cargo.lock ./
+COPY rust-toolchain.toml Cargo.toml Cargo.lock ./
 COPY lattice-emulator/Cargo.toml lattice-emulator/
 RUN mkdir -p src lattice-emulator/src \
  && echo 'fn main() {}' > src/main.rs \
