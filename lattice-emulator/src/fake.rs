@@ -1,13 +1,18 @@
 //! An in-process VPC Lattice that keeps real state (services, service networks, associations, tags)
 //! and behaves as AWS documents: associations go through CREATE_IN_PROGRESS and DELETE_IN_PROGRESS,
 //! a clientToken makes Create idempotent, a second association of the same pair is a
-//! ConflictException. Faults can be scripted: provisioning delay, CREATE_FAILED, DELETE_FAILED,
-//! throttling with `retryAfterSeconds`, 5xx and added latency. Every call is logged so tests can
-//! count them. Written by hand: no library emulates VPC Lattice's association state machine.
+//! ConflictException. Faults can be scripted: provisioning delay (with jitter), CREATE_FAILED,
+//! DELETE_FAILED, throttling with `retryAfterSeconds`, 5xx and added latency. AWS's limits are kept:
+//! a token-bucket request quota per account (the access key a wire request was signed with), and
+//! List pages of at most 100 with an opaque `nextToken`. Every call is logged, with its arrival time,
+//! so tests and benchmarks can count them. Written by hand: no library emulates VPC Lattice's
+//! association state machine.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -18,12 +23,17 @@ use vpc_lattice_operator::lattice::{
     Tags,
 };
 
-/// Faults to inject. Counters are consumed one per matching call.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Faults to inject, and AWS's limits to keep. Counters are consumed one per matching call. Every
+/// field has a default, so a client that sends only some of them (or none of the newer ones) still
+/// works; `PUT /_emulator/faults` replaces the whole script.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Faults {
     /// How long CREATE_IN_PROGRESS and DELETE_IN_PROGRESS last, in milliseconds.
     pub provisioning_delay_ms: u64,
+    /// Up to this many milliseconds added to each create's and delete's provisioning delay, drawn
+    /// uniformly from `0..=provisioningJitterMs` per association.
+    pub provisioning_jitter_ms: u64,
     /// The next N associations created end in CREATE_FAILED.
     pub fail_creates: u32,
     /// The next N deletes end in DELETE_FAILED.
@@ -39,6 +49,42 @@ pub struct Faults {
     /// The next Create is answered with this error code (`AccessDeniedException`,
     /// `ValidationException`, `ServiceQuotaExceededException`, …).
     pub create_error: Option<String>,
+    /// The request quota: requests per second each account (access key ID) may make, refilling a
+    /// token bucket; beyond it calls are answered with ThrottlingException (HTTP 429, `Retry-After`).
+    /// 0 (the default) is unlimited.
+    pub request_rate: f64,
+    /// The quota's bucket size (the burst an idle account may make at once); `None` is
+    /// `max(1, ceil(requestRate))`.
+    pub request_burst: Option<u32>,
+}
+
+impl Faults {
+    /// The quota as (rate, bucket size), or `None` when unlimited.
+    fn quota(&self) -> Option<(f64, f64)> {
+        let rate = self.request_rate;
+        if !(rate.is_finite() && rate > 0.0) {
+            return None;
+        }
+        let burst = match self.request_burst {
+            Some(b) => f64::from(b.max(1)),
+            None => rate.ceil().max(1.0),
+        };
+        Some((rate, burst))
+    }
+
+    /// Why these faults cannot be set, if they cannot.
+    pub fn invalid(&self) -> Option<String> {
+        if !(self.request_rate.is_finite() && self.request_rate >= 0.0) {
+            return Some(format!(
+                "requestRate must be a finite number >= 0 (0 = unlimited), not {}",
+                self.request_rate
+            ));
+        }
+        if self.request_burst == Some(0) {
+            return Some("requestBurst must be at least 1".into());
+        }
+        None
+    }
 }
 
 /// One logged call.
@@ -51,6 +97,33 @@ pub struct Call {
     /// The clientToken of a Create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_token: Option<String>,
+    /// When the call arrived (before any injected latency), in milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub at_ms: u64,
+    /// The access key ID the wire request was signed with (absent for in-process calls and
+    /// unsigned requests); the account whose request quota the call counted against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The `Retry-After` a throttled call was answered with, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+tokio::task_local! {
+    /// The access key ID of the wire request being served (set by the wire layer).
+    static ACCESS_KEY_ID: String;
+}
+
+/// Runs `f` as a request signed with `access_key_id`: its calls count against that account's
+/// request quota and are logged with it.
+pub async fn as_caller<F: std::future::Future>(access_key_id: String, f: F) -> F::Output {
+    ACCESS_KEY_ID.scope(access_key_id, f).await
+}
+
+/// One account's token bucket.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
 }
 
 /// Who made a wire request: the access key ID of its SigV4 signature (filled by the emulator).
@@ -88,6 +161,8 @@ struct State {
     /// clientToken → (association id, service id, network id).
     tokens: HashMap<String, (String, String, String)>,
     faults: Faults,
+    /// Token buckets by access key ID, for the request quota in `faults`.
+    buckets: HashMap<String, Bucket>,
     calls: Vec<Call>,
     callers: Vec<Caller>,
 }
@@ -97,6 +172,9 @@ pub struct FakeLattice {
     account: String,
     region: String,
     state: Mutex<State>,
+    /// Keys the checksum of `nextToken`s, so a token this instance did not issue (or issued for
+    /// another filter) is refused.
+    token_key: std::collections::hash_map::RandomState,
 }
 
 impl Default for FakeLattice {
@@ -104,6 +182,10 @@ impl Default for FakeLattice {
         Self::new("111122223333", "us-east-1")
     }
 }
+
+/// The page size of a List without `maxResults`. AWS documents none (the API reference and the
+/// service model give only the range 1-100), so the emulator uses the maximum, as the operator does.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
 
 /// A random AWS-shaped identifier suffix: 17 characters of `[0-9a-f]`.
 fn suffix() -> String {
@@ -167,6 +249,7 @@ impl FakeLattice {
             account: account.into(),
             region: region.into(),
             state: Mutex::new(State::default()),
+            token_key: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -182,9 +265,14 @@ impl FakeLattice {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Replaces the fault script.
+    /// Replaces the fault script. A changed request quota starts every account with a full bucket;
+    /// an unchanged one keeps the buckets as they are.
     pub fn set_faults(&self, faults: Faults) {
-        self.lock().faults = faults;
+        let mut s = self.lock();
+        if s.faults.quota() != faults.quota() {
+            s.buckets.clear();
+        }
+        s.faults = faults;
     }
 
     /// The fault script as it stands (counters already consumed are gone).
@@ -288,6 +376,13 @@ impl FakeLattice {
 
     /// Creates an ACTIVE association directly, as someone outside the operator would.
     pub fn seed_association(&self, network: &str, service: &str, tags: Tags) -> Association {
+        self.try_seed_association(network, service, tags)
+            .expect("seed_association: valid pair")
+    }
+
+    /// Creates an ACTIVE association directly (no call logged, no fault or quota applied), or says
+    /// why it cannot (an unknown service or network, a pair already associated, bad tags).
+    pub fn try_seed_association(&self, network: &str, service: &str, tags: Tags) -> Result<Association, LatticeError> {
         let req = CreateAssociation {
             client_token: format!("seed-{}", suffix()),
             service_identifier: service.into(),
@@ -295,14 +390,15 @@ impl FakeLattice {
             tags,
         };
         let mut s = self.lock();
-        let id = self
-            .create_locked(&mut s, &req, Instant::now())
-            .expect("seed_association: valid pair")
-            .id;
+        // Seeding neither consumes nor is changed by the scripted faults.
+        let faults = std::mem::take(&mut s.faults);
+        let created = self.create_locked(&mut s, &req, Instant::now());
+        s.faults = faults;
+        let id = created?.id;
         let rec = s.associations.get_mut(&id).expect("just created");
         rec.pending = None;
         rec.association.status = AssociationState::Active;
-        rec.association.clone()
+        Ok(rec.association.clone())
     }
 
     /// Deletes an association at once, as someone outside the operator would.
@@ -339,21 +435,40 @@ impl FakeLattice {
         self.lock().tags.get(arn).cloned().unwrap_or_default()
     }
 
-    /// Applies the common part of every call: logs it, applies latency and injected errors.
+    /// Applies the common part of every call: takes a token from the caller's request quota, logs
+    /// the call, applies latency and injected errors.
     async fn call<T>(
         &self,
         operation: &str,
         client_token: Option<&str>,
         f: impl FnOnce(&mut State, Instant) -> Result<T, LatticeError>,
     ) -> Result<T, LatticeError> {
-        let latency = Duration::from_millis(self.lock().faults.latency_ms);
+        let at_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let access_key_id = ACCESS_KEY_ID.try_with(Clone::clone).ok();
+        let (latency, quota) = {
+            let mut s = self.lock();
+            let quota = take_token(&mut s, access_key_id.as_deref().unwrap_or_default(), Instant::now());
+            (Duration::from_millis(s.faults.latency_ms), quota)
+        };
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
         let mut s = self.lock();
         let now = Instant::now();
         advance(&mut s, now);
-        let result = if s.faults.throttle > 0 {
+        let result = if let Err(after) = quota {
+            Err(err(
+                ErrorKind::Throttled,
+                "ThrottlingException",
+                format!(
+                    "Rate exceeded: request quota of {} requests per second",
+                    s.faults.request_rate
+                ),
+            )
+            .with_retry_after(Some(i32::try_from(after).unwrap_or(i32::MAX))))
+        } else if s.faults.throttle > 0 {
             s.faults.throttle -= 1;
             let retry = s.faults.retry_after_seconds;
             Err(err(ErrorKind::Throttled, "ThrottlingException", "Rate exceeded").with_retry_after(retry))
@@ -376,12 +491,65 @@ impl FakeLattice {
         } else {
             f(&mut s, now)
         };
+        let error = result.as_ref().err();
         s.calls.push(Call {
             operation: operation.into(),
-            error: result.as_ref().err().map(|e| e.code.clone()),
+            error: error.map(|e| e.code.clone()),
             client_token: client_token.map(str::to_string),
+            at_ms,
+            access_key_id: access_key_id.filter(|k| !k.is_empty()),
+            retry_after_seconds: error.and_then(|e| e.retry_after).map(|d| d.as_secs()),
         });
         result
+    }
+
+    /// How long a create or delete provisions: the delay plus a uniform jitter.
+    fn provisioning(faults: &Faults) -> Duration {
+        let jitter = match faults.provisioning_jitter_ms {
+            0 => 0,
+            j => rand::random_range(0..=j),
+        };
+        Duration::from_millis(faults.provisioning_delay_ms.saturating_add(jitter))
+    }
+
+    /// The checksum binding a `nextToken` to this instance, the list's filter and its position.
+    fn token_mac(&self, network: Option<&str>, service: Option<&str>, after: &str) -> u64 {
+        self.token_key.hash_one((network, service, after))
+    }
+
+    /// An opaque `nextToken`: the last ID of the page (hex) and its checksum.
+    fn next_token(&self, network: Option<&str>, service: Option<&str>, after: &str) -> String {
+        let mut t = String::with_capacity(after.len() * 2 + 16);
+        for b in after.bytes() {
+            let _ = write!(t, "{b:02x}");
+        }
+        let _ = write!(t, "{:016x}", self.token_mac(network, service, after));
+        t
+    }
+
+    /// The last ID of the previous page, from a `nextToken` this instance issued for this filter.
+    fn token_position(
+        &self,
+        token: &str,
+        network: Option<&str>,
+        service: Option<&str>,
+    ) -> Result<String, LatticeError> {
+        let invalid = || validation(format!("Invalid nextToken '{token}'"));
+        if !(17..=2048).contains(&token.len()) || !token.is_ascii() || !token.len().is_multiple_of(2) {
+            return Err(invalid());
+        }
+        let (id_hex, mac_hex) = token.split_at(token.len() - 16);
+        let mac = u64::from_str_radix(mac_hex, 16).map_err(|_| invalid())?;
+        let bytes = (0..id_hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&id_hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| invalid())?;
+        let after = String::from_utf8(bytes).map_err(|_| invalid())?;
+        if !is_id(&after, "snsa-") || self.token_mac(network, service, &after) != mac {
+            return Err(invalid());
+        }
+        Ok(after)
     }
 
     fn create_locked(&self, s: &mut State, req: &CreateAssociation, now: Instant) -> Result<Association, LatticeError> {
@@ -459,7 +627,7 @@ impl FakeLattice {
         if fail {
             s.faults.fail_creates -= 1;
         }
-        let ends = now + Duration::from_millis(s.faults.provisioning_delay_ms);
+        let ends = now + Self::provisioning(&s.faults);
         s.tokens.insert(
             req.client_token.clone(),
             (id.clone(), service_id.clone(), network_id.clone()),
@@ -496,6 +664,28 @@ impl FakeLattice {
         }
         Ok(s.tags.entry(arn.to_string()).or_default())
     }
+}
+
+/// Takes a token from `account`'s bucket, or says in how many whole seconds (at least 1) one will be
+/// there. Always succeeds while the quota is unlimited.
+fn take_token(s: &mut State, account: &str, now: Instant) -> Result<(), u64> {
+    let Some((rate, burst)) = s.faults.quota() else {
+        return Ok(());
+    };
+    let bucket = s
+        .buckets
+        .entry(account.to_string())
+        .or_insert(Bucket { tokens: burst, at: now });
+    let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+    bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
+    bucket.at = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        return Ok(());
+    }
+    // Whole seconds, at least 1: a finite, positive float, so the cast is exact.
+    let wait = ((1.0 - bucket.tokens) / rate).ceil().max(1.0);
+    Err(wait as u64)
 }
 
 /// Ends every *_IN_PROGRESS whose time has come.
@@ -553,7 +743,7 @@ impl LatticeApi for FakeLattice {
 
     async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError> {
         self.call("DeleteServiceNetworkServiceAssociation", None, |s, now| {
-            let delay = Duration::from_millis(s.faults.provisioning_delay_ms);
+            let delay = Self::provisioning(&s.faults);
             let fail = s.faults.fail_deletes > 0;
             let rec = Self::resolve(s, id)?;
             match rec.association.status {
@@ -600,19 +790,36 @@ impl LatticeApi for FakeLattice {
                 ),
                 None => None,
             };
-            let after = next_token.unwrap_or_default();
-            let matching = s.associations.iter().filter(|(id, r)| {
-                id.as_str() > after.as_str()
-                    && network.as_ref().is_none_or(|n| *n == r.network_id)
-                    && service.as_ref().is_none_or(|v| *v == r.service_id)
-            });
-            let page = filter.max_results.unwrap_or(100).clamp(1, 100) as usize;
-            let items: Vec<Association> = matching.take(page + 1).map(|(_, r)| r.association.clone()).collect();
-            let next_token = (items.len() > page).then(|| items[page - 1].id.clone());
-            Ok(Page {
-                items: items.into_iter().take(page).collect(),
-                next_token,
-            })
+            let page = match filter.max_results {
+                None => DEFAULT_PAGE_SIZE,
+                Some(m @ 1..=100) => m.unsigned_abs() as usize,
+                Some(m) => {
+                    return Err(validation(format!(
+                        "1 validation error detected: Value '{m}' at 'maxResults' failed to satisfy constraint: \
+                         Member must have value between 1 and 100"
+                    )));
+                }
+            };
+            let (n, v) = (network.as_deref(), service.as_deref());
+            let after = match &next_token {
+                Some(t) => Some(self.token_position(t, n, v)?),
+                None => None,
+            };
+            // Pages follow the IDs in order and resume after the last one seen, so associations
+            // created or deleted between pages never repeat or shift the others.
+            let start = after
+                .as_ref()
+                .map_or(std::ops::Bound::Unbounded, |a| std::ops::Bound::Excluded(a.clone()));
+            let mut items: Vec<Association> = s
+                .associations
+                .range((start, std::ops::Bound::Unbounded))
+                .filter(|(_, r)| n.is_none_or(|n| n == r.network_id) && v.is_none_or(|v| v == r.service_id))
+                .take(page + 1)
+                .map(|(_, r)| r.association.clone())
+                .collect();
+            let next_token = (items.len() > page).then(|| self.next_token(n, v, &items[page - 1].id));
+            items.truncate(page);
+            Ok(Page { items, next_token })
         })
         .await
     }

@@ -3,7 +3,9 @@
 //! so tests can run the reconciler over it in-process) and the same state served over the AWS
 //! REST/JSON wire protocol ([`serve`], and the `lattice-emulator` binary that `make demo` starts), so
 //! the real operator binary can be pointed at it with `AWS_ENDPOINT_URL_VPC_LATTICE`. Every fault knob
-//! ([`Faults`]) is scriptable in-process and over `/_emulator/faults`.
+//! ([`Faults`]) is scriptable in-process and over `/_emulator/faults`, AWS's limits included: a
+//! request quota per account (token bucket), List pages of at most 100 with an opaque `nextToken`,
+//! provisioning delay with jitter.
 
 pub mod fake;
 pub mod wire;
@@ -11,5 +13,5 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use fake::{Call, Caller, FakeLattice, Faults, Target};
+pub use fake::{Call, Caller, DEFAULT_PAGE_SIZE, FakeLattice, Faults, Target, as_caller};
 pub use wire::{router, serve};

@@ -28,6 +28,24 @@ struct Args {
     /// Provisioning delay of creates and deletes, in milliseconds.
     #[arg(long, default_value_t = 0)]
     provisioning_delay_ms: u64,
+    /// Up to this many milliseconds added to each create's and delete's provisioning delay
+    /// (uniformly drawn per association).
+    #[arg(long, default_value_t = 0)]
+    provisioning_jitter_ms: u64,
+    /// Request quota per account (access key ID), in requests per second; 0 is unlimited. Beyond it
+    /// calls are answered with ThrottlingException (HTTP 429, Retry-After).
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    request_rate: f64,
+    /// The request quota's bucket size (default: max(1, ceil(request rate))).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    request_burst: Option<u32>,
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err(format!("'{s}' is not a number of requests per second >= 0")),
+    }
 }
 
 fn split(seed: &str) -> Result<(&str, &str), String> {
@@ -48,6 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     fake.set_faults(Faults {
         provisioning_delay_ms: args.provisioning_delay_ms,
+        provisioning_jitter_ms: args.provisioning_jitter_ms,
+        request_rate: args.request_rate,
+        request_burst: args.request_burst,
         ..Default::default()
     });
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;

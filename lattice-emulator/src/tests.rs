@@ -1,6 +1,7 @@
 //! The emulator through the operator's own adapter (`SdkLattice` over aws-sdk-vpclattice) on a
 //! loopback port: the wire protocol, the association state machine, the fault knobs and the
-//! `/_emulator/` endpoints, with no control plane.
+//! `/_emulator/` endpoints, AWS's limits (request quota, pagination, provisioning jitter), with no
+//! control plane.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +14,15 @@ use vpc_lattice_operator::lattice::{
     AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags, list_all,
 };
 
-use crate::{FakeLattice, Faults, Target};
+use crate::{Call, FakeLattice, Faults, Target};
 
 /// The emulator on a loopback port, the operator's adapter pointed at it and direct access to its state.
 struct Running {
     fake: Arc<FakeLattice>,
     url: String,
     api: SdkLattice,
+    /// The SDK client under `api`, for its paginators.
+    client: aws_sdk_vpclattice::Client,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -40,15 +43,34 @@ async fn start() -> (Running, Target, Target) {
     let task = tokio::spawn(async move {
         let _ = crate::serve(listener, served).await;
     });
+    let client = sdk_client(&url, KEY);
+    let api = SdkLattice::new(client.clone());
+    (
+        Running {
+            fake,
+            url,
+            api,
+            client,
+            task,
+        },
+        network,
+        service,
+    )
+}
+
+/// The access key the tests' SDK client signs with.
+const KEY: &str = "AKIDEMULATORTEST";
+
+/// An SDK client for the emulator at `url`, signing with `access_key_id`, with no retries.
+fn sdk_client(url: &str, access_key_id: &str) -> aws_sdk_vpclattice::Client {
     let config = aws_sdk_vpclattice::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(&url)
+        .endpoint_url(url)
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDEMULATORTEST", "secret", None, None, "static"))
+        .credentials_provider(Credentials::new(access_key_id, "secret", None, None, "static"))
         .retry_config(RetryConfig::disabled())
         .build();
-    let api = SdkLattice::new(aws_sdk_vpclattice::Client::from_conf(config));
-    (Running { fake, url, api, task }, network, service)
+    aws_sdk_vpclattice::Client::from_conf(config)
 }
 
 fn create(network: &Target, service: &Target, token: &str, tags: Tags) -> CreateAssociation {
@@ -109,10 +131,7 @@ async fn create_is_idempotent_per_token_and_one_association_per_pair() {
     assert_eq!(emu.fake.count("CreateServiceNetworkServiceAssociation"), 3);
     let callers = emu.fake.callers();
     assert_eq!(callers.len(), 3);
-    assert!(
-        callers.iter().all(|c| c.access_key_id == "AKIDEMULATORTEST"),
-        "{callers:?}"
-    );
+    assert!(callers.iter().all(|c| c.access_key_id == KEY), "{callers:?}");
 }
 
 #[tokio::test]
@@ -335,4 +354,594 @@ async fn admin_endpoints_script_faults_and_show_state() {
         .unwrap();
     assert_eq!(cleared.status(), 204);
     assert!(emu.fake.calls().is_empty());
+}
+
+// --- AWS's limits: the request quota ---
+
+/// An `Authorization` header as SigV4 writes it, for raw requests as the account `access_key_id`
+/// (the emulator reads the key, it does not check the signature).
+fn signed(access_key_id: &str) -> String {
+    format!(
+        "AWS4-HMAC-SHA256 Credential={access_key_id}/20260101/us-east-1/vpc-lattice/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature=0"
+    )
+}
+
+fn by_network(network: &Target) -> ListFilter {
+    ListFilter {
+        service_network_identifier: Some(network.id.clone()),
+        ..ListFilter::default()
+    }
+}
+
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    u64::try_from(since.as_millis()).unwrap()
+}
+
+#[tokio::test]
+async fn the_quota_allows_its_burst_then_throttles_with_retry_after() {
+    let (emu, network, _) = start().await;
+    let http = http();
+    let reply = http
+        .put(format!("{}/_emulator/faults", emu.url))
+        .json(&json!({ "requestRate": 0.5, "requestBurst": 3 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let echoed: Faults = reply.json().await.unwrap();
+    assert_eq!((echoed.request_rate, echoed.request_burst), (0.5, Some(3)));
+
+    let before = now_ms();
+    let filter = by_network(&network);
+    for i in 0..3 {
+        let page = emu.api.list_associations(&filter, None).await;
+        assert!(page.is_ok(), "call {i} is within the burst: {page:?}");
+    }
+    let e = emu.api.list_associations(&filter, None).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled, "{e:?}");
+    assert_eq!(e.code, "ThrottlingException");
+    // One token takes 2 s at 0.5/s.
+    assert_eq!(e.retry_after, Some(Duration::from_secs(2)), "{e:?}");
+
+    // On the wire: 429, the error type, Retry-After and the model's body.
+    let reply = http
+        .get(format!(
+            "{}/servicenetworkserviceassociations?serviceNetworkIdentifier={}",
+            emu.url, network.id
+        ))
+        .header("authorization", signed(KEY))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 429);
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "ThrottlingException");
+    let after: u64 = reply.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(after >= 1, "Retry-After {after}");
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["retryAfterSeconds"], after, "{body}");
+    assert_eq!(body["serviceCode"], "vpc-lattice", "{body}");
+    assert!(body["quotaCode"].as_str().is_some_and(|c| !c.is_empty()), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+
+    // The request log: every call timed and attributed, the throttled ones with their Retry-After.
+    let calls: Vec<Call> = serde_json::from_value(
+        http.get(format!("{}/_emulator/calls", emu.url))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["calls"]
+            .take(),
+    )
+    .unwrap();
+    let errors: Vec<Option<&str>> = calls.iter().map(|c| c.error.as_deref()).collect();
+    let throttled = Some("ThrottlingException");
+    assert_eq!(errors, [None, None, None, throttled, throttled]);
+    let until = now_ms();
+    for c in &calls {
+        assert_eq!(c.operation, "ListServiceNetworkServiceAssociations");
+        assert_eq!(c.access_key_id.as_deref(), Some(KEY));
+        assert!(
+            (before..=until).contains(&c.at_ms),
+            "{c:?} between {before} and {until}"
+        );
+        assert_eq!(c.retry_after_seconds.is_some(), c.error.is_some(), "{c:?}");
+    }
+    assert_eq!(calls[4].retry_after_seconds, Some(after));
+    assert!(calls.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_quota_refills_at_its_rate() {
+    let fake = FakeLattice::default();
+    let network = fake.create_service_network("shared", None).unwrap();
+    fake.set_faults(Faults {
+        request_rate: 2.0,
+        request_burst: Some(2),
+        ..Faults::default()
+    });
+    let filter = by_network(&network);
+    let call = || crate::as_caller(KEY.into(), fake.list_associations(&filter, None));
+    call().await.unwrap();
+    call().await.unwrap();
+    let e = call().await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retry_after),
+        (ErrorKind::Throttled, Some(Duration::from_secs(1)))
+    );
+    // A token every 500 ms.
+    tokio::time::advance(Duration::from_millis(499)).await;
+    assert_eq!(call().await.unwrap_err().kind, ErrorKind::Throttled);
+    tokio::time::advance(Duration::from_millis(1)).await;
+    call().await.unwrap();
+    assert_eq!(call().await.unwrap_err().kind, ErrorKind::Throttled);
+    // An idle account refills to its burst and no further.
+    tokio::time::advance(Duration::from_secs(60)).await;
+    call().await.unwrap();
+    call().await.unwrap();
+    assert_eq!(call().await.unwrap_err().kind, ErrorKind::Throttled);
+    // The default burst is ceil(rate).
+    fake.set_faults(Faults {
+        request_rate: 2.5,
+        ..Faults::default()
+    });
+    for _ in 0..3 {
+        call().await.unwrap();
+    }
+    assert_eq!(call().await.unwrap_err().kind, ErrorKind::Throttled);
+    // 0 is unlimited.
+    fake.set_faults(Faults::default());
+    for _ in 0..100 {
+        call().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_quota_refills_on_the_wire() {
+    let (emu, network, _) = start().await;
+    emu.fake.set_faults(Faults {
+        request_rate: 10.0,
+        request_burst: Some(1),
+        ..Faults::default()
+    });
+    let filter = by_network(&network);
+    emu.api.list_associations(&filter, None).await.unwrap();
+    let e = emu.api.list_associations(&filter, None).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retry_after),
+        (ErrorKind::Throttled, Some(Duration::from_secs(1)))
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    emu.api.list_associations(&filter, None).await.unwrap();
+
+    // Hammered for a second, the account gets about `rate` calls through, never more than
+    // burst + rate × elapsed.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let started = std::time::Instant::now();
+    let mut admitted = 0_u32;
+    while started.elapsed() < Duration::from_secs(1) {
+        if emu.api.list_associations(&filter, None).await.is_ok() {
+            admitted += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let bound = 1.0 + 10.0 * started.elapsed().as_secs_f64();
+    assert!(
+        (5..=bound.floor() as u32).contains(&admitted),
+        "{admitted} admitted, bound {bound}"
+    );
+}
+
+#[tokio::test]
+async fn the_quota_is_kept_per_account() {
+    let (emu, network, _) = start().await;
+    emu.fake.set_faults(Faults {
+        request_rate: 0.2,
+        request_burst: Some(2),
+        ..Faults::default()
+    });
+    let filter = by_network(&network);
+    let other = SdkLattice::new(sdk_client(&emu.url, "AKIDOTHERACCOUNT"));
+    for api in [&emu.api, &other] {
+        api.list_associations(&filter, None).await.unwrap();
+        api.list_associations(&filter, None).await.unwrap();
+        let e = api.list_associations(&filter, None).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Throttled);
+    }
+    // Unsigned requests are an account of their own too.
+    let http = http();
+    let url = format!(
+        "{}/servicenetworkserviceassociations?serviceNetworkIdentifier={}",
+        emu.url, network.id
+    );
+    let statuses = [
+        http.get(&url).send().await.unwrap().status(),
+        http.get(&url).send().await.unwrap().status(),
+        http.get(&url).send().await.unwrap().status(),
+    ];
+    assert_eq!(statuses.map(|s| s.as_u16()), [200, 200, 429]);
+    let keys: Vec<(Option<String>, bool)> = emu
+        .fake
+        .calls()
+        .into_iter()
+        .map(|c| (c.access_key_id, c.error.is_some()))
+        .collect();
+    let key = |k: &str| Some(k.to_string());
+    assert_eq!(
+        keys,
+        [
+            (key(KEY), false),
+            (key(KEY), false),
+            (key(KEY), true),
+            (key("AKIDOTHERACCOUNT"), false),
+            (key("AKIDOTHERACCOUNT"), false),
+            (key("AKIDOTHERACCOUNT"), true),
+            (None, false),
+            (None, false),
+            (None, true),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn admin_routes_are_never_throttled() {
+    let (emu, network, service) = start().await;
+    emu.fake.set_faults(Faults {
+        request_rate: 0.1,
+        request_burst: Some(1),
+        ..Faults::default()
+    });
+    let filter = by_network(&network);
+    emu.api.list_associations(&filter, None).await.unwrap();
+    assert_eq!(
+        emu.api.list_associations(&filter, None).await.unwrap_err().kind,
+        ErrorKind::Throttled
+    );
+    let http = http();
+    let admin = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{}/_emulator/{path}", emu.url))
+            .header("authorization", signed(KEY))
+    };
+    let same_quota = json!({ "requestRate": 0.1, "requestBurst": 1 });
+    for _ in 0..5 {
+        for path in ["faults", "calls", "callers", "associations"] {
+            let status = admin(reqwest::Method::GET, path).send().await.unwrap().status();
+            assert_eq!(status, 200, "GET /_emulator/{path}");
+        }
+        let put = admin(reqwest::Method::PUT, "faults")
+            .json(&same_quota)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200);
+    }
+    let seeded = admin(reqwest::Method::POST, "associations")
+        .json(&json!({ "serviceNetworkIdentifier": network.arn, "serviceIdentifier": service.id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status(), 201);
+    let seeded: Value = seeded.json().await.unwrap();
+    assert_eq!(seeded["status"], "ACTIVE");
+    // Setting the same quota again keeps the buckets: the account is still out of tokens.
+    assert_eq!(
+        emu.api.list_associations(&filter, None).await.unwrap_err().kind,
+        ErrorKind::Throttled
+    );
+    assert_eq!(emu.fake.calls().len(), 3, "admin requests are not API calls");
+    // A new quota starts every account full.
+    emu.fake.set_faults(Faults {
+        request_rate: 0.1,
+        request_burst: Some(2),
+        ..Faults::default()
+    });
+    let page = emu.api.list_associations(&filter, None).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let bad = admin(reqwest::Method::PUT, "faults")
+        .json(&json!({ "requestRate": -1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad = admin(reqwest::Method::PUT, "faults")
+        .json(&json!({ "requestRate": 1, "requestBurst": 0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(
+        emu.fake.faults().request_burst,
+        Some(2),
+        "a refused script changes nothing"
+    );
+}
+
+// --- AWS's limits: pagination ---
+
+/// An emulator whose network `shared` has `n` ACTIVE associations, plus one in another network.
+async fn with_associations(n: usize) -> (Running, Target, Vec<String>) {
+    let (emu, network, first) = start().await;
+    let mut ids = vec![emu.fake.seed_association(&network.id, &first.id, Tags::new()).id];
+    for i in 1..n {
+        let s = emu.fake.create_service(&format!("svc-{i}"), None).unwrap();
+        ids.push(emu.fake.seed_association(&network.id, &s.id, Tags::new()).id);
+    }
+    let elsewhere = emu.fake.create_service_network("elsewhere", None).unwrap();
+    emu.fake.seed_association(&elsewhere.id, &first.id, Tags::new());
+    ids.sort();
+    (emu, network, ids)
+}
+
+#[tokio::test]
+async fn lists_page_by_100_through_the_sdk_paginator() {
+    let (emu, network, ids) = with_associations(250).await;
+    let paginate = |page_size: Option<i32>| {
+        emu.client
+            .list_service_network_service_associations()
+            .service_network_identifier(&network.id)
+            .set_max_results(page_size)
+            .into_paginator()
+            .send()
+            .try_collect()
+    };
+    for page_size in [None, Some(100)] {
+        let pages = paginate(page_size).await.unwrap();
+        let sizes: Vec<usize> = pages.iter().map(|p| p.items().len()).collect();
+        assert_eq!(sizes, [100, 100, 50], "maxResults {page_size:?}");
+        let listed: Vec<&str> = pages.iter().flat_map(|p| p.items()).map(|a| a.id().unwrap()).collect();
+        assert_eq!(listed, ids, "every association once, in ID order");
+        assert!(pages.last().unwrap().next_token().is_none());
+    }
+    let sizes: Vec<usize> = paginate(Some(30))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.items().len())
+        .collect();
+    assert_eq!(sizes, [30, 30, 30, 30, 30, 30, 30, 30, 10]);
+    // The operator's own path: 100 a page, one call each.
+    let calls = emu.fake.calls().len();
+    assert_eq!(list_all(&emu.api, &by_network(&network)).await.unwrap().len(), 250);
+    assert_eq!(emu.fake.calls().len() - calls, 3);
+}
+
+#[tokio::test]
+async fn max_results_outside_1_to_100_is_refused() {
+    let (emu, network, _) = with_associations(3).await;
+    for bad in [0, 101, -1] {
+        let filter = ListFilter {
+            max_results: Some(bad),
+            ..by_network(&network)
+        };
+        let e = emu.api.list_associations(&filter, None).await.unwrap_err();
+        assert_eq!(
+            (e.kind, e.code.as_str()),
+            (ErrorKind::Validation, "ValidationException"),
+            "{bad}: {e:?}"
+        );
+    }
+    let http = http();
+    for (max, status) in [("0", 400), ("101", 400), ("ten", 400), ("1", 200), ("100", 200)] {
+        let reply = http
+            .get(format!(
+                "{}/servicenetworkserviceassociations?serviceNetworkIdentifier={}&maxResults={max}",
+                emu.url, network.id
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), status, "maxResults={max}");
+        if status == 400 {
+            assert_eq!(reply.headers()["x-amzn-ErrorType"], "ValidationException");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_next_token_is_refused() {
+    let (emu, network, _) = with_associations(5).await;
+    let small = ListFilter {
+        max_results: Some(2),
+        ..by_network(&network)
+    };
+    let token = emu
+        .api
+        .list_associations(&small, None)
+        .await
+        .unwrap()
+        .next_token
+        .unwrap();
+    // A token is reusable while nothing changes.
+    let again = emu.api.list_associations(&small, Some(token.clone())).await.unwrap();
+    assert_eq!(
+        again,
+        emu.api.list_associations(&small, Some(token.clone())).await.unwrap()
+    );
+
+    let mut tampered = token.clone();
+    let last = if tampered.pop() == Some('0') { '1' } else { '0' };
+    tampered.push(last);
+    let by_service = ListFilter {
+        service_identifier: Some(again.items[0].service_id.clone().unwrap()),
+        ..ListFilter::default()
+    };
+    let other_emulator = {
+        let (other, other_network, _) = with_associations(3).await;
+        let f = ListFilter {
+            max_results: Some(1),
+            ..by_network(&other_network)
+        };
+        other.api.list_associations(&f, None).await.unwrap().next_token.unwrap()
+    };
+    let cases = [
+        (&small, "garbage".to_string()),
+        (&small, tampered),
+        (&small, token[2..].to_string()),
+        (&small, other_emulator),
+        (&by_service, token.clone()),
+    ];
+    for (filter, bad) in cases {
+        let e = emu.api.list_associations(filter, Some(bad.clone())).await.unwrap_err();
+        assert_eq!(
+            (e.kind, e.code.as_str()),
+            (ErrorKind::Validation, "ValidationException"),
+            "{bad}: {e:?}"
+        );
+    }
+    let reply = http()
+        .get(format!(
+            "{}/servicenetworkserviceassociations?serviceNetworkIdentifier={}&nextToken=",
+            emu.url, network.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.status(),
+        400,
+        "an empty nextToken (the model's minimum length is 1)"
+    );
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "ValidationException");
+}
+
+#[tokio::test]
+async fn pages_hold_still_under_concurrent_creates_and_deletes() {
+    let (emu, network, ids) = with_associations(250).await;
+    let filter = by_network(&network);
+    let first = emu.api.list_associations(&filter, None).await.unwrap();
+    assert_eq!(first.items.len(), 100);
+    // Between pages: 60 new associations, one of the first page and one not yet listed deleted.
+    for i in 0..60 {
+        let s = emu.fake.create_service(&format!("new-{i}"), None).unwrap();
+        let req = create(&network, &s, &format!("new-{i}"), Tags::new());
+        emu.api.create_association(&req).await.unwrap();
+    }
+    assert!(emu.fake.delete_out_of_band(&ids[0]));
+    assert!(emu.fake.delete_out_of_band(&ids[200]));
+    let mut listed: Vec<String> = first.items.into_iter().map(|a| a.id).collect();
+    let mut token = first.next_token;
+    while let Some(t) = token {
+        let page = emu.api.list_associations(&filter, Some(t)).await.unwrap();
+        listed.extend(page.items.into_iter().map(|a| a.id));
+        token = page.next_token;
+    }
+    let mut unique = listed.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), listed.len(), "no association listed twice");
+    for id in ids.iter().filter(|id| **id != ids[200]) {
+        assert!(listed.contains(id), "{id}, there before the listing began, is listed");
+    }
+    assert!(!listed.contains(&ids[200]), "deleted before its page");
+    let cursor = &ids[99];
+    for a in emu.fake.associations() {
+        if a.service_network_id.as_deref() == Some(network.id.as_str()) && !ids.contains(&a.id) {
+            assert_eq!(
+                listed.contains(&a.id),
+                a.id > *cursor,
+                "{a:?}: listed iff after the cursor"
+            );
+        }
+    }
+}
+
+// --- AWS's limits: provisioning jitter ---
+
+#[tokio::test(start_paused = true)]
+async fn provisioning_jitter_stays_within_its_bounds() {
+    let fake = FakeLattice::default();
+    let network = fake.create_service_network("shared", None).unwrap();
+    fake.set_faults(Faults {
+        provisioning_delay_ms: 1000,
+        provisioning_jitter_ms: 1000,
+        ..Faults::default()
+    });
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let s = fake.create_service(&format!("svc-{i}"), None).unwrap();
+        let req = create(&network, &s, &format!("t{i}"), Tags::new());
+        ids.push(fake.create_association(&req).await.unwrap().id);
+    }
+    let count = |status: AssociationState| fake.associations().iter().filter(|a| a.status == status).count();
+    tokio::time::advance(Duration::from_millis(999)).await;
+    assert_eq!(
+        count(AssociationState::CreateInProgress),
+        40,
+        "no create ends before the delay"
+    );
+    tokio::time::advance(Duration::from_millis(501)).await;
+    let active = count(AssociationState::Active);
+    assert!(
+        (1..40).contains(&active),
+        "jitter spreads the ends: {active} of 40 ACTIVE at 1.5 s"
+    );
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert_eq!(
+        count(AssociationState::Active),
+        40,
+        "every create ends by delay + jitter"
+    );
+
+    for id in &ids {
+        fake.delete_association(id).await.unwrap();
+    }
+    tokio::time::advance(Duration::from_millis(999)).await;
+    assert_eq!(
+        count(AssociationState::DeleteInProgress),
+        40,
+        "no delete ends before the delay"
+    );
+    tokio::time::advance(Duration::from_millis(501)).await;
+    let left = fake.associations().len();
+    assert!(
+        (1..40).contains(&left),
+        "jitter spreads the deletes: {left} of 40 left at 1.5 s"
+    );
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert!(fake.associations().is_empty(), "every delete ends by delay + jitter");
+}
+
+#[tokio::test]
+async fn new_knobs_round_trip_and_old_clients_still_work() {
+    let (emu, _, _) = start().await;
+    let http = http();
+    let put = |body: Value| http.put(format!("{}/_emulator/faults", emu.url)).json(&body).send();
+    let all: Faults = put(json!({
+        "provisioningDelayMs": 2000,
+        "provisioningJitterMs": 500,
+        "requestRate": 20,
+        "requestBurst": 40,
+    }))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        all,
+        Faults {
+            provisioning_delay_ms: 2000,
+            provisioning_jitter_ms: 500,
+            request_rate: 20.0,
+            request_burst: Some(40),
+            ..Faults::default()
+        }
+    );
+    let old: Value = put(json!({ "provisioningDelayMs": 10, "throttle": 1 }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(old["requestRate"], 0.0, "absent knobs take their defaults: {old}");
+    assert_eq!(old["provisioningJitterMs"], 0);
+    assert_eq!(old["requestBurst"], Value::Null);
+    // An old log reader's view: the old fields are unchanged, the new ones are added.
+    let call: Call = serde_json::from_value(json!({ "operation": "X", "error": null })).unwrap();
+    assert_eq!((call.at_ms, call.access_key_id), (0, None));
 }

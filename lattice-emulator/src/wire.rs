@@ -2,9 +2,12 @@
 //! REST/JSON wire protocol (restJson1) that aws-sdk-vpclattice speaks, so the real operator binary can
 //! be pointed at it with `AWS_ENDPOINT_URL_VPC_LATTICE`. Routes, shapes and error names follow the
 //! service model (`vpc-lattice` 2022-11-30): errors are an HTTP status, an `x-amzn-ErrorType` header
-//! and a JSON body with `message` (plus `resourceId`/`resourceType`, and `Retry-After` on throttling).
+//! and a JSON body with `message` (plus `resourceId`/`resourceType`; on throttling `serviceCode`,
+//! `quotaCode`, `retryAfterSeconds` and the `Retry-After` header the model binds it to).
 //!
-//! Fault knobs and the request log live under `/_emulator/`. Written by hand: no library emulates
+//! Each request's SigV4 access key ID stands for its account: the request quota (a token bucket per
+//! account, [`Faults::request_rate`]) is kept per key. Fault knobs, the request log and seeding live
+//! under `/_emulator/`, which is never throttled. Written by hand: no library emulates
 //! VPC Lattice. Dev and test only: the operator's image never contains it.
 
 use std::collections::HashMap;
@@ -61,6 +64,9 @@ impl IntoResponse for WireError {
         if matches!(e.kind, ErrorKind::QuotaExceeded | ErrorKind::Throttled) {
             body["serviceCode"] = json!("vpc-lattice");
             body["quotaCode"] = json!("L-0123ABCD");
+        }
+        if let Some(after) = e.retry_after.filter(|_| e.kind == ErrorKind::Throttled) {
+            body["retryAfterSeconds"] = json!(after.as_secs());
         }
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&e.code) {
@@ -154,17 +160,18 @@ async fn delete_association(State(f): State<Shared>, Path(id): Path<String>) -> 
 
 async fn list_associations(State(f): State<Shared>, RawQuery(raw): RawQuery) -> Reply {
     let q = query(raw);
+    // The fake checks the range (1-100) and the nextToken; only a non-number is refused here.
     let filter = ListFilter {
         service_network_identifier: first(&q, "serviceNetworkIdentifier"),
         service_identifier: first(&q, "serviceIdentifier"),
         max_results: match first(&q, "maxResults").map(|m| m.parse::<i32>()) {
             None => None,
-            Some(Ok(m)) if (1..=100).contains(&m) => Some(m),
-            Some(_) => {
+            Some(Ok(m)) => Some(m),
+            Some(Err(_)) => {
                 let e = LatticeError::new(
                     ErrorKind::Validation,
                     "ValidationException",
-                    "maxResults must be 1 to 100",
+                    "maxResults must be an integer from 1 to 100",
                 );
                 return Err(e.into());
             }
@@ -256,9 +263,12 @@ async fn faults(State(f): State<Shared>) -> Json<Faults> {
     Json(f.faults())
 }
 
-async fn set_faults(State(f): State<Shared>, Json(faults): Json<Faults>) -> Json<Faults> {
+async fn set_faults(State(f): State<Shared>, Json(faults): Json<Faults>) -> Response {
+    if let Some(why) = faults.invalid() {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "message": why }))).into_response();
+    }
     f.set_faults(faults);
-    Json(f.faults())
+    Json(f.faults()).into_response()
 }
 
 async fn calls(State(f): State<Shared>) -> Json<Value> {
@@ -274,23 +284,26 @@ async fn callers(State(f): State<Shared>) -> Json<Value> {
     Json(json!({ "callers": f.callers() }))
 }
 
-/// Logs the access key ID each API request was signed with (`Credential=<key>/…` in SigV4).
+/// Logs the access key ID each API request was signed with (`Credential=<key>/…` in SigV4) and
+/// serves the request as that account (its request quota, its calls' `accessKeyId`).
 async fn record_caller(State(f): State<Shared>, req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/_emulator/") {
-        let key = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|a| a.split("Credential=").nth(1))
-            .and_then(|c| c.split('/').next())
-            .unwrap_or_default();
-        f.record_caller(Caller {
-            method: req.method().to_string(),
-            path: req.uri().path().to_string(),
-            access_key_id: key.to_string(),
-        });
+    if req.uri().path().starts_with("/_emulator/") {
+        return next.run(req).await;
     }
-    next.run(req).await
+    let key = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    f.record_caller(Caller {
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        access_key_id: key.clone(),
+    });
+    crate::fake::as_caller(key, next.run(req)).await
 }
 
 async fn all_associations(State(f): State<Shared>) -> Json<Value> {
@@ -304,6 +317,35 @@ async fn all_associations(State(f): State<Shared>) -> Json<Value> {
         })
         .collect();
     Json(json!({ "items": items }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SeedBody {
+    service_network_identifier: String,
+    service_identifier: String,
+    #[serde(default)]
+    tags: Tags,
+}
+
+/// Seeds ACTIVE associations (one object or an array of them), as someone outside the operator
+/// would have made them: no call logged, no quota or fault applied. All or nothing per item: the
+/// first one that fails ends the request with its error, those before it stay.
+async fn seed_associations(State(f): State<Shared>, Json(body): Json<Value>) -> Result<Response, WireError> {
+    let many = body.is_array();
+    let items: Vec<SeedBody> = if many {
+        serde_json::from_value(body)
+    } else {
+        serde_json::from_value(body).map(|one| vec![one])
+    }
+    .map_err(|e| LatticeError::new(ErrorKind::Validation, "ValidationException", e.to_string()))?;
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let a = f.try_seed_association(&i.service_network_identifier, &i.service_identifier, i.tags)?;
+        out.push(association(&a));
+    }
+    let reply = if many { json!({ "items": out }) } else { out.remove(0) };
+    Ok((StatusCode::CREATED, Json(reply)).into_response())
 }
 
 async fn delete_out_of_band(State(f): State<Shared>, Path(id): Path<String>) -> StatusCode {
@@ -339,7 +381,7 @@ pub fn router(fake: Shared) -> Router {
         .route("/_emulator/faults", get(faults).put(set_faults))
         .route("/_emulator/calls", get(calls).delete(clear_calls))
         .route("/_emulator/callers", get(callers))
-        .route("/_emulator/associations", get(all_associations))
+        .route("/_emulator/associations", get(all_associations).post(seed_associations))
         .route("/_emulator/associations/{id}", delete(delete_out_of_band))
         .layer(middleware::from_fn_with_state(fake.clone(), record_caller))
         .with_state(fake)
