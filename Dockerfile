@@ -19,13 +19,15 @@ WORKDIR /src
 ENV RUSTFLAGS="-C target-feature=+crt-static" CARGO_TERM_COLOR=never
 
 # Dependencies in a layer of their own, rebuilt only when Cargo.toml or Cargo.lock change. The
-# workspace's other member (lattice-emulator, test tooling) is never built here; only its manifest is
-# needed, for the workspace and the lockfile.
+# workspace's other members (lattice-emulator, test tooling; bench, `make bench`) are never built
+# here; only their manifests are needed, for the workspace and the lockfile.
 COPY rust-toolchain.toml Cargo.toml Cargo.lock ./
 COPY lattice-emulator/Cargo.toml lattice-emulator/
-RUN mkdir -p src lattice-emulator/src \
+COPY bench/Cargo.toml bench/
+RUN mkdir -p src lattice-emulator/src bench/src \
  && echo 'fn main() {}' > src/main.rs \
  && echo 'fn main() {}' > lattice-emulator/src/main.rs \
+ && echo 'fn main() {}' > bench/src/main.rs \
  && touch src/lib.rs lattice-emulator/src/lib.rs \
  && cargo build --release --locked --bin vpc-lattice-operator --target x86_64-unknown-linux-gnu \
  && rm -rf src

@@ -2,7 +2,7 @@
 SHELL := bash
 CARGO ?= cargo
 
-.PHONY: build crds lint control-plane moto packages tools image unit test demo clean chart-docs chart-crds
+.PHONY: build crds lint control-plane moto packages tools image unit test demo clean chart-docs chart-crds bench bench-report
 
 ## build: the operator and the lattice-emulator binaries
 build:
@@ -62,6 +62,24 @@ test: lint control-plane moto packages tools image
 ## demo: the operator's main job on a local control plane and a local Lattice emulator
 demo: control-plane
 	hack/demo.sh
+
+## bench: issue 8's benchmarks (bench/, BENCHMARKS.md): the release operator against a fresh control
+## plane and the release Lattice emulator per scenario, every figure beside its physical bound; writes
+## bench/results/<date>-<scenario>.json and regenerates BENCHMARKS.md. Not part of `make test`: 20-40
+## minutes on two cores. BENCH_ARGS='--scenario single' runs one scenario; VLO_BENCH_SCALE=0.1 divides
+## the object counts (results then go to target/bench/results/, not into BENCHMARKS.md).
+## (The bench binary is run from the workspace build, not with `cargo run -p vlo-bench`, whose
+## narrower feature resolution would build the dependencies a second time.)
+BENCH := $${CARGO_TARGET_DIR:-target}/release/vlo-bench
+bench: control-plane
+	$(CARGO) build --release --locked --workspace --bins
+	$(BENCH) run $(BENCH_ARGS)
+
+## bench-report: regenerate BENCHMARKS.md and its plot from the latest bench/results/, running nothing
+## (the build is a no-op after `make bench`)
+bench-report:
+	$(CARGO) build --release --locked --workspace --bins
+	$(BENCH) report
 
 clean:
 	$(CARGO) clean

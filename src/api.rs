@@ -172,6 +172,12 @@ pub struct ServiceNetworkServiceAssociationStatus {
     /// deletion outside the operator).
     #[serde(default)]
     pub recreate_attempts: i32,
+    /// The `.metadata.generation` whose tags the operator last set on the association (with the
+    /// Create) or read back and found matching. While it equals the object's generation the
+    /// operator does not read the tags on every reconcile (a restart costs no call per object); tags
+    /// changed outside the cluster are found by the drift scan's tag rounds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_synced_generation: Option<i64>,
     /// The `.metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

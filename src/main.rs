@@ -46,6 +46,10 @@ struct RunArgs {
     /// Period of the drift scan (±10% jitter), e.g. `10m`, `30s`.
     #[arg(long, env = "RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     resync_interval: Duration,
+    /// How long one listing of a service network's associations answers for its objects (their
+    /// polls, a restart, the drift scan's wake-ups) before it is listed again, e.g. `1s`, `500ms`.
+    #[arg(long, env = "OBSERVATION_MAX_AGE", default_value = "1s", value_parser = humantime::parse_duration)]
+    observation_max_age: Duration,
     /// Maximum VPC Lattice calls per second, across all objects.
     #[arg(long, env = "AWS_MAX_RPS", default_value_t = 10)]
     aws_max_rps: u32,
@@ -119,6 +123,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         metrics,
         Config {
             cluster_name: args.cluster_name,
+            observation_max_age: args.observation_max_age,
         },
     ));
     let operator = Operator {

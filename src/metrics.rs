@@ -21,6 +21,11 @@ pub struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServedLabels {
+    pub served: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
     pub association_status: String,
 }
@@ -36,6 +41,9 @@ pub struct Metrics {
     pub recreate_attempts: Counter,
     pub status_patches: Family<ResultLabels, Counter>,
     pub events: Family<ReasonLabels, Counter>,
+    /// Reads of the shared observation by how they were served: `kept` (the listing kept for the
+    /// network), `joined` (a List another reconcile had started), `listed` (a new List).
+    pub observations: Family<ServedLabels, Counter>,
 }
 
 /// A duration histogram with buckets from 5 ms to about 41 s (the AWS-call histogram uses the same).
@@ -52,6 +60,7 @@ impl Default for Metrics {
         let recreate_attempts = Counter::default();
         let status_patches = Family::<ResultLabels, Counter>::default();
         let events = Family::<ReasonLabels, Counter>::default();
+        let observations = Family::<ServedLabels, Counter>::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -70,6 +79,11 @@ impl Default for Metrics {
         );
         registry.register("status_patches", "Status writes by result", status_patches.clone());
         registry.register("events", "Kubernetes Events published, by reason", events.clone());
+        registry.register(
+            "observations",
+            "Reads of the shared per-network observation, by how they were served (kept, joined, listed)",
+            observations.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -78,6 +92,7 @@ impl Default for Metrics {
             recreate_attempts,
             status_patches,
             events,
+            observations,
         }
     }
 }
@@ -91,6 +106,13 @@ impl Metrics {
     /// Counts one published Event.
     pub fn event(&self, reason: &str) {
         self.events.get_or_create(&ReasonLabels { reason: reason.into() }).inc();
+    }
+
+    /// Counts one read of the shared observation, by how it was served.
+    pub fn observed(&self, served: &str) {
+        self.observations
+            .get_or_create(&ServedLabels { served: served.into() })
+            .inc();
     }
 
     /// The registry in the Prometheus text format.

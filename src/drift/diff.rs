@@ -1,8 +1,12 @@
 //! The drift scan's decisions, pure: which (identity, service network) scopes to list, and given what
 //! the objects' statuses say and what the Lists report, which objects to wake. One List page covers
-//! up to 100 associations, where a Get per object would cost one call each.
+//! up to 100 associations, where a Get per object would cost one call each. On a tag round, which
+//! objects' tags to read, and whether what was read has drifted from the spec.
 
 use std::collections::HashMap;
+
+use crate::lattice::Tags;
+use crate::reconcile::decide::tags_match;
 
 /// Where a List must look: an AWS identity (tenant key) and a service network identifier.
 pub type Scope = (String, String);
@@ -17,6 +21,10 @@ pub struct Tracked<K> {
     pub id: Option<String>,
     /// `.status.associationStatus`.
     pub association_status: Option<String>,
+    /// `.status.arn`: where a tag round reads the association's tags.
+    pub arn: Option<String>,
+    /// The tags the object asks for (its spec's and the ownership tags).
+    pub tags: Tags,
 }
 
 /// The objects to wake: those whose association is missing from AWS or whose AWS status differs
@@ -47,26 +55,21 @@ pub fn compares_tags(round: u32, every: u32) -> bool {
     every > 0 && round.is_multiple_of(every)
 }
 
-/// The objects a scan wakes: the [`stale`] ones and, on a round that compares tags, every object
-/// whose status says ACTIVE as well (each once), so its tags are read and compared.
-pub fn woken<K: Clone + PartialEq>(
-    tracked: &[Tracked<K>],
-    scanned: &[Scope],
-    listed: &HashMap<String, String>,
-    compare_tags: bool,
-) -> Vec<K> {
-    let mut woken: Vec<K> = stale(tracked, scanned, listed).into_iter().cloned().collect();
-    if compare_tags {
-        let active = tracked
-            .iter()
-            .filter(|t| t.association_status.as_deref() == Some("ACTIVE"));
-        let extra: Vec<K> = active
-            .filter(|t| !woken.contains(&t.key))
-            .map(|t| t.key.clone())
-            .collect();
-        woken.extend(extra);
-    }
-    woken
+/// The objects whose tags a tag round reads: those whose status says ACTIVE, with an ARN, that the
+/// scan does not wake anyway (their reconcile reads what it needs). A network whose List failed
+/// does not matter here: the ARN comes from the status.
+pub fn tag_checks<'a, K: PartialEq>(tracked: &'a [Tracked<K>], woken: &[&K]) -> Vec<&'a Tracked<K>> {
+    tracked
+        .iter()
+        .filter(|t| t.association_status.as_deref() == Some("ACTIVE") && t.arn.is_some())
+        .filter(|t| !woken.contains(&&t.key))
+        .collect()
+}
+
+/// True when the tags a tag round read (`None`: the association is gone) differ from those the
+/// object asks for, keys beginning `aws:` aside: the object is woken to sync them.
+pub fn tags_drifted(desired: &Tags, current: Option<&Tags>) -> bool {
+    current.is_none_or(|current| !tags_match(desired, current))
 }
 
 #[cfg(test)]
@@ -79,6 +82,9 @@ mod tests {
             scope: ("default".into(), sn.into()),
             id: id.map(Into::into),
             association_status: status.map(Into::into),
+            arn: id
+                .map(|id| format!("arn:aws:vpc-lattice:us-east-1:111122223333:servicenetworkserviceassociation/{id}")),
+            tags: Tags::from([("team".to_string(), "payments".to_string())]),
         }
     }
 
@@ -119,23 +125,50 @@ mod tests {
     }
 
     #[test]
-    fn a_tag_round_also_wakes_every_active_object_once() {
+    fn a_tag_round_reads_the_tags_of_every_active_object_not_woken_anyway() {
         let tracked = vec![
             t("same", "sn-a", Some("snsa-1"), Some("ACTIVE")),
             t("missing", "sn-a", Some("snsa-2"), Some("ACTIVE")),
             t("creating", "sn-a", Some("snsa-4"), Some("CREATE_IN_PROGRESS")),
             t("unlisted", "sn-b", Some("snsa-9"), Some("ACTIVE")),
+            t("untracked", "sn-a", None, None),
         ];
         let listed = HashMap::from([
             ("snsa-1".to_string(), "ACTIVE".to_string()),
             ("snsa-4".to_string(), "CREATE_IN_PROGRESS".to_string()),
         ]);
         let scanned = [("default".to_string(), "sn-a".to_string())];
-        assert_eq!(woken(&tracked, &scanned, &listed, false), ["missing"]);
+        let woken = stale(&tracked, &scanned, &listed);
+        assert_eq!(woken, [&"missing".to_string()]);
+        let keys: Vec<&str> = tag_checks(&tracked, &woken).iter().map(|t| t.key.as_str()).collect();
         assert_eq!(
-            woken(&tracked, &scanned, &listed, true),
-            ["missing", "same", "unlisted"],
-            "stale first, then the other ACTIVE ones, even of a network whose List failed"
+            keys,
+            ["same", "unlisted"],
+            "ACTIVE ones not woken, even of a network whose List failed"
         );
+    }
+
+    #[test]
+    fn an_active_object_without_an_arn_is_left_to_its_reconcile() {
+        let mut no_arn = t("no-arn", "sn-a", Some("snsa-1"), Some("ACTIVE"));
+        no_arn.arn = None;
+        assert!(tag_checks(&[no_arn], &[]).is_empty());
+    }
+
+    #[test]
+    fn tags_drift_when_they_differ_or_the_association_is_gone() {
+        let desired = Tags::from([("team".to_string(), "payments".to_string())]);
+        let mut with_aws = desired.clone();
+        with_aws.insert("aws:cloudformation:stack-name".into(), "s".into());
+        assert!(!tags_drifted(&desired, Some(&desired)));
+        assert!(!tags_drifted(&desired, Some(&with_aws)), "aws: keys are not ours");
+        let mut changed = desired.clone();
+        changed.insert("team".into(), "other".into());
+        assert!(tags_drifted(&desired, Some(&changed)));
+        let mut extra = desired.clone();
+        extra.insert("extra".into(), "x".into());
+        assert!(tags_drifted(&desired, Some(&extra)));
+        assert!(tags_drifted(&desired, Some(&Tags::new())));
+        assert!(tags_drifted(&desired, None), "gone: its reconcile finds out");
     }
 }

@@ -1,28 +1,32 @@
 //! The drift scan loop: every `interval` (±10% jitter) it pages through each service network's
-//! associations and wakes the objects [`diff::woken`](super::diff::woken) names (through the shared
-//! rate limiter, as their reconciles read AWS). It also refreshes the objects-by-status gauge.
+//! associations (a fresh listing of the shared observation, which the reconciles it triggers then
+//! reuse) and wakes the objects [`diff::stale`](super::diff::stale) names; on a tag round it reads the
+//! tags of the objects [`diff::tag_checks`](super::diff::tag_checks) names and wakes those whose tags
+//! drifted (all through the shared rate limiter). It also refreshes the objects-by-status gauge.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use futures::SinkExt;
 use futures::channel::mpsc::Sender;
+use futures::future::BoxFuture;
+use futures::{FutureExt, SinkExt, StreamExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::ServiceNetworkServiceAssociation as Snsa;
-use crate::drift::diff::{Tracked, compares_tags, scopes, woken};
+use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tags_drifted};
 use crate::lattice::provider::Tenant;
-use crate::lattice::{LatticeApi, ListFilter, list_all};
+use crate::lattice::{ErrorKind, LatticeApi, LatticeError, Tags};
 use crate::metrics::StatusLabels;
-use crate::reconcile::Context;
+use crate::reconcile::{Context, desired_tags};
 
 /// How often the drift scan runs.
 #[derive(Clone, Debug)]
 pub struct DriftOptions {
     pub interval: Duration,
-    /// Every n-th scan also wakes ACTIVE objects to compare tags (0: never).
+    /// Every n-th scan also reads the tags of every ACTIVE object and wakes those whose tags differ
+    /// from their spec (0: never).
     pub tag_every: u32,
 }
 
@@ -65,19 +69,24 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
                 scope: (tenant.key, o.spec.service_network_identifier.clone()),
                 id: s.id,
                 association_status: s.association_status,
+                arn: s.arn,
+                tags: desired_tags(o, &ctx.config.cluster_name),
             });
         }
         let apis: HashMap<String, Arc<dyn LatticeApi>> = tenants.into_values().map(|t| (t.key, t.api)).collect();
         let mut scanned = Vec::new();
         let mut listed = HashMap::new();
+        // Listed afresh, through the shared observation: the objects this scan wakes are answered
+        // by the same listings.
+        let scan_start = Instant::now();
         for scope in scopes(&tracked) {
-            let filter = ListFilter {
-                service_network_identifier: Some(scope.1.clone()),
-                ..ListFilter::default()
-            };
-            match list_all(apis[&scope.0].as_ref(), &filter).await {
-                Ok(items) => {
-                    listed.extend(items.into_iter().map(|a| (a.id, a.status.to_string())));
+            match ctx
+                .observations
+                .listing(&scope, &apis[&scope.0], Some(scan_start))
+                .await
+            {
+                Ok((listing, _)) => {
+                    listed.extend(listing.associations().map(|a| (a.id.clone(), a.status.to_string())));
                     scanned.push(scope);
                 }
                 Err(e) => {
@@ -85,7 +94,13 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
                 }
             }
         }
-        let woken = woken(&tracked, &scanned, &listed, compares_tags(round, opts.tag_every));
+        let mut woken: Vec<ObjectRef<Snsa>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();
+        if compares_tags(round, opts.tag_every) {
+            let stale: Vec<&ObjectRef<Snsa>> = woken.iter().collect();
+            let checks = tag_checks(&tracked, &stale);
+            let drifted = drifted_tags(&ctx, &apis, &checks).await;
+            woken.extend(drifted);
+        }
         debug!(objects = tracked.len(), woken = woken.len(), "drift scan done");
         for obj in woken {
             if wake.send(obj).await.is_err() {
@@ -93,6 +108,50 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
             }
         }
     }
+}
+
+/// How many tag reads a tag round keeps in flight (the shared rate limiter paces them).
+const TAG_READS_IN_FLIGHT: usize = 8;
+
+/// A tag round: reads the tags of each object in `checks` (one ListTagsForResource per ACTIVE
+/// object, through the shared rate limiter) and returns those whose tags drifted from their spec,
+/// marked so that their reconcile reads the tags again instead of trusting its status.
+async fn drifted_tags(
+    ctx: &Context,
+    apis: &HashMap<String, Arc<dyn LatticeApi>>,
+    checks: &[&Tracked<ObjectRef<Snsa>>],
+) -> Vec<ObjectRef<Snsa>> {
+    let reads: Vec<BoxFuture<'static, (usize, Result<Tags, LatticeError>)>> = checks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let api = apis.get(&t.scope.0)?.clone();
+            let arn = t.arn.clone()?;
+            Some(async move { (i, api.list_tags(&arn).await) }.boxed())
+        })
+        .collect();
+    let reads: Vec<_> = futures::stream::iter(reads)
+        .buffer_unordered(TAG_READS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut drifted = Vec::new();
+    for (i, read) in reads {
+        let t = checks[i];
+        let current = match read {
+            Ok(tags) => Some(tags),
+            Err(e) if e.kind == ErrorKind::NotFound => None,
+            Err(e) => {
+                warn!(object = %t.key, error = %e, "drift scan could not read the tags");
+                continue;
+            }
+        };
+        if tags_drifted(&t.tags, current.as_ref()) {
+            let memory_key = format!("{}/{}", t.key.namespace.as_deref().unwrap_or_default(), t.key.name);
+            ctx.remember(&memory_key, |memory| memory.tags_drifted = true);
+            drifted.push(t.key.clone());
+        }
+    }
+    drifted
 }
 
 fn update_gauge(ctx: &Context, objects: &[Arc<Snsa>]) {

@@ -2,28 +2,108 @@
 //! whole process (so thousands of objects cannot stampede one account) and per-call metrics
 //! (operation, outcome, error code, duration). The token bucket itself is the `governor` crate's; the
 //! metric families are owned here and registered into the process's registry by whoever wires it.
+//!
+//! The limiter has two classes of callers: while a mutating call (Create, Delete, Tag, Untag) waits
+//! for a token, reads (Get, List, ListTags) wait behind it. So when the bucket is saturated, the
+//! calls that make progress go first and the polls that follow them wait, instead of a burst of
+//! polls delaying the Creates they are waiting for.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use tokio::sync::Notify;
 
 use super::{Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tags};
 
+/// What a call does, for the limiter's priority.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallClass {
+    /// Changes AWS (Create, Delete, Tag, Untag): goes first when the bucket is saturated.
+    Mutation,
+    /// Only reads (Get, List, ListTags): waits while any mutation waits.
+    Read,
+}
+
+/// The process's token bucket, with mutations ahead of reads.
+pub struct Limiter {
+    bucket: DefaultDirectRateLimiter,
+    mutations_waiting: AtomicUsize,
+    /// Signalled when the last waiting mutation has its token.
+    mutations_done: Notify,
+}
+
+impl Limiter {
+    /// `rps` calls per second with a burst of the same size.
+    pub fn new(rps: u32) -> Self {
+        let rps = NonZeroU32::new(rps.max(1)).expect("max(1) is non-zero");
+        Self {
+            bucket: RateLimiter::direct(Quota::per_second(rps)),
+            mutations_waiting: AtomicUsize::new(0),
+            mutations_done: Notify::new(),
+        }
+    }
+
+    /// Waits for a token: a mutation as soon as the bucket has one; a read only while no mutation
+    /// is waiting.
+    pub async fn acquire(&self, class: CallClass) {
+        match class {
+            CallClass::Mutation => {
+                self.mutations_waiting.fetch_add(1, Ordering::SeqCst);
+                // Counted out even when the caller is cancelled while it waits.
+                let _waiting = MutationWaiting(self);
+                while let Err(not_until) = self.bucket.check() {
+                    tokio::time::sleep(not_until.wait_time_from(self.bucket.clock().now())).await;
+                }
+            }
+            CallClass::Read => loop {
+                self.no_mutation_waiting().await;
+                match self.bucket.check() {
+                    Ok(()) => return,
+                    Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.bucket.clock().now())).await,
+                }
+            },
+        }
+    }
+
+    async fn no_mutation_waiting(&self) {
+        loop {
+            // Registered before the check, so a signal between the two is not lost.
+            let done = self.mutations_done.notified();
+            if self.mutations_waiting.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            done.await;
+        }
+    }
+}
+
+/// One mutation counted as waiting until dropped.
+struct MutationWaiting<'a>(&'a Limiter);
+
+impl Drop for MutationWaiting<'_> {
+    fn drop(&mut self) {
+        if self.0.mutations_waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.mutations_done.notify_waiters();
+        }
+    }
+}
+
 /// The shared limiter: one per process, handed to every [`Guarded`] wrapper.
-pub type SharedLimiter = Arc<DefaultDirectRateLimiter>;
+pub type SharedLimiter = Arc<Limiter>;
 
 /// A limiter allowing `rps` calls per second with a burst of the same size.
 pub fn limiter(rps: u32) -> SharedLimiter {
-    let rps = NonZeroU32::new(rps.max(1)).expect("max(1) is non-zero");
-    Arc::new(RateLimiter::direct(Quota::per_second(rps)))
+    Arc::new(Limiter::new(rps))
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -111,9 +191,10 @@ impl<L> Guarded<L> {
     async fn call<T>(
         &self,
         operation: &'static str,
+        class: CallClass,
         fut: impl Future<Output = Result<T, LatticeError>>,
     ) -> Result<T, LatticeError> {
-        self.limiter.until_ready().await;
+        self.limiter.acquire(class).await;
         let start = Instant::now();
         let result = fut.await;
         self.metrics.record(operation, result.as_ref().err(), start.elapsed());
@@ -126,17 +207,23 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
     async fn create_association(&self, req: &CreateAssociation) -> Result<Association, LatticeError> {
         self.call(
             "CreateServiceNetworkServiceAssociation",
+            CallClass::Mutation,
             self.inner.create_association(req),
         )
         .await
     }
     async fn get_association(&self, id: &str) -> Result<Association, LatticeError> {
-        self.call("GetServiceNetworkServiceAssociation", self.inner.get_association(id))
-            .await
+        self.call(
+            "GetServiceNetworkServiceAssociation",
+            CallClass::Read,
+            self.inner.get_association(id),
+        )
+        .await
     }
     async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError> {
         self.call(
             "DeleteServiceNetworkServiceAssociation",
+            CallClass::Mutation,
             self.inner.delete_association(id),
         )
         .await
@@ -148,18 +235,26 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
     ) -> Result<Page<Association>, LatticeError> {
         self.call(
             "ListServiceNetworkServiceAssociations",
+            CallClass::Read,
             self.inner.list_associations(filter, next_token),
         )
         .await
     }
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
-        self.call("ListTagsForResource", self.inner.list_tags(arn)).await
+        self.call("ListTagsForResource", CallClass::Read, self.inner.list_tags(arn))
+            .await
     }
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {
-        self.call("TagResource", self.inner.tag_resource(arn, tags)).await
+        self.call("TagResource", CallClass::Mutation, self.inner.tag_resource(arn, tags))
+            .await
     }
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError> {
-        self.call("UntagResource", self.inner.untag_resource(arn, keys)).await
+        self.call(
+            "UntagResource",
+            CallClass::Mutation,
+            self.inner.untag_resource(arn, keys),
+        )
+        .await
     }
 }
 
@@ -167,6 +262,78 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
 mod tests {
     use super::*;
     use crate::lattice::ErrorKind;
+
+    /// Drains the bucket's burst.
+    fn saturate(limiter: &Limiter) {
+        while limiter.bucket.check().is_ok() {}
+    }
+
+    #[tokio::test]
+    async fn when_saturated_mutations_go_ahead_of_reads_that_waited_longer() {
+        // 20 a second: a token every 50 ms once the burst is spent.
+        let limiter = Arc::new(Limiter::new(20));
+        saturate(&limiter);
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let spawn = |class: CallClass, name: &'static str| {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                limiter.acquire(class).await;
+                order.lock().unwrap().push(name);
+            })
+        };
+        let mut tasks: Vec<_> = (0..4).map(|_| spawn(CallClass::Read, "read")).collect();
+        // The reads are waiting for a token when the mutations arrive.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        tasks.extend((0..3).map(|_| spawn(CallClass::Mutation, "mutation")));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["mutation", "mutation", "mutation", "read", "read", "read", "read"]
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_alone_share_the_bucket_at_its_rate() {
+        let limiter = Arc::new(Limiter::new(20));
+        saturate(&limiter);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.acquire(CallClass::Read).await })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(150), "paced by the bucket: {took:?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "not held back by anything else: {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_mutation_no_longer_holds_reads_back() {
+        let limiter = Arc::new(Limiter::new(1));
+        saturate(&limiter);
+        let waiting = {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.acquire(CallClass::Mutation).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(limiter.mutations_waiting.load(Ordering::SeqCst), 1);
+        waiting.abort();
+        let _ = waiting.await;
+        assert_eq!(limiter.mutations_waiting.load(Ordering::SeqCst), 0);
+        // The read gets the next token (within about a second at 1 a second).
+        tokio::time::timeout(Duration::from_secs(3), limiter.acquire(CallClass::Read))
+            .await
+            .expect("the read is not blocked by the cancelled mutation");
+    }
 
     #[test]
     fn aws_call_metrics_are_served_as_before() {

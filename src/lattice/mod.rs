@@ -8,8 +8,11 @@ use async_trait::async_trait;
 
 pub mod error;
 pub mod guard;
+pub mod observation;
 pub mod provider;
 pub mod sdk;
+#[cfg(test)]
+pub(crate) mod stub;
 
 pub use error::{ErrorKind, LatticeError};
 

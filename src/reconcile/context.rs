@@ -4,24 +4,46 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use kube::api::Api;
 use kube::runtime::events::Recorder;
 use kube::{Client, ResourceExt};
 
-use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
-use crate::lattice::provider::{LatticeProvider, TenantError};
-use crate::lattice::{LatticeApi, LatticeError};
+use crate::api::{
+    CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
+};
+use crate::lattice::observation::Observations;
+use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
+use crate::lattice::{LatticeError, Tags};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity};
 use crate::reconcile::error::Error;
+use crate::reconcile::observe::Lookup;
 use crate::reconcile::requeue::Memory;
+
+/// The default of `--observation-max-age`: the first step of the poll schedule (1 s), so that the
+/// polls of every object in progress in one service network share one List per step.
+pub const DEFAULT_OBSERVATION_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Operator settings the reconciler needs.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Written to the cluster ownership tag.
     pub cluster_name: String,
+    /// How long one listing of a service network's associations answers for its objects
+    /// (`--observation-max-age`).
+    pub observation_max_age: Duration,
+}
+
+impl Config {
+    /// The settings for this cluster name, with the default observation bound.
+    pub fn new(cluster_name: impl Into<String>) -> Self {
+        Self {
+            cluster_name: cluster_name.into(),
+            observation_max_age: DEFAULT_OBSERVATION_MAX_AGE,
+        }
+    }
 }
 
 /// Shared state of all reconciles.
@@ -29,6 +51,8 @@ pub struct Context {
     pub client: Client,
     /// The Lattice client of each namespace.
     pub lattice: Arc<dyn LatticeProvider>,
+    /// The shared observation of AWS: one listing per (identity, service network) in use.
+    pub observations: Observations,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub config: Config,
@@ -45,6 +69,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             lattice,
+            observations: Observations::new(config.observation_max_age),
             metrics,
             config,
             memory: Mutex::default(),
@@ -68,6 +93,14 @@ pub(crate) fn key(obj: &Snsa) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
+/// The tags an object asks for: its spec's and the two ownership tags.
+pub(crate) fn desired_tags(obj: &Snsa, cluster: &str) -> Tags {
+    let mut tags = obj.spec.tags.clone();
+    tags.insert(OWNER_TAG.into(), key(obj));
+    tags.insert(CLUSTER_TAG.into(), cluster.into());
+    tags
+}
+
 /// One reconcile of one object: the object, where to write it, and what it asks of AWS, worked out
 /// once and handed to every step.
 pub(crate) struct Target<'a> {
@@ -89,12 +122,10 @@ impl<'a> Target<'a> {
             owner: key.clone(),
             cluster: ctx.config.cluster_name.clone(),
         };
-        let mut tags = obj.spec.tags.clone();
-        tags.extend(identity.ownership_tags());
         let desired = Desired {
             service_identifier: obj.spec.service_identifier.clone(),
             service_network_identifier: obj.spec.service_network_identifier.clone(),
-            tags,
+            tags: desired_tags(obj, &identity.cluster),
             adoption: obj.spec.adoption_policy,
             deletion: obj.spec.deletion_policy,
         };
@@ -124,12 +155,30 @@ impl<'a> Target<'a> {
         self.ctx.remember(&self.key, f)
     }
 
+    /// Where the object's association is looked up, through `tenant`: the shared listing of the
+    /// tenant's identity and the object's service network.
+    pub fn lookup<'t>(&'t self, tenant: &'t Tenant) -> Lookup<'t> {
+        Lookup {
+            api: &tenant.api,
+            observations: &self.ctx.observations,
+            scope: (tenant.key.clone(), self.desired.service_network_identifier.clone()),
+            not_before: self.remember(|memory| memory.mutated_at),
+            metrics: &self.ctx.metrics,
+        }
+    }
+
+    /// Notes that a mutating AWS call for the object has just returned: its next observation comes
+    /// from a listing begun after now.
+    pub fn mutated(&self) {
+        self.remember(|memory| memory.mutated_at = Some(Instant::now()));
+    }
+
     /// The Lattice client of the object's namespace (its AWS identity). A namespace that could not
     /// be read is a Kubernetes failure (`Err`, for `error_policy`); an unusable identity is shown
     /// on the object like any AWS refusal (`Ok(Err)`).
-    pub async fn lattice(&self) -> Result<Result<Arc<dyn LatticeApi>, LatticeError>, Error> {
+    pub async fn lattice(&self) -> Result<Result<Tenant, LatticeError>, Error> {
         match self.ctx.lattice.for_namespace(&self.namespace).await {
-            Ok(tenant) => Ok(Ok(tenant.api)),
+            Ok(tenant) => Ok(Ok(tenant)),
             Err(TenantError::Identity(e)) => Ok(Err(e)),
             Err(TenantError::Namespace { source, .. }) => Err(Error::Kube(source)),
         }

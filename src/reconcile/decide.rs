@@ -57,11 +57,20 @@ pub enum Observed {
     Untracked,
     /// The status has an id and AWS says it does not exist.
     Gone,
-    /// The association; its tags are read only when it is ACTIVE.
-    Found {
-        association: Association,
-        tags: Option<Tags>,
-    },
+    /// The association, and what is known of its tags.
+    Found { association: Association, tags: TagCheck },
+}
+
+/// What is known of an association's tags when it is observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TagCheck {
+    /// Not read: the association is not ACTIVE (tags are compared only once it is).
+    Unread,
+    /// Not read again: they were set (with the Create) or read and found matching for the object's
+    /// current generation, and no drift scan has found them changed since.
+    Verified,
+    /// Read from AWS just now.
+    Read(Tags),
 }
 
 /// The next step of an object that is wanted.
@@ -99,33 +108,48 @@ pub fn decide(desired: &Desired, identity: &Identity, recreate_attempts: i32, ob
         Observed::Found { association, tags } => match &association.status {
             AssociationState::CreateFailed | AssociationState::DeleteFailed => Plan::Recover(association.clone()),
             AssociationState::Active => match tags {
-                Some(current) => tag_plan(association, &desired.tags, current),
-                None => Plan::Wait(association.clone()),
+                TagCheck::Read(current) => tag_plan(association, &desired.tags, current),
+                TagCheck::Verified => Plan::InSync(association.clone()),
+                TagCheck::Unread => Plan::Wait(association.clone()),
             },
             _ => Plan::Wait(association.clone()),
         },
     }
 }
 
-/// The tag change that brings `current` to `desired`, one call at a time: removals first, so that
-/// renaming keys at the 50-tag limit never overshoots it; keys beginning `aws:` are never touched.
-fn tag_plan(association: &Association, desired: &Tags, current: &Tags) -> Plan {
-    let keys: Vec<String> = current
+/// The keys to remove from `current` and the tags to add or change to bring it to `desired`; keys
+/// beginning `aws:` are never touched.
+fn tag_changes(desired: &Tags, current: &Tags) -> (Vec<String>, Tags) {
+    let remove: Vec<String> = current
         .keys()
         .filter(|k| !k.starts_with("aws:") && !desired.contains_key(*k))
         .cloned()
         .collect();
+    let add: Tags = desired
+        .iter()
+        .filter(|(k, v)| !k.starts_with("aws:") && current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (remove, add)
+}
+
+/// True when the tags AWS reports (`current`) are those the object asks for (`desired`, with the
+/// ownership tags), keys beginning `aws:` aside: nothing to tag or untag.
+pub fn tags_match(desired: &Tags, current: &Tags) -> bool {
+    let (remove, add) = tag_changes(desired, current);
+    remove.is_empty() && add.is_empty()
+}
+
+/// The tag change that brings `current` to `desired`, one call at a time: removals first, so that
+/// renaming keys at the 50-tag limit never overshoots it; keys beginning `aws:` are never touched.
+fn tag_plan(association: &Association, desired: &Tags, current: &Tags) -> Plan {
+    let (keys, add) = tag_changes(desired, current);
     if !keys.is_empty() {
         return Plan::Untag {
             association: association.clone(),
             keys,
         };
     }
-    let add: Tags = desired
-        .iter()
-        .filter(|(k, v)| !k.starts_with("aws:") && current.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     if !add.is_empty() {
         return Plan::Tag {
             association: association.clone(),

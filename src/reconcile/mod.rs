@@ -27,14 +27,16 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use tracing::{instrument, warn};
 
-pub use context::{Config, Context};
+pub(crate) use context::desired_tags;
+pub use context::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE};
 pub use error::Error;
 pub use reason::Reason;
 
 use crate::api::{
     FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::{LatticeApi, LatticeError};
+use crate::lattice::LatticeError;
+use crate::lattice::provider::Tenant;
 use context::Target;
 use decide::{Cleanup, Deletion, DeletionStep, Plan};
 use outcome::{Cleaned, Outcome};
@@ -73,7 +75,7 @@ pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
 async fn apply(t: &Target<'_>) -> Result<Action, Error> {
     let mut status = t.status();
     let step = match t.lattice().await? {
-        Ok(api) => wanted(t, api.as_ref(), &mut status).await,
+        Ok(tenant) => wanted(t, &tenant, &mut status).await,
         Err(e) => Err(e),
     };
     let requeue = conclude(t, status, step.unwrap_or_else(outcome::failed)).await?;
@@ -81,26 +83,37 @@ async fn apply(t: &Target<'_>) -> Result<Action, Error> {
 }
 
 /// Observes, decides, executes the plan's call, and says what that means.
-async fn wanted(t: &Target<'_>, api: &dyn LatticeApi, status: &mut Status) -> Result<Outcome, LatticeError> {
-    let observed = observe::wanted(api, status).await?;
+async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<Outcome, LatticeError> {
+    let generation = t.obj.metadata.generation;
+    if t.remember(|memory| std::mem::take(&mut memory.tags_drifted)) {
+        // The drift scan saw other tags: they are no longer verified for this generation.
+        status.tags_synced_generation = None;
+    }
+    let verified = generation.is_some() && status.tags_synced_generation == generation;
+    let observed = observe::wanted(&t.lookup(tenant), status, verified).await?;
     let plan = decide::decide(&t.desired, &t.identity, status.recreate_attempts, &observed);
+    let api = tenant.api.as_ref();
     Ok(match plan {
         Plan::Create(req) => {
             let created = execute::create(api, &req, &t.desired).await;
-            outcome::created(&req, created, t.desired.adoption, &t.identity, status)
+            t.mutated();
+            outcome::created(&req, created, t.desired.adoption, &t.identity, generation, status)
         }
         Plan::Wait(a) => outcome::waiting(&a, status),
-        Plan::InSync(a) => outcome::in_sync(&a, t.was_ready(), status),
+        Plan::InSync(a) => outcome::in_sync(&a, t.was_ready(), generation, status),
         Plan::Tag { association, tags } => {
             let tagged = execute::tag(api, &association, &tags).await;
+            t.mutated();
             outcome::tagged(&association, &tags, tagged, status)
         }
         Plan::Untag { association, keys } => {
             let untagged = execute::untag(api, &association, &keys).await;
+            t.mutated();
             outcome::untagged(&association, &keys, untagged, status)
         }
         Plan::Recover(a) => {
             let deleted = execute::delete(api, &a).await;
+            t.mutated();
             outcome::recovering(&a, deleted, status)
         }
         Plan::Forget => outcome::recreate(status),
@@ -115,7 +128,7 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
         Cleanup::Retain => outcome::retained(&status),
         Cleanup::Delete(deletion) => {
             let step = match t.lattice().await? {
-                Ok(api) => deleting(t, api.as_ref(), deletion, &mut status).await,
+                Ok(tenant) => deleting(t, &tenant, deletion, &mut status).await,
                 Err(e) => Err(e),
             };
             step.unwrap_or_else(|e| Cleaned::Pending(outcome::failed(e)))
@@ -138,16 +151,17 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
 /// means.
 async fn deleting(
     t: &Target<'_>,
-    api: &dyn LatticeApi,
+    tenant: &Tenant,
     deletion: Deletion,
     status: &mut Status,
 ) -> Result<Cleaned, LatticeError> {
-    let found = observe::remains(api, status, &t.desired, &t.identity).await?;
+    let found = observe::remains(&t.lookup(tenant), status, &t.desired, &t.identity).await?;
     Ok(match deletion.next(found.as_ref()) {
         DeletionStep::Release => outcome::released(status),
         DeletionStep::Wait(a) => outcome::deletion_waiting(&a, status),
         DeletionStep::Delete(a) => {
-            let deleted = execute::delete(api, &a).await;
+            let deleted = execute::delete(tenant.api.as_ref(), &a).await;
+            t.mutated();
             outcome::deleting(&a, deleted, status)
         }
     })

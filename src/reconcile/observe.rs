@@ -1,8 +1,18 @@
 //! Reading AWS: what exists for an object. Reads only; every change is `execute`'s.
+//!
+//! An object's association is looked up in the shared listing of its (identity, service network)
+//! ([`Observations`]), which answers for every object of that network while it is fresh; a Get is
+//! made only where the listing cannot answer: a failed association (its failure code and message),
+//! or one missing from the listing (deleted, or too new to be listed: the Get tells which).
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
+use crate::lattice::observation::{Observations, Says, Scope};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
-use crate::reconcile::decide::{Desired, Identity, Observed};
+use crate::metrics::Metrics;
+use crate::reconcile::decide::{Desired, Identity, Observed, TagCheck};
 
 /// A call's answer, or `None` when AWS says the thing asked about does not exist (any more).
 pub fn unless_gone<T>(result: Result<T, LatticeError>) -> Result<Option<T>, LatticeError> {
@@ -13,21 +23,51 @@ pub fn unless_gone<T>(result: Result<T, LatticeError>) -> Result<Option<T>, Latt
     }
 }
 
-/// A wanted object's association: Get by the status's id, and its tags when it is ACTIVE.
-pub async fn wanted(api: &dyn LatticeApi, status: &Status) -> Result<Observed, LatticeError> {
+/// Where one object's association is looked up: the shared listing of its (identity, service
+/// network), and the API for what the listing cannot answer.
+pub struct Lookup<'a> {
+    pub api: &'a Arc<dyn LatticeApi>,
+    pub observations: &'a Observations,
+    pub scope: Scope,
+    /// When the object's last mutating call returned: only a listing begun after it may answer.
+    pub not_before: Option<Instant>,
+    /// Counts how each listing request was served.
+    pub metrics: &'a Metrics,
+}
+
+impl Lookup<'_> {
+    /// The association `id` as AWS reports it, or `None` when it does not exist: from the listing,
+    /// with a Get only for a failed association or one the listing lacks.
+    pub async fn association(&self, id: &str) -> Result<Option<Association>, LatticeError> {
+        let (listing, served) = self
+            .observations
+            .listing(&self.scope, self.api, self.not_before)
+            .await?;
+        self.metrics.observed(served.as_str());
+        match listing.says(id) {
+            Says::Listed(a) => Ok(Some(a.clone())),
+            Says::Failed(_) | Says::Missing => unless_gone(self.api.get_association(id).await),
+        }
+    }
+}
+
+/// A wanted object's association (by the status's id), and its tags when it is ACTIVE, unless they
+/// are `verified` for the object's generation.
+pub async fn wanted(lookup: &Lookup<'_>, status: &Status, verified: bool) -> Result<Observed, LatticeError> {
     let Some(id) = &status.id else {
         return Ok(Observed::Untracked);
     };
-    let Some(association) = unless_gone(api.get_association(id).await)? else {
+    let Some(association) = lookup.association(id).await? else {
         return Ok(Observed::Gone);
     };
     let tags = match association.status {
-        AssociationState::Active => match unless_gone(api.list_tags(&association.arn).await)? {
-            Some(tags) => Some(tags),
-            // Deleted between the Get and the ListTags.
+        AssociationState::Active if verified => TagCheck::Verified,
+        AssociationState::Active => match unless_gone(lookup.api.list_tags(&association.arn).await)? {
+            Some(tags) => TagCheck::Read(tags),
+            // Deleted since it was listed.
             None => return Ok(Observed::Gone),
         },
-        _ => None,
+        _ => TagCheck::Unread,
     };
     Ok(Observed::Found { association, tags })
 }
@@ -45,16 +85,86 @@ pub async fn pair(api: &dyn LatticeApi, desired: &Desired) -> Result<Option<(Ass
 /// What is left in AWS of an object being deleted: its association by the status's id, else the
 /// pair's association when its tags name this object.
 pub async fn remains(
-    api: &dyn LatticeApi,
+    lookup: &Lookup<'_>,
     status: &Status,
     desired: &Desired,
     identity: &Identity,
 ) -> Result<Option<Association>, LatticeError> {
     match &status.id {
-        Some(id) => unless_gone(api.get_association(id).await),
-        None => Ok(pair(api, desired)
+        Some(id) => lookup.association(id).await,
+        None => Ok(pair(lookup.api.as_ref(), desired)
             .await?
             .filter(|(_, tags)| identity.owns(tags))
             .map(|(association, _)| association)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::lattice::stub::Stub;
+
+    fn with_states(states: &[AssociationState]) -> Arc<Stub> {
+        let mut stub = Stub::with(states.len());
+        for (a, state) in stub.associations.iter_mut().zip(states) {
+            a.status = state.clone();
+        }
+        Arc::new(stub)
+    }
+
+    /// Looks `id` up in a fresh observation of `stub`'s associations; the calls it made.
+    async fn look_up(stub: &Arc<Stub>, ids: &[&str]) -> (Vec<Option<AssociationState>>, Vec<&'static str>) {
+        let api: Arc<dyn LatticeApi> = stub.clone();
+        let observations = Observations::new(Duration::from_secs(60));
+        let metrics = Metrics::default();
+        let lookup = Lookup {
+            api: &api,
+            observations: &observations,
+            scope: ("default".into(), "sn-0123456789abcdef0".into()),
+            not_before: None,
+            metrics: &metrics,
+        };
+        let mut found = Vec::new();
+        for id in ids {
+            found.push(lookup.association(id).await.unwrap().map(|a| a.status));
+        }
+        (found, stub.calls())
+    }
+
+    #[tokio::test]
+    async fn objects_in_progress_or_active_are_answered_by_one_list() {
+        let stub = with_states(&[
+            AssociationState::CreateInProgress,
+            AssociationState::Active,
+            AssociationState::DeleteInProgress,
+        ]);
+        let (found, calls) = look_up(&stub, &["snsa-00000", "snsa-00001", "snsa-00002"]).await;
+        assert_eq!(
+            found,
+            [
+                Some(AssociationState::CreateInProgress),
+                Some(AssociationState::Active),
+                Some(AssociationState::DeleteInProgress)
+            ]
+        );
+        assert_eq!(calls, ["List"], "no Get");
+    }
+
+    #[tokio::test]
+    async fn a_failed_association_is_read_with_a_get() {
+        let stub = with_states(&[AssociationState::CreateFailed]);
+        let (found, calls) = look_up(&stub, &["snsa-00000"]).await;
+        assert_eq!(found, [Some(AssociationState::CreateFailed)]);
+        assert_eq!(calls, ["List", "Get"]);
+    }
+
+    #[tokio::test]
+    async fn an_association_missing_from_the_listing_is_confirmed_gone_with_a_get() {
+        let stub = with_states(&[AssociationState::Active]);
+        let (found, calls) = look_up(&stub, &["snsa-99999"]).await;
+        assert_eq!(found, [None]);
+        assert_eq!(calls, ["List", "Get"]);
     }
 }

@@ -2,7 +2,7 @@
 //! are classified and backed off, and the per-object counters that make backoff grow. Only
 //! [`Requeue::delay`] draws the random jitter.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::error::Error;
 use super::reason::Reason;
@@ -89,6 +89,12 @@ pub struct Memory {
     pub polls: u32,
     /// Recover (delete-to-recreate) cycles since the association was last ACTIVE.
     pub recoveries: u32,
+    /// When the object's last mutating AWS call returned: its next observation must come from a
+    /// listing begun after it, so that it sees its own change.
+    pub mutated_at: Option<Instant>,
+    /// The drift scan found the association's tags different from the spec: the next reconcile
+    /// reads them, even if its status says they were verified for the generation.
+    pub tags_drifted: bool,
 }
 
 /// When to look again after a step, as the step sees it.

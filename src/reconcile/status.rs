@@ -192,10 +192,15 @@ mod tests {
             id: Some("snsa-1".into()),
             recreate_attempts: 2,
             client_token: Some("u-2".into()),
+            tags_synced_generation: Some(4),
             ..Default::default()
         };
         forget(&mut s);
         assert_eq!(s.id, None);
+        assert_eq!(
+            s.tags_synced_generation, None,
+            "a new association's tags are its Create's"
+        );
         assert_eq!(s.recreate_attempts, 3);
         assert_eq!(s.client_token.as_deref(), Some("u-2"));
     }

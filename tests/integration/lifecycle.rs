@@ -163,7 +163,8 @@ async fn quiet_once_ready_no_status_writes_or_mutations() {
     };
     let before = mutations(&e.fake);
     let scans = e.fake.count("ListServiceNetworkServiceAssociations");
-    // Let several drift scans (1 s) pass: each wakes the object for a tag check.
+    // Let several drift scans (1 s) pass: each reads the object's tags (a tag round) and finds them
+    // in sync.
     eventually("three more drift scans", LIMIT, || async {
         (e.fake.count("ListServiceNetworkServiceAssociations") >= scans + 3).then_some(())
     })
@@ -368,6 +369,33 @@ async fn tag_edits_are_synced_and_aws_tags_left_alone() {
     .await;
     let o = e.ready("app").await;
     assert_eq!(o.status.unwrap().observed_generation, Some(2));
+    e.operator.stop().await;
+}
+
+#[tokio::test]
+async fn tags_changed_outside_the_cluster_are_found_by_the_drift_scan() {
+    let e = env("tagdrift").await;
+    e.create("app", json!({ "tags": { "team": "payments" } })).await;
+    let o = e.ready("app").await;
+    let s = o.status.unwrap();
+    assert_eq!(
+        s.tags_synced_generation, o.metadata.generation,
+        "the Create set the tags"
+    );
+    let arn = s.arn.unwrap();
+    let mut changed = e.fake.tags_of(&arn);
+    changed.insert("team".into(), "someone-else".into());
+    changed.insert("extra".into(), "x".into());
+    e.fake.set_tags(&arn, changed);
+    let mut want = e.ownership("app");
+    want.insert("team".into(), "payments".into());
+    eventually("tags repaired", LIMIT, || async {
+        (e.fake.tags_of(&arn) == want).then_some(())
+    })
+    .await;
+    let o = e.ready("app").await;
+    assert_eq!(o.status.unwrap().tags_synced_generation, o.metadata.generation);
+    assert!(e.event_reasons().await.iter().any(|r| r == "TagsSynced"));
     e.operator.stop().await;
 }
 

@@ -13,4 +13,5 @@ mod image;
 mod install;
 mod lifecycle;
 mod monitoring;
+mod observation;
 mod tenancy;

@@ -43,6 +43,7 @@ fn served_series() -> BTreeSet<String> {
     m.recreate_attempts.inc();
     Metrics::count(&m.status_patches, "ok");
     m.event("Active");
+    m.observed("kept");
     let encoded = m.encode();
     let families: Vec<&str> = encoded
         .lines()

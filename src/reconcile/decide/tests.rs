@@ -43,10 +43,19 @@ fn association(status: AssociationState) -> Association {
     Association::new(ASSOCIATION_ID, ASSOCIATION_ARN, status)
 }
 
+/// The association in this state, its tags read (`Some`) or not (`None`).
 fn found(status: AssociationState, tags: Option<Tags>) -> Observed {
     Observed::Found {
         association: association(status),
-        tags,
+        tags: tags.map_or(TagCheck::Unread, TagCheck::Read),
+    }
+}
+
+/// The association in this state, its tags verified for the object's generation (not read).
+fn verified(status: AssociationState) -> Observed {
+    Observed::Found {
+        association: association(status),
+        tags: TagCheck::Verified,
     }
 }
 
@@ -221,6 +230,49 @@ fn active_without_tags_read_waits() {
 // ---------------------------------------------------------------------------------------------
 // Row: ACTIVE → sync tags if they differ (keys beginning aws: untouched).
 // ---------------------------------------------------------------------------------------------
+
+#[test]
+fn active_with_tags_verified_for_the_generation_is_in_sync_without_reading_them() {
+    let plan = decide(&desired(), &identity(), 0, &verified(AssociationState::Active));
+    assert_eq!(plan, Plan::InSync(association(AssociationState::Active)));
+}
+
+#[test]
+fn verified_tags_change_nothing_for_an_association_not_active() {
+    for state in [AssociationState::CreateInProgress, AssociationState::DeleteInProgress] {
+        let plan = decide(&desired(), &identity(), 0, &verified(state.clone()));
+        assert_eq!(plan, Plan::Wait(association(state)));
+    }
+    for state in [AssociationState::CreateFailed, AssociationState::DeleteFailed] {
+        let plan = decide(&desired(), &identity(), 0, &verified(state.clone()));
+        assert_eq!(plan, Plan::Recover(association(state)));
+    }
+}
+
+#[test]
+fn tags_match_exactly_when_the_plan_is_in_sync() {
+    let want = desired();
+    let with = |extra: &[(&str, &str)]| {
+        let mut t = want.tags.clone();
+        t.extend(tags(extra));
+        t
+    };
+    let mut missing = want.tags.clone();
+    missing.remove("team");
+    let cases = [
+        (want.tags.clone(), true),
+        (with(&[("aws:cloudformation:stack-name", "s")]), true),
+        (with(&[("extra", "x")]), false),
+        (with(&[("team", "other")]), false),
+        (missing, false),
+        (Tags::new(), false),
+    ];
+    for (current, matching) in cases {
+        assert_eq!(tags_match(&want.tags, &current), matching, "{current:?}");
+        let in_sync = decide_active(&want, current.clone()) == Plan::InSync(association(AssociationState::Active));
+        assert_eq!(in_sync, matching, "tags_match agrees with the plan for {current:?}");
+    }
+}
 
 #[test]
 fn active_with_matching_tags_is_in_sync() {
@@ -415,7 +467,7 @@ fn create_failed_recovers() {
     a.failure_message = Some("could not create".into());
     let observed = Observed::Found {
         association: a.clone(),
-        tags: None,
+        tags: TagCheck::Unread,
     };
     assert_eq!(decide(&desired(), &identity(), 0, &observed), Plan::Recover(a));
 }

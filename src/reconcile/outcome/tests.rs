@@ -17,6 +17,8 @@ use crate::reconcile::requeue::{Memory, NEXT_STEP, Next, Requeue, classify};
 use crate::reconcile::status::Phase;
 
 const ID: &str = "snsa-0123456789abcdef0";
+/// The object's `.metadata.generation`.
+const GENERATION: i64 = 3;
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -63,7 +65,7 @@ fn err(kind: ErrorKind) -> LatticeError {
 
 /// Plan `Create`'s outcome for the request of [`request`], as [`identity`].
 fn create(result: Result<Created, LatticeError>, policy: AdoptionPolicy, status: &mut Status) -> Outcome {
-    created(&request(), result, policy, &identity(), status)
+    created(&request(), result, policy, &identity(), Some(GENERATION), status)
 }
 
 /// The verdict's phase and reason.
@@ -120,7 +122,26 @@ fn row_create_records_the_association_announces_it_and_polls() {
     assert_eq!(events(&o), [(EventType::Normal, Reason::Creating, "Create")]);
     assert_eq!(status.id.as_deref(), Some(ID));
     assert_eq!(status.client_token.as_deref(), Some("uid-0"));
+    assert_eq!(
+        status.tags_synced_generation,
+        Some(GENERATION),
+        "the Create set the tags: not read back"
+    );
     assert_eq!(requeues(&o, &mut Memory::default(), 3), exactly(&[1, 2, 4]));
+}
+
+#[test]
+fn a_create_retried_with_an_earlier_token_reads_the_tags_back() {
+    // The earlier attempt with this token may have made the association with older tags.
+    let mut status = Status {
+        client_token: Some("uid-0".into()),
+        ..Status::default()
+    };
+    let a = association(AssociationState::CreateInProgress);
+    let o = create(Ok(Created::New(a)), AdoptionPolicy::IfOwned, &mut status);
+    assert_eq!(verdict(&o), (Phase::Progressing, Reason::Creating));
+    assert_eq!(status.id.as_deref(), Some(ID));
+    assert_eq!(status.tags_synced_generation, None);
 }
 
 #[test]
@@ -129,6 +150,7 @@ fn a_failed_create_keeps_its_token_for_the_retry() {
     let o = create(Err(err(ErrorKind::Transient)), AdoptionPolicy::IfOwned, &mut status);
     assert_eq!(status.client_token.as_deref(), Some("uid-0"));
     assert_eq!(status.id, None);
+    assert_eq!(status.tags_synced_generation, None);
     assert_eq!(o.verdict.reason, Reason::AwsError);
     assert!(o.failed());
 }
@@ -148,6 +170,10 @@ fn row_conflict_adopts_an_owned_association_and_looks_again_now() {
     assert_eq!(verdict(&o), (Phase::Progressing, Reason::Creating));
     assert_eq!(events(&o), [(EventType::Normal, Reason::Adopted, "Adopt")]);
     assert_eq!(status.id.as_deref(), Some(ID));
+    assert_eq!(
+        status.tags_synced_generation, None,
+        "an adopted association's tags are read and made ours"
+    );
     assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(NEXT_STEP));
     assert_eq!(NEXT_STEP, Duration::from_millis(100));
 }
@@ -238,12 +264,18 @@ fn polls_start_again_at_1s_after_any_other_step() {
 #[test]
 fn row_active_in_sync_is_ready_and_waits_for_a_change() {
     let a = association(AssociationState::Active);
-    let o = in_sync(&a, false, &mut Status::default());
+    let mut status = Status::default();
+    let o = in_sync(&a, false, Some(GENERATION), &mut status);
     assert_eq!(verdict(&o), (Phase::Ready, Reason::Active));
     assert_eq!(events(&o), [(EventType::Normal, Reason::Active, "Reconcile")]);
     assert_eq!(o.schedule(&mut Memory::default()), Requeue::Never);
 
-    let again = in_sync(&a, true, &mut Status::default());
+    assert_eq!(
+        status.tags_synced_generation,
+        Some(GENERATION),
+        "tags verified for the generation"
+    );
+    let again = in_sync(&a, true, Some(GENERATION), &mut Status::default());
     assert!(again.events.is_empty(), "announced only when it becomes ready");
     assert_eq!(again.verdict, o.verdict);
 }
@@ -252,8 +284,12 @@ fn row_active_in_sync_is_ready_and_waits_for_a_change() {
 fn row_active_with_tags_to_change_syncs_them_and_polls() {
     let a = association(AssociationState::Active);
     let tags = Tags::from([("env".into(), "prod".into()), ("team".into(), "payments".into())]);
-    let mut status = Status::default();
+    let mut status = Status {
+        tags_synced_generation: Some(GENERATION - 1),
+        ..Status::default()
+    };
     let o = tagged(&a, &tags, Ok(Some(())), &mut status);
+    assert_eq!(status.tags_synced_generation, None, "read back on the next step");
     assert_eq!(verdict(&o), (Phase::Progressing, Reason::TagsOutOfSync));
     assert_eq!(o.verdict.message, format!("set tags env, team on {ID}"));
     assert_eq!(events(&o), [(EventType::Normal, Reason::TagsSynced, "Tag")]);
@@ -261,7 +297,12 @@ fn row_active_with_tags_to_change_syncs_them_and_polls() {
     assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(secs(1)));
 
     let keys = ["stale".to_string()];
-    let o = untagged(&a, &keys, Ok(Some(())), &mut Status::default());
+    let mut status = Status {
+        tags_synced_generation: Some(GENERATION - 1),
+        ..Status::default()
+    };
+    let o = untagged(&a, &keys, Ok(Some(())), &mut status);
+    assert_eq!(status.tags_synced_generation, None, "read back on the next step");
     assert_eq!(o.verdict.message, format!("removed tags stale from {ID}"));
     assert_eq!(events(&o), [(EventType::Normal, Reason::TagsSynced, "Untag")]);
     assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(secs(1)));
@@ -337,7 +378,13 @@ fn recover_backoff_starts_afresh_once_ready() {
     );
     let mut memory = Memory::default();
     requeues(&recover, &mut memory, 3);
-    in_sync(&association(AssociationState::Active), true, &mut Status::default()).schedule(&mut memory);
+    in_sync(
+        &association(AssociationState::Active),
+        true,
+        Some(GENERATION),
+        &mut Status::default(),
+    )
+    .schedule(&mut memory);
     assert_eq!(recover.schedule(&mut memory), Requeue::About(secs(5)));
 }
 
@@ -516,6 +563,7 @@ fn a_failure_leaves_polls_and_recover_cycles_alone() {
         failures: 0,
         polls: 3,
         recoveries: 2,
+        ..Memory::default()
     };
     failed(err(ErrorKind::Transient)).schedule(&mut memory);
     assert_eq!(
@@ -523,7 +571,8 @@ fn a_failure_leaves_polls_and_recover_cycles_alone() {
         Memory {
             failures: 1,
             polls: 3,
-            recoveries: 2
+            recoveries: 2,
+            ..Memory::default()
         }
     );
 }

@@ -20,13 +20,18 @@ pub enum Created {
 }
 
 /// Plan `Create`: the association is being created, adopted, refused, or created again later.
+/// `generation`: the object's, whose tags the request carries.
 pub fn created(
     req: &CreateAssociation,
     created: Result<Created, LatticeError>,
     policy: AdoptionPolicy,
     identity: &Identity,
+    generation: Option<i64>,
     status: &mut Status,
 ) -> Outcome {
+    // A retry with the token of an earlier attempt may get the association that attempt made, with
+    // the tags it sent: those are read back once it is ACTIVE.
+    let first_attempt = status.client_token.as_deref() != Some(req.client_token.as_str());
     // Kept whatever the answer: a retry must send the same token.
     status.client_token = Some(req.client_token.clone());
     let existing = match created {
@@ -34,6 +39,10 @@ pub fn created(
         Ok(Created::Taken(existing)) => existing,
         Ok(Created::New(a)) => {
             record(status, &a);
+            if first_attempt {
+                // The Create set the tags: nothing to read back.
+                status.tags_synced_generation = generation;
+            }
             let note = format!("created association {} (clientToken {})", a.id, req.client_token);
             return Outcome::progressing(Reason::Creating, &note, Next::Poll).with(Event::normal(
                 Reason::Creating,
@@ -73,9 +82,11 @@ pub fn waiting(a: &Association, status: &mut Status) -> Outcome {
     Outcome::progressing(reason, format!("association {} is {}", a.id, a.status), Next::Poll)
 }
 
-/// Plan `InSync`: ready; announced only when the object was not `Ready` before.
-pub fn in_sync(a: &Association, was_ready: bool, status: &mut Status) -> Outcome {
+/// Plan `InSync`: ready, its tags matching for the object's `generation`; announced only when the
+/// object was not `Ready` before.
+pub fn in_sync(a: &Association, was_ready: bool, generation: Option<i64>, status: &mut Status) -> Outcome {
     record(status, a);
+    status.tags_synced_generation = generation;
     let message = format!("association {} is ACTIVE and its tags match", a.id);
     let outcome = Outcome::new(Phase::Ready, Reason::Active, message, Next::Idle);
     if was_ready {
@@ -118,6 +129,8 @@ fn tags_synced(
         Ok(None) => recreate(status),
         Ok(Some(())) => {
             record(status, a);
+            // Read back on the next step to confirm.
+            status.tags_synced_generation = None;
             Outcome::progressing(Reason::TagsOutOfSync, &note, Next::Poll).with(Event::normal(
                 Reason::TagsSynced,
                 action,

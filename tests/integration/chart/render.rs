@@ -86,6 +86,7 @@ fn chart_defaults_render_an_ha_operator() {
             "--cluster-name=default",
             "--concurrency=8",
             "--resync-interval=10m",
+            "--observation-max-age=1s",
             "--aws-max-rps=10",
             "--leader-elect=true",
             "--lease-namespace=lattice-system",

@@ -36,6 +36,7 @@ fn chart_schema_refuses_typos_and_wrong_types() {
     refused("logFormat: xml\n", "logFormat");
     refused("concurrency: 0\n", "concurrency");
     refused("resyncInterval: ten minutes\n", "resyncInterval");
+    refused("observationMaxAge: one second\n", "observationMaxAge");
     refused("watchNamespace: Team_A\n", "watchNamespace");
     refused("serviceAccount:\n  anotations: {}\n", "anotations");
     refused("leaderElection: true\n", "leaderElection");

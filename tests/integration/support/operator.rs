@@ -28,23 +28,32 @@ pub struct InProcess {
 impl InProcess {
     /// Runs the controller for one namespace, with a 1 s drift scan that compares tags every round.
     pub async fn start(client: Client, namespace: &str, lattice: Arc<dyn LatticeApi>) -> Self {
+        let drift = DriftOptions {
+            interval: Duration::from_secs(1),
+            tag_every: 1,
+        };
+        Self::start_with(client, namespace, lattice, drift).await
+    }
+
+    /// Runs the controller for one namespace with these drift-scan settings.
+    pub async fn start_with(
+        client: Client,
+        namespace: &str,
+        lattice: Arc<dyn LatticeApi>,
+        drift: DriftOptions,
+    ) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .with_test_writer()
             .try_init();
         let metrics = Arc::new(Metrics::default());
-        let config = Config {
-            cluster_name: CLUSTER.into(),
-        };
+        let config = Config::new(CLUSTER);
         let provider = Arc::new(vpc_lattice_operator::lattice::provider::Single(lattice));
         let ctx = Arc::new(Context::new(client, provider, metrics.clone(), config));
         let opts = ControllerOptions {
             namespace: Some(namespace.into()),
             concurrency: 4,
-            drift: DriftOptions {
-                interval: Duration::from_secs(1),
-                tag_every: 1,
-            },
+            drift,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_controller(

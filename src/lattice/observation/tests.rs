@@ -1,0 +1,202 @@
+//! The shared observation: what a listing says (pure), when it may answer (pure), and how requests
+//! share Lists (single flight, kept while fresh, a new one after a caller's own change).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::lattice::ErrorKind;
+use crate::lattice::stub::Stub;
+
+fn association(id: &str, state: AssociationState) -> Association {
+    Association::new(id, format!("arn:{id}"), state)
+}
+
+fn scope() -> Scope {
+    ("default".into(), "sn-0123456789abcdef0".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a listing says about one association.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_listed_association_in_progress_or_active_is_answered_by_the_listing() {
+    let now = Instant::now();
+    let states = [
+        AssociationState::CreateInProgress,
+        AssociationState::Active,
+        AssociationState::DeleteInProgress,
+        AssociationState::Other("SOMETHING_NEW".into()),
+    ];
+    for state in states {
+        let a = association("snsa-1", state.clone());
+        let listing = Listing::new([a.clone()], now, now);
+        assert_eq!(listing.says("snsa-1"), Says::Listed(&a), "{state}");
+    }
+}
+
+#[test]
+fn a_failed_association_needs_a_get_for_its_failure_code_and_message() {
+    let now = Instant::now();
+    for state in [AssociationState::CreateFailed, AssociationState::DeleteFailed] {
+        let a = association("snsa-1", state.clone());
+        let listing = Listing::new([a.clone()], now, now);
+        assert_eq!(listing.says("snsa-1"), Says::Failed(&a), "{state}");
+    }
+}
+
+#[test]
+fn an_association_missing_from_the_listing_is_missing() {
+    let now = Instant::now();
+    let listing = Listing::new([association("snsa-1", AssociationState::Active)], now, now);
+    assert_eq!(listing.says("snsa-2"), Says::Missing);
+    assert_eq!(Listing::new([], now, now).says("snsa-1"), Says::Missing);
+}
+
+// ---------------------------------------------------------------------------------------------
+// When a listing may answer.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_listing_serves_while_fresh_and_only_callers_whose_change_it_saw() {
+    let t0 = Instant::now();
+    let started = t0 + Duration::from_millis(100);
+    let finished = t0 + Duration::from_millis(300);
+    let listing = Listing::new([], started, finished);
+    let max_age = Duration::from_secs(1);
+    let at = |ms| finished + Duration::from_millis(ms);
+    assert!(listing.serves(None, max_age, at(0)));
+    assert!(listing.serves(None, max_age, at(999)));
+    assert!(!listing.serves(None, max_age, at(1000)), "stale after max_age");
+    assert!(
+        listing.serves(Some(t0), max_age, at(10)),
+        "began after the caller's change"
+    );
+    assert!(listing.serves(Some(started), max_age, at(10)));
+    assert!(
+        !listing.serves(Some(started + Duration::from_millis(1)), max_age, at(10)),
+        "began before the caller's change: it may not show it"
+    );
+    assert!(!listing.serves(None, Duration::ZERO, at(0)), "max_age 0: never kept");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sharing Lists.
+// ---------------------------------------------------------------------------------------------
+
+fn api(stub: Stub) -> (Arc<Stub>, Arc<dyn LatticeApi>) {
+    let stub = Arc::new(stub);
+    (stub.clone(), stub)
+}
+
+#[tokio::test]
+async fn one_paged_list_answers_every_concurrent_request() {
+    let (stub, api) = api(Stub {
+        delay: Duration::from_millis(20),
+        ..Stub::with(250)
+    });
+    let observations = Arc::new(Observations::new(Duration::from_secs(60)));
+    let requests: Vec<_> = (0..20)
+        .map(|_| {
+            let (observations, api) = (observations.clone(), api.clone());
+            tokio::spawn(async move { observations.listing(&scope(), &api, None).await })
+        })
+        .collect();
+    let mut served = Vec::new();
+    for r in requests {
+        let (listing, how) = r.await.unwrap().unwrap();
+        assert_eq!(listing.len(), 250);
+        served.push(how);
+    }
+    assert_eq!(stub.count("List"), 3, "one List of three pages of 100");
+    assert_eq!(served.iter().filter(|s| **s == Served::Listed).count(), 1);
+    assert!(served.iter().all(|s| matches!(s, Served::Listed | Served::Joined)));
+}
+
+#[tokio::test]
+async fn a_fresh_listing_is_kept_and_reused_without_a_call() {
+    let (stub, api) = api(Stub::with(3));
+    let observations = Observations::new(Duration::from_secs(60));
+    let (first, how) = observations.listing(&scope(), &api, None).await.unwrap();
+    assert_eq!(how, Served::Listed);
+    let (again, how) = observations.listing(&scope(), &api, None).await.unwrap();
+    assert_eq!(how, Served::Kept);
+    assert!(Arc::ptr_eq(&first, &again));
+    assert_eq!(stub.count("List"), 1);
+}
+
+#[tokio::test]
+async fn each_scope_has_its_own_listing() {
+    let (stub, api) = api(Stub::with(3));
+    let observations = Observations::new(Duration::from_secs(60));
+    observations.listing(&scope(), &api, None).await.unwrap();
+    let other: Scope = ("arn:aws:iam::111122223333:role/tenant".into(), scope().1);
+    let (_, how) = observations.listing(&other, &api, None).await.unwrap();
+    assert_eq!(how, Served::Listed, "another identity sees another account");
+    assert_eq!(stub.count("List"), 2);
+}
+
+#[tokio::test]
+async fn a_caller_after_its_own_change_gets_a_listing_begun_after_it() {
+    let (stub, api) = api(Stub::with(3));
+    let observations = Observations::new(Duration::from_secs(60));
+    let (before, _) = observations.listing(&scope(), &api, None).await.unwrap();
+    let changed = Instant::now();
+    let (after, how) = observations.listing(&scope(), &api, Some(changed)).await.unwrap();
+    assert_eq!(how, Served::Listed);
+    assert!(after.started >= changed && after.started > before.started);
+    assert_eq!(stub.count("List"), 2);
+    // The newer listing is kept for everyone.
+    let (kept, how) = observations.listing(&scope(), &api, None).await.unwrap();
+    assert_eq!(how, Served::Kept);
+    assert!(Arc::ptr_eq(&kept, &after));
+}
+
+#[tokio::test]
+async fn a_stale_listing_is_listed_again() {
+    let (stub, api) = api(Stub::with(3));
+    let observations = Observations::new(Duration::ZERO);
+    for _ in 0..3 {
+        let (_, how) = observations.listing(&scope(), &api, None).await.unwrap();
+        assert_eq!(how, Served::Listed);
+    }
+    assert_eq!(stub.count("List"), 3);
+}
+
+#[tokio::test]
+async fn a_failed_list_fails_every_request_that_waited_for_it_and_is_not_kept() {
+    let (stub, api) = api(Stub {
+        delay: Duration::from_millis(20),
+        ..Stub::with(3)
+    });
+    *stub.list_error.lock().unwrap() = Some(LatticeError::new(
+        ErrorKind::Throttled,
+        "ThrottlingException",
+        "slow down",
+    ));
+    let observations = Arc::new(Observations::new(Duration::from_secs(60)));
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let (observations, api) = (observations.clone(), api.clone());
+            tokio::spawn(async move { observations.listing(&scope(), &api, None).await })
+        })
+        .collect();
+    for r in requests {
+        assert_eq!(r.await.unwrap().unwrap_err().kind, ErrorKind::Throttled);
+    }
+    assert_eq!(stub.count("List"), 1, "the waiters shared the failed List");
+    *stub.list_error.lock().unwrap() = None;
+    let (listing, how) = observations.listing(&scope(), &api, None).await.unwrap();
+    assert_eq!((listing.len(), how), (3, Served::Listed));
+}
+
+#[tokio::test]
+async fn a_stale_listing_is_dropped_without_waiting_for_the_next_request() {
+    let (_, api) = api(Stub::with(3));
+    let observations = Observations::new(Duration::from_millis(50));
+    observations.listing(&scope(), &api, None).await.unwrap();
+    assert!(!observations.is_empty());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(observations.is_empty(), "no copy of AWS's state kept at rest");
+}
