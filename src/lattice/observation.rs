@@ -81,10 +81,60 @@ impl Listing {
         self.items.is_empty()
     }
 
+    /// True when this listing proves the association `id` gone: it is missing from this complete
+    /// listing, and the listing began after the object's Delete of it was accepted (`deleted_at`).
+    /// Without a known Delete time (e.g. after a restart mid-delete) only a Get can tell. Pure.
+    pub fn confirms_gone(&self, id: &str, deleted_at: Option<Instant>) -> bool {
+        deleted_at.is_some_and(|t| self.started >= t) && !self.items.contains_key(id)
+    }
+
     /// True when this listing may answer, at `now`, an object whose last mutating call returned at
     /// `not_before`: it began after that call and its last page is at most `max_age` old.
     pub fn serves(&self, not_before: Option<Instant>, max_age: Duration, now: Instant) -> bool {
         not_before.is_none_or(|t| self.started >= t) && now.saturating_duration_since(self.finished) < max_age
+    }
+}
+
+/// The kinds of AWS work whose duration is learned per (identity, service network).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// From an accepted Create to a listing showing the association ACTIVE.
+    Create,
+    /// From an accepted Delete to a listing without the association.
+    Delete,
+}
+
+/// An object's Create or Delete that AWS accepted and is still working on: what, and when the call
+/// returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Begun {
+    pub work: Work,
+    pub at: Instant,
+}
+
+/// How many recent durations are kept per (scope, work).
+pub const LEARNED_SAMPLES: usize = 5;
+
+/// The recent durations of one kind of work in one service network. The estimate is the shortest
+/// of the last [`LEARNED_SAMPLES`]: every sample is measured at a poll, so it can only overshoot
+/// the true time (by the poll's step); the shortest is the closest. Pure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Learned {
+    samples: std::collections::VecDeque<Duration>,
+}
+
+impl Learned {
+    /// Adds one measured duration, forgetting the oldest beyond [`LEARNED_SAMPLES`].
+    pub fn record(&mut self, took: Duration) {
+        if self.samples.len() == LEARNED_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(took);
+    }
+
+    /// The duration to aim the polls at, `None` before any sample.
+    pub fn estimate(&self) -> Option<Duration> {
+        self.samples.iter().min().copied()
     }
 }
 
@@ -129,6 +179,9 @@ impl Served {
 pub struct Observations {
     max_age: Duration,
     entries: Arc<Mutex<HashMap<Scope, Entry>>>,
+    /// How long recent Creates and Deletes took, per (identity, service network): kept for the
+    /// life of the process (a few durations per network in use).
+    learned: Mutex<HashMap<(Scope, Work), Learned>>,
 }
 
 impl Observations {
@@ -137,7 +190,21 @@ impl Observations {
         Self {
             max_age,
             entries: Arc::default(),
+            learned: Mutex::default(),
         }
+    }
+
+    /// Records that a `work` in `scope` took `took` (from the accepted call to the listing that
+    /// showed it done).
+    pub fn learn(&self, scope: &Scope, work: Work, took: Duration) {
+        let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        learned.entry((scope.clone(), work)).or_default().record(took);
+    }
+
+    /// How long a `work` in `scope` is expected to take, if one was seen.
+    pub fn learned(&self, scope: &Scope, work: Work) -> Option<Duration> {
+        let learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        learned.get(&(scope.clone(), work)).and_then(Learned::estimate)
     }
 
     pub fn max_age(&self) -> Duration {

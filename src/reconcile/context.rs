@@ -13,14 +13,14 @@ use kube::{Client, ResourceExt};
 use crate::api::{
     CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::observation::Observations;
+use crate::lattice::observation::{Begun, Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{LatticeError, Tags};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity};
 use crate::reconcile::error::Error;
 use crate::reconcile::observe::Lookup;
-use crate::reconcile::requeue::Memory;
+use crate::reconcile::requeue::{Memory, Timing};
 
 /// The default of `--observation-max-age`: the first step of the poll schedule (1 s), so that the
 /// polls of every object in progress in one service network share one List per step.
@@ -161,16 +161,44 @@ impl<'a> Target<'a> {
         Lookup {
             api: &tenant.api,
             observations: &self.ctx.observations,
-            scope: (tenant.key.clone(), self.desired.service_network_identifier.clone()),
+            scope: self.scope(tenant),
             not_before: self.remember(|memory| memory.mutated_at),
+            begun: self.remember(|memory| memory.begun),
             metrics: &self.ctx.metrics,
         }
     }
 
     /// Notes that a mutating AWS call for the object has just returned: its next observation comes
     /// from a listing begun after now.
-    pub fn mutated(&self) {
-        self.remember(|memory| memory.mutated_at = Some(Instant::now()));
+    pub fn mutated(&self) -> Instant {
+        let now = Instant::now();
+        self.remember(|memory| memory.mutated_at = Some(now));
+        now
+    }
+
+    /// Notes that a mutating call for the object has just returned, and, when `work` is given, that
+    /// it started AWS work (a Create or Delete accepted and in progress) whose end the polls aim at.
+    pub fn mutated_begun(&self, work: Option<Work>) {
+        let at = self.mutated();
+        // A call that began no work (failed, or adopted/found something) forgets an earlier one.
+        self.remember(|memory| memory.begun = work.map(|work| Begun { work, at }));
+    }
+
+    /// How the object's next poll is timed: since its Create or Delete was accepted, and how long
+    /// that work has recently taken in `scope` (its identity and service network).
+    pub fn timing(&self, scope: Option<&Scope>) -> Timing {
+        let Some(begun) = self.remember(|memory| memory.begun) else {
+            return Timing::default();
+        };
+        Timing {
+            elapsed: Some(begun.at.elapsed()),
+            learned: scope.and_then(|scope| self.ctx.observations.learned(scope, begun.work)),
+        }
+    }
+
+    /// The scope of the object's observation through `tenant`.
+    pub fn scope(&self, tenant: &Tenant) -> Scope {
+        (tenant.key.clone(), self.desired.service_network_identifier.clone())
     }
 
     /// The Lattice client of the object's namespace (its AWS identity). A namespace that could not

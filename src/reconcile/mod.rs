@@ -35,11 +35,12 @@ pub use reason::Reason;
 use crate::api::{
     FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::LatticeError;
+use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
+use crate::lattice::{AssociationState, LatticeError};
 use context::Target;
-use decide::{Cleanup, Deletion, DeletionStep, Plan};
-use outcome::{Cleaned, Outcome};
+use decide::{Cleanup, Deletion, DeletionStep, Observed, Plan};
+use outcome::{Cleaned, Created, Outcome};
 use requeue::POLL;
 
 /// Reconciles one object.
@@ -74,11 +75,11 @@ pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
 /// Apply: one step towards the association the object asks for.
 async fn apply(t: &Target<'_>) -> Result<Action, Error> {
     let mut status = t.status();
-    let step = match t.lattice().await? {
-        Ok(tenant) => wanted(t, &tenant, &mut status).await,
-        Err(e) => Err(e),
+    let (step, scope) = match t.lattice().await? {
+        Ok(tenant) => (wanted(t, &tenant, &mut status).await, Some(t.scope(&tenant))),
+        Err(e) => (Err(e), None),
     };
-    let requeue = conclude(t, status, step.unwrap_or_else(outcome::failed)).await?;
+    let requeue = conclude(t, status, step.unwrap_or_else(outcome::failed), scope.as_ref()).await?;
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 
@@ -91,12 +92,19 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
     }
     let verified = generation.is_some() && status.tags_synced_generation == generation;
     let observed = observe::wanted(&t.lookup(tenant), status, verified).await?;
+    if let Observed::Found { association, .. } = &observed
+        && association.status == AssociationState::Active
+    {
+        // The Create is done (and its time learned): later polls are not aimed at it.
+        t.remember(|memory| memory.begun = None);
+    }
     let plan = decide::decide(&t.desired, &t.identity, status.recreate_attempts, &observed);
     let api = tenant.api.as_ref();
     Ok(match plan {
         Plan::Create(req) => {
             let created = execute::create(api, &req, &t.desired).await;
-            t.mutated();
+            let begun = matches!(&created, Ok(Created::New(a)) if a.status == AssociationState::CreateInProgress);
+            t.mutated_begun(begun.then_some(Work::Create));
             outcome::created(&req, created, t.desired.adoption, &t.identity, generation, status)
         }
         Plan::Wait(a) => outcome::waiting(&a, status),
@@ -113,7 +121,7 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         }
         Plan::Recover(a) => {
             let deleted = execute::delete(api, &a).await;
-            t.mutated();
+            t.mutated_begun(delete_begun(&deleted));
             outcome::recovering(&a, deleted, status)
         }
         Plan::Forget => outcome::recreate(status),
@@ -124,11 +132,15 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
 /// which returns `Ok` loses its finalizer, so a step that must wait returns `CleanupPending`.
 async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
     let mut status = t.status();
+    let mut scope = None;
     let cleaned = match decide::decide_cleanup(t.desired.deletion) {
         Cleanup::Retain => outcome::retained(&status),
         Cleanup::Delete(deletion) => {
             let step = match t.lattice().await? {
-                Ok(tenant) => deleting(t, &tenant, deletion, &mut status).await,
+                Ok(tenant) => {
+                    scope = Some(t.scope(&tenant));
+                    deleting(t, &tenant, deletion, &mut status).await
+                }
                 Err(e) => Err(e),
             };
             step.unwrap_or_else(|e| Cleaned::Pending(outcome::failed(e)))
@@ -141,7 +153,7 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
             Ok(Action::await_change())
         }
         Cleaned::Pending(outcome) => {
-            let requeue = conclude(t, status, outcome).await?;
+            let requeue = conclude(t, status, outcome, scope.as_ref()).await?;
             Err(Error::CleanupPending(requeue.unwrap_or(POLL.1)))
         }
     }
@@ -161,16 +173,29 @@ async fn deleting(
         DeletionStep::Wait(a) => outcome::deletion_waiting(&a, status),
         DeletionStep::Delete(a) => {
             let deleted = execute::delete(tenant.api.as_ref(), &a).await;
-            t.mutated();
+            t.mutated_begun(delete_begun(&deleted));
             outcome::deleting(&a, deleted, status)
         }
     })
 }
 
-/// Reports a step and says when to look again. The failure count of a step that succeeded is reset
-/// only once its status is written, so a failed write keeps the backoff growing.
-async fn conclude(t: &Target<'_>, status: Status, outcome: Outcome) -> Result<Option<Duration>, Error> {
-    let requeue = t.remember(|memory| outcome.schedule(memory));
+/// The AWS work a Delete's answer began: a deletion AWS accepted (an association already gone, or
+/// a failed call, began none).
+fn delete_begun(deleted: &Result<Option<AssociationState>, LatticeError>) -> Option<Work> {
+    matches!(deleted, Ok(Some(_))).then_some(Work::Delete)
+}
+
+/// Reports a step and says when to look again (polls timed by what `scope`, the object's identity
+/// and service network, has learned). The failure count of a step that succeeded is reset only once
+/// its status is written, so a failed write keeps the backoff growing.
+async fn conclude(
+    t: &Target<'_>,
+    status: Status,
+    outcome: Outcome,
+    scope: Option<&Scope>,
+) -> Result<Option<Duration>, Error> {
+    let timing = t.timing(scope);
+    let requeue = t.remember(|memory| outcome.schedule_timed(memory, timing));
     report::step(t, &outcome).await;
     report::status(t, status, &outcome.verdict).await?;
     if !outcome.failed() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
-use crate::lattice::observation::{Observations, Says, Scope};
+use crate::lattice::observation::{Begun, Observations, Says, Scope, Work};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity, Observed, TagCheck};
@@ -31,6 +31,10 @@ pub struct Lookup<'a> {
     pub scope: Scope,
     /// When the object's last mutating call returned: only a listing begun after it may answer.
     pub not_before: Option<Instant>,
+    /// The object's Create or Delete that AWS accepted and is still working on, if any: a listing
+    /// that shows it done teaches the network's time for that work, and one begun after a Delete
+    /// that lacks the association confirms it gone (no Get).
+    pub begun: Option<Begun>,
     /// Counts how each listing request was served.
     pub metrics: &'a Metrics,
 }
@@ -44,8 +48,24 @@ impl Lookup<'_> {
             .listing(&self.scope, self.api, self.not_before)
             .await?;
         self.metrics.observed(served.as_str());
+        let took = |b: Begun| listing.started.saturating_duration_since(b.at);
+        let deleted_at = self.begun.filter(|b| b.work == Work::Delete).map(|b| b.at);
         match listing.says(id) {
-            Says::Listed(a) => Ok(Some(a.clone())),
+            Says::Listed(a) => {
+                if let Some(b) = self.begun
+                    && b.work == Work::Create
+                    && a.status == AssociationState::Active
+                {
+                    self.observations.learn(&self.scope, Work::Create, took(b));
+                }
+                Ok(Some(a.clone()))
+            }
+            Says::Missing if listing.confirms_gone(id, deleted_at) => {
+                if let Some(b) = self.begun {
+                    self.observations.learn(&self.scope, Work::Delete, took(b));
+                }
+                Ok(None)
+            }
             Says::Failed(_) | Says::Missing => unless_gone(self.api.get_association(id).await),
         }
     }
@@ -106,6 +126,10 @@ mod tests {
     use super::*;
     use crate::lattice::stub::Stub;
 
+    fn scope() -> Scope {
+        ("default".into(), "sn-0123456789abcdef0".into())
+    }
+
     fn with_states(states: &[AssociationState]) -> Arc<Stub> {
         let mut stub = Stub::with(states.len());
         for (a, state) in stub.associations.iter_mut().zip(states) {
@@ -116,14 +140,24 @@ mod tests {
 
     /// Looks `id` up in a fresh observation of `stub`'s associations; the calls it made.
     async fn look_up(stub: &Arc<Stub>, ids: &[&str]) -> (Vec<Option<AssociationState>>, Vec<&'static str>) {
+        look_up_after(stub, ids, None, &Observations::new(Duration::from_secs(60))).await
+    }
+
+    /// [`look_up`] for an object whose Create or Delete was accepted (`begun`), in `observations`.
+    async fn look_up_after(
+        stub: &Arc<Stub>,
+        ids: &[&str],
+        begun: Option<Begun>,
+        observations: &Observations,
+    ) -> (Vec<Option<AssociationState>>, Vec<&'static str>) {
         let api: Arc<dyn LatticeApi> = stub.clone();
-        let observations = Observations::new(Duration::from_secs(60));
         let metrics = Metrics::default();
         let lookup = Lookup {
             api: &api,
-            observations: &observations,
-            scope: ("default".into(), "sn-0123456789abcdef0".into()),
-            not_before: None,
+            observations,
+            scope: scope(),
+            not_before: begun.map(|b| b.at),
+            begun,
             metrics: &metrics,
         };
         let mut found = Vec::new();
@@ -166,5 +200,64 @@ mod tests {
         let (found, calls) = look_up(&stub, &["snsa-99999"]).await;
         assert_eq!(found, [None]);
         assert_eq!(calls, ["List", "Get"]);
+    }
+
+    #[tokio::test]
+    async fn after_an_accepted_delete_a_listing_without_the_association_confirms_it_gone_with_no_get() {
+        let stub = with_states(&[AssociationState::Active]);
+        let observations = Observations::new(Duration::from_secs(60));
+        let begun = Begun {
+            work: Work::Delete,
+            at: Instant::now(),
+        };
+        let (found, calls) = look_up_after(&stub, &["snsa-99999"], Some(begun), &observations).await;
+        assert_eq!(found, [None]);
+        assert_eq!(calls, ["List"], "no Get");
+        assert!(
+            observations.learned(&scope(), Work::Delete).is_some(),
+            "the deletion's time is learned"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_delete_still_listed_is_answered_by_the_listing_and_teaches_nothing() {
+        let stub = with_states(&[AssociationState::DeleteInProgress]);
+        let observations = Observations::new(Duration::from_secs(60));
+        let begun = Begun {
+            work: Work::Delete,
+            at: Instant::now(),
+        };
+        let (found, calls) = look_up_after(&stub, &["snsa-00000"], Some(begun), &observations).await;
+        assert_eq!(found, [Some(AssociationState::DeleteInProgress)]);
+        assert_eq!(calls, ["List"]);
+        assert_eq!(observations.learned(&scope(), Work::Delete), None);
+    }
+
+    #[tokio::test]
+    async fn after_an_accepted_create_a_missing_association_is_still_read_with_a_get() {
+        // Only a Delete makes a missing association gone: a new one may be too new to be listed.
+        let stub = with_states(&[AssociationState::Active]);
+        let begun = Begun {
+            work: Work::Create,
+            at: Instant::now(),
+        };
+        let observations = Observations::new(Duration::from_secs(60));
+        let (found, calls) = look_up_after(&stub, &["snsa-99999"], Some(begun), &observations).await;
+        assert_eq!(found, [None]);
+        assert_eq!(calls, ["List", "Get"]);
+    }
+
+    #[tokio::test]
+    async fn a_create_seen_active_teaches_the_network_its_provisioning_time() {
+        let stub = with_states(&[AssociationState::CreateInProgress, AssociationState::Active]);
+        let observations = Observations::new(Duration::from_secs(60));
+        let begun = Begun {
+            work: Work::Create,
+            at: Instant::now(),
+        };
+        look_up_after(&stub, &["snsa-00000"], Some(begun), &observations).await;
+        assert_eq!(observations.learned(&scope(), Work::Create), None, "still creating");
+        look_up_after(&stub, &["snsa-00001"], Some(begun), &observations).await;
+        assert!(observations.learned(&scope(), Work::Create).is_some());
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::error::Error;
 use super::reason::Reason;
+use crate::lattice::observation::Begun;
 use crate::lattice::{ErrorKind, LatticeError};
 
 /// Backoff base and cap of errors that are retried.
@@ -14,6 +15,20 @@ pub const ERROR_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duratio
 pub const RECREATE_BACKOFF: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(300));
 /// Poll base and cap while AWS is creating or deleting.
 pub const POLL: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(15));
+/// Once the doubling polls (1, 2, 4, 8 s: 15 s in all) found AWS still working and nothing is
+/// learned, poll this often (or 15% of the time waited so far, if longer, up to [`POLL`]'s cap), so
+/// a poll lands at most ~3 s (≥ 20 s: ≤ 15%) after AWS is done. Short polls are cheap: the polls of
+/// every object of a network share one List (one call per 100 objects).
+pub const POLL_TAIL: Duration = Duration::from_secs(3);
+/// How many doubling polls come before [`POLL_TAIL`] when nothing is learned.
+pub const POLL_DOUBLINGS: u32 = 4;
+/// With a learned time, the first poll lands this much before it…
+pub const LEARNED_MARGIN: Duration = Duration::from_millis(500);
+/// …then polls come this often…
+pub const LEARNED_STEP: Duration = Duration::from_secs(1);
+/// …until this long past the learned time, when the work is taking longer than learned and the
+/// polls fall back to the tail ([`POLL_TAIL`]).
+pub const LEARNED_WINDOW: Duration = Duration::from_secs(5);
 /// The next step is ready: look again right away (a beat, so the status write lands first).
 pub const NEXT_STEP: Duration = Duration::from_millis(100);
 /// The pair belongs to another association the policy refuses: look again this often.
@@ -95,12 +110,53 @@ pub struct Memory {
     /// The drift scan found the association's tags different from the spec: the next reconcile
     /// reads them, even if its status says they were verified for the generation.
     pub tags_drifted: bool,
+    /// The object's Create or Delete that AWS accepted and is still working on: its polls aim at
+    /// the network's learned time, and a listing begun after a Delete confirms the association gone.
+    pub begun: Option<Begun>,
+}
+
+/// What a poll's delay is worked out from, besides the count of polls: how long ago the object's
+/// Create or Delete was accepted (`None`: unknown, e.g. after a restart) and how long that work has
+/// recently taken in the object's service network (`None`: nothing learned yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub elapsed: Option<Duration>,
+    pub learned: Option<Duration>,
+}
+
+/// The delay before the `polls`-th consecutive poll (n ≥ 1). Pure.
+///
+/// - Learned time `L` and elapsed time known: the first poll lands at `L -` [`LEARNED_MARGIN`]
+///   (in steps of at most [`POLL`]'s cap), then every [`LEARNED_STEP`] until [`LEARNED_WINDOW`]
+///   past `L`, then the tail.
+/// - Otherwise: 1, 2, 4, 8 s ([`POLL_DOUBLINGS`]), then the tail: [`POLL_TAIL`], or 15% of the
+///   elapsed time when known and longer, never more than [`POLL`]'s cap.
+pub fn poll_delay(polls: u32, timing: Timing) -> Duration {
+    let tail = || {
+        timing
+            .elapsed
+            .map_or(POLL_TAIL, |e| e.mul_f64(0.15).clamp(POLL_TAIL, POLL.1))
+    };
+    match (timing.elapsed, timing.learned) {
+        (Some(elapsed), Some(learned)) => {
+            let aim = learned.saturating_sub(LEARNED_MARGIN);
+            if elapsed + LEARNED_STEP <= aim {
+                (aim - elapsed).min(POLL.1)
+            } else if elapsed < learned + LEARNED_WINDOW {
+                LEARNED_STEP
+            } else {
+                tail()
+            }
+        }
+        _ if polls <= POLL_DOUBLINGS => exponential(polls, POLL),
+        _ => tail(),
+    }
 }
 
 /// When to look again after a step, as the step sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Next {
-    /// AWS is working: poll at growing intervals ([`POLL`]).
+    /// AWS is working: poll ([`poll_delay`]).
     Poll,
     /// Right away: the next step is ready ([`NEXT_STEP`]).
     Now,
@@ -141,6 +197,11 @@ impl Requeue {
 /// succeeded is reset only once its status is written (see `reconcile`), so a failed write keeps the
 /// backoff growing.
 pub fn schedule(memory: &mut Memory, next: &Next, ready: bool) -> Requeue {
+    schedule_timed(memory, next, ready, Timing::default())
+}
+
+/// [`schedule`], with polls timed by `timing` ([`poll_delay`]).
+pub fn schedule_timed(memory: &mut Memory, next: &Next, ready: bool, timing: Timing) -> Requeue {
     let requeue = match next {
         Next::Retry(err) => {
             memory.failures += 1;
@@ -148,7 +209,7 @@ pub fn schedule(memory: &mut Memory, next: &Next, ready: bool) -> Requeue {
         }
         Next::Poll => {
             memory.polls += 1;
-            Requeue::Exactly(exponential(memory.polls, POLL))
+            Requeue::Exactly(poll_delay(memory.polls, timing))
         }
         Next::Now => Requeue::Exactly(NEXT_STEP),
         Next::After(d) => Requeue::About(*d),

@@ -59,6 +59,59 @@ fn an_association_missing_from_the_listing_is_missing() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn a_listing_begun_after_the_accepted_delete_confirms_a_missing_association_gone() {
+    let deleted_at = Instant::now();
+    let later = deleted_at + Duration::from_millis(10);
+    let after = Listing::new([association("snsa-1", AssociationState::Active)], later, later);
+    assert!(
+        after.confirms_gone("snsa-2", Some(deleted_at)),
+        "missing from a listing begun after the Delete"
+    );
+    assert!(
+        after.confirms_gone("snsa-2", Some(later)),
+        "begun at the same instant counts"
+    );
+    assert!(
+        !after.confirms_gone("snsa-1", Some(deleted_at)),
+        "still listed: not gone"
+    );
+    // Begun before the Delete was accepted: it may not show the deletion, or may predate the
+    // association; only a Get tells.
+    let before = Listing::new([], deleted_at, later);
+    assert!(!before.confirms_gone("snsa-2", Some(later)));
+    // The Delete time unknown (a restart mid-delete): only a Get tells.
+    assert!(!after.confirms_gone("snsa-2", None));
+}
+
+#[test]
+fn the_learned_time_is_the_shortest_of_the_last_five() {
+    let mut learned = Learned::default();
+    assert_eq!(learned.estimate(), None, "nothing learned");
+    for s in [21, 20, 22] {
+        learned.record(Duration::from_secs(s));
+    }
+    assert_eq!(learned.estimate(), Some(Duration::from_secs(20)));
+    // A network that got slower: the old samples are forgotten after five new ones.
+    for s in [30, 31, 32, 33, 34] {
+        learned.record(Duration::from_secs(s));
+    }
+    assert_eq!(learned.estimate(), Some(Duration::from_secs(30)));
+}
+
+#[test]
+fn observations_learn_per_scope_and_kind_of_work() {
+    let observations = Observations::new(Duration::from_secs(1));
+    let other: Scope = ("default".into(), "sn-other".into());
+    observations.learn(&scope(), Work::Create, Duration::from_secs(20));
+    assert_eq!(
+        observations.learned(&scope(), Work::Create),
+        Some(Duration::from_secs(20))
+    );
+    assert_eq!(observations.learned(&scope(), Work::Delete), None);
+    assert_eq!(observations.learned(&other, Work::Create), None);
+}
+
+#[test]
 fn a_listing_serves_while_fresh_and_only_callers_whose_change_it_saw() {
     let t0 = Instant::now();
     let started = t0 + Duration::from_millis(100);

@@ -4,7 +4,7 @@ use kube::runtime::events::EventType;
 
 use crate::lattice::LatticeError;
 use crate::reconcile::reason::Reason;
-use crate::reconcile::requeue::{self, Memory, Next, Requeue};
+use crate::reconcile::requeue::{self, Memory, Next, Requeue, Timing};
 use crate::reconcile::status::{Phase, Verdict};
 
 /// A Kubernetes Event to publish about the object.
@@ -79,7 +79,12 @@ impl Outcome {
 
     /// Counts the step in the object's memory and says when to look again.
     pub fn schedule(&self, memory: &mut Memory) -> Requeue {
-        requeue::schedule(memory, &self.next, self.verdict.phase == Phase::Ready)
+        self.schedule_timed(memory, Timing::default())
+    }
+
+    /// [`Outcome::schedule`], with polls timed by `timing` (see [`requeue::poll_delay`]).
+    pub fn schedule_timed(&self, memory: &mut Memory, timing: Timing) -> Requeue {
+        requeue::schedule_timed(memory, &self.next, self.verdict.phase == Phase::Ready, timing)
     }
 }
 

@@ -226,11 +226,12 @@ fn row_gone_forgets_the_association_and_creates_again_now() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Row: CREATE_IN_PROGRESS / DELETE_IN_PROGRESS → wait; poll 1s, 2s, 4s … capped at 15s.
+// Row: CREATE_IN_PROGRESS / DELETE_IN_PROGRESS → wait; poll 1s, 2s, 4s, 8s, then every 3s (nothing
+// learned; see requeue::poll_delay).
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn row_in_progress_polls_1_2_4_8_then_every_15s() {
+fn row_in_progress_polls_1_2_4_8_then_every_3s() {
     for (state, reason) in [
         (AssociationState::CreateInProgress, Reason::Creating),
         (AssociationState::DeleteInProgress, Reason::Recreating),
@@ -241,10 +242,7 @@ fn row_in_progress_polls_1_2_4_8_then_every_15s() {
         assert_eq!(verdict(&o), (Phase::Progressing, reason), "{state}");
         assert!(o.events.is_empty());
         assert_eq!(status.association_status.as_deref(), Some(state.as_str()));
-        assert_eq!(
-            requeues(&o, &mut Memory::default(), 7),
-            exactly(&[1, 2, 4, 8, 15, 15, 15])
-        );
+        assert_eq!(requeues(&o, &mut Memory::default(), 7), exactly(&[1, 2, 4, 8, 3, 3, 3]));
     }
 }
 
@@ -467,7 +465,7 @@ fn row_deleted_while_aws_works_polls() {
     ));
     assert_eq!(o.verdict.reason, Reason::Deleting);
     assert!(o.events.is_empty());
-    assert_eq!(requeues(&o, &mut Memory::default(), 6), exactly(&[1, 2, 4, 8, 15, 15]));
+    assert_eq!(requeues(&o, &mut Memory::default(), 6), exactly(&[1, 2, 4, 8, 3, 3]));
 }
 
 #[test]

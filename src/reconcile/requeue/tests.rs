@@ -236,3 +236,105 @@ fn jitter_adds_up_to_a_fifth_and_only_to_about() {
     assert_eq!(Requeue::Exactly(secs(10)).delay(), Some(secs(10)));
     assert_eq!(Requeue::Never.delay(), None);
 }
+
+// ---------------------------------------------------------------------------------------------
+// poll_delay(): the poll schedule, with and without a learned provisioning time.
+// ---------------------------------------------------------------------------------------------
+
+/// The times (since the accepted call) at which the polls land, and their delays, for work that
+/// takes `takes`: polls until one lands at or after `takes` (each poll sees the time waited so far).
+fn polls_until_done(takes: Duration, learned: Option<Duration>, elapsed_known: bool) -> Vec<Duration> {
+    let mut at = Duration::ZERO;
+    let mut delays = Vec::new();
+    let mut memory = Memory::default();
+    while at < takes {
+        let timing = Timing {
+            elapsed: elapsed_known.then_some(at),
+            learned,
+        };
+        let Requeue::Exactly(delay) = schedule_timed(&mut memory, &Next::Poll, false, timing) else {
+            panic!("a poll is exact");
+        };
+        delays.push(delay);
+        at += delay;
+        assert!(delays.len() < 100, "never done: {delays:?}");
+    }
+    delays
+}
+
+fn millis(ms: &[u64]) -> Vec<Duration> {
+    ms.iter().map(|ms| Duration::from_millis(*ms)).collect()
+}
+
+#[test]
+fn poll_schedule_with_nothing_learned_doubles_to_15s_then_polls_every_3s() {
+    let unknown = |n| poll_delay(n, Timing::default());
+    let got: Vec<Duration> = (1..=8).map(unknown).collect();
+    assert_eq!(got, [1, 2, 4, 8, 3, 3, 3, 3].map(secs));
+    // D = 20 s, first ever: the polls land at 1, 3, 7, 15, 18, 21 s: done seen at 21 s (1.05 × D)
+    // with 6 Lists, where the old 15 s cap saw it at 30 s.
+    let delays = polls_until_done(secs(20), None, true);
+    assert_eq!(delays, [1, 2, 4, 8, 3, 3].map(secs));
+    assert_eq!(delays.iter().sum::<Duration>(), secs(21));
+}
+
+#[test]
+fn poll_schedule_with_nothing_learned_grows_the_tail_to_15_percent_of_the_wait_up_to_the_cap() {
+    let at = |elapsed| {
+        poll_delay(
+            9,
+            Timing {
+                elapsed: Some(secs(elapsed)),
+                learned: None,
+            },
+        )
+    };
+    assert_eq!(at(15), secs(3));
+    assert_eq!(at(40), secs(6));
+    assert_eq!(at(100), secs(15));
+    assert_eq!(at(3600), secs(15), "never more than the cap");
+}
+
+#[test]
+fn poll_schedule_with_20s_learned_looks_first_just_before_20s_then_every_second() {
+    // The cap holds: 15 s, then to 19.5 s, then 1 s steps.
+    let delays = polls_until_done(secs(20), Some(secs(20)), true);
+    assert_eq!(delays, millis(&[15_000, 4_500, 1_000]));
+    let done = delays.iter().sum::<Duration>();
+    assert!(done <= secs(21), "within D + 1 s: {done:?}");
+    // 3 Lists besides the Create: 4 calls in all.
+    assert_eq!(delays.len(), 3);
+}
+
+#[test]
+fn poll_schedule_with_5s_learned_looks_at_4_5s_then_every_second() {
+    let delays = polls_until_done(secs(5), Some(secs(5)), true);
+    assert_eq!(delays, millis(&[4_500, 1_000]));
+    // Work that takes longer than learned: 1 s steps up to 5 s past the learned time, then the tail.
+    let slow = polls_until_done(secs(20), Some(secs(5)), true);
+    assert_eq!(
+        slow,
+        millis(&[
+            4_500, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 3_000, 3_000, 3_000, 3_000
+        ])
+    );
+}
+
+#[test]
+fn poll_schedule_ignores_a_learned_time_when_the_start_is_unknown() {
+    // After a restart the object's Create or Delete time is unknown: the schedule without learning.
+    let delays = polls_until_done(secs(20), Some(secs(5)), false);
+    assert_eq!(delays, [1, 2, 4, 8, 3, 3].map(secs));
+}
+
+#[test]
+fn poll_schedule_never_exceeds_the_cap() {
+    for learned in [None, Some(secs(1)), Some(secs(20)), Some(secs(600))] {
+        for elapsed in [None, Some(secs(0)), Some(secs(30)), Some(secs(10_000))] {
+            for n in [1, 4, 5, 50] {
+                let d = poll_delay(n, Timing { elapsed, learned });
+                assert!(d <= POLL.1 && !d.is_zero(), "{learned:?} {elapsed:?} {n}: {d:?}");
+            }
+        }
+    }
+}
