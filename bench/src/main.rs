@@ -212,13 +212,15 @@ async fn run(a: RunArgs) -> Result<bool> {
         bin_dir.display(),
         work.display()
     );
+    // Read once, right after the build: the tree may change while the scenarios run.
+    let revision = Revision::read(&repo, &bin_dir.join("vpc-lattice-operator"));
     let mut results = Vec::new();
     let mut ok = true;
     for name in &names {
         let start = Instant::now();
         let date = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let mut machine = Machine::read();
-        let operator = Revision::read(&repo);
+        let operator = revision.clone();
         let mut rec = Record::default();
         let outcome = scenarios::run(&b, name, &mut rec).await;
         machine.load_after = model::loadavg();

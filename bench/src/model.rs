@@ -234,18 +234,22 @@ pub fn loadavg() -> String {
         .join(" ")
 }
 
-/// The operator's source revision: the commit, and the paths changed on top of it.
+/// The operator's source revision: the commit, and the paths changed on top of it, read once when
+/// the run starts (right after `make bench` built the binaries), with the binary's build time.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Revision {
     pub commit: String,
-    /// Uncommitted changes under src/, lattice-emulator/, Cargo.toml or Cargo.lock when the
-    /// binaries were measured (others work in the same tree).
+    /// Uncommitted changes under src/, lattice-emulator/, Cargo.toml or Cargo.lock when the run
+    /// started (others work in the same tree).
     pub dirty_paths: Vec<String>,
+    /// When the measured operator binary was written (UTC).
+    #[serde(default)]
+    pub binary_built: String,
 }
 
 impl Revision {
-    pub fn read(repo: &std::path::Path) -> Self {
+    pub fn read(repo: &std::path::Path, binary: &std::path::Path) -> Self {
         let git = |args: &[&str]| {
             std::process::Command::new("git")
                 .arg("-C")
@@ -271,15 +275,24 @@ impl Revision {
             .lines()
             .map(|l| l.get(3..).unwrap_or(l).to_string())
             .collect(),
+            binary_built: std::fs::metadata(binary)
+                .and_then(|m| m.modified())
+                .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+                .unwrap_or_default(),
         }
     }
 
     pub fn text(&self) -> String {
+        let built = if self.binary_built.is_empty() {
+            String::new()
+        } else {
+            format!(" (binary built {})", self.binary_built)
+        };
         if self.dirty_paths.is_empty() {
-            self.commit.clone()
+            format!("{}{built}", self.commit)
         } else {
             format!(
-                "{} + uncommitted changes to {}",
+                "{}{built} + uncommitted changes to {}",
                 self.commit,
                 self.dirty_paths.join(", ")
             )

@@ -390,7 +390,8 @@ Then the measured operator starts (`--aws-max-rps 20 --resync-interval 60s`):
   calls until the first full pass (bound: one List page per 100 objects of each network = 100; target
   ≤ 1 call per 50 objects, i.e. ≤ 2 × bound = 200); time from `/readyz` (the watch synced) to the first full pass, i.e.
   until the operator's `reconciles_total` reaches the object count (bound: 100 calls / 20 per s = 5 s;
-  target ≤ 1.1 × bound). Limit: 1.6 × the time a Get and a ListTags per object take at 20 per s.
+  target ≤ 1.1 × bound). A retried reconcile counts twice, so this can end the pass early, never
+  late. Limit: twice the time a Get and a ListTags per object take at 20 per s (2,000 s).
 - *steady state*: the 5 minutes right after the first pass. AWS calls per resync = the window's calls
   (every operation, the tag-drift reads included) divided by the drift-scan rounds that began in it (a
   round = a burst of List calls, separated from the next by more than 20 s); bound 100, target ≤ 1 call
