@@ -80,12 +80,12 @@ struct RunArgs {
 
 #[derive(clap::Args)]
 struct ReportArgs {
-    /// The result files.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/results"))]
-    results: PathBuf,
-    /// The report to write.
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../BENCHMARKS.md"))]
-    out: PathBuf,
+    /// The result files (default: bench/results).
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// The report to write (default: BENCHMARKS.md at the repository's root).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 fn repo() -> PathBuf {
@@ -106,10 +106,15 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Report(a) => report::write(&repo(), &a.results, &a.out).map(|()| {
-            println!("wrote {}", a.out.display());
-            true
-        }),
+        Command::Report(a) => {
+            let repo = repo();
+            let results = a.results.unwrap_or_else(|| repo.join("bench/results"));
+            let out = a.out.unwrap_or_else(|| repo.join("BENCHMARKS.md"));
+            report::write(&repo, &results, &out).map(|()| {
+                println!("wrote {}", out.display());
+                true
+            })
+        }
         Command::Run(a) => runtime.block_on(run(a)),
     };
     match result {
