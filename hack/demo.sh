@@ -46,7 +46,8 @@ kubectl wait --for=condition=Established --timeout=60s crd/servicenetworkservice
 
 step "running the operator"
 admin_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-AWS_ENDPOINT_URL_VPC_LATTICE="http://127.0.0.1:$port" AWS_REGION=us-east-1 \
+AWS_ENDPOINT_URL_VPC_LATTICE="http://127.0.0.1:$port" AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API="http://127.0.0.1:$port" \
+  AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true \
   "$bin/vpc-lattice-operator" run --cluster-name demo --admin-addr "127.0.0.1:$admin_port" \
   >"$work/operator.log" 2>&1 &

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_resourcegroupstagging as tagging;
 use aws_sdk_vpclattice::Client;
 use aws_sdk_vpclattice::config::retry::RetryConfig;
 use aws_sdk_vpclattice::config::{BehaviorVersion, Credentials, Region};
@@ -18,8 +19,8 @@ use aws_smithy_types::body::SdkBody;
 
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::lattice::{
-    Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags,
-    list_all,
+    ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi,
+    LatticeError, ListFilter, TAGGED_PAGE_SIZE, Tags, list_all, tagged_all,
 };
 
 const SERVICE_ID: &str = "svc-0123456789abcdef0";
@@ -51,10 +52,38 @@ fn client_with(mode: RuleMode, rules: &[&Rule], retry: RetryConfig) -> Client {
     Client::from_conf(config)
 }
 
+/// A Tagging API client whose every call is answered by `rules` in order, never retried.
+fn tagging_with(rules: &[&Rule]) -> tagging::Client {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let config = tagging::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "sdk_adapter"))
+        .http_client(create_mock_http_client())
+        .interceptor(interceptor)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    tagging::Client::from_conf(config)
+}
+
 /// The adapter over a client that answers with `rules` in order and never retries, so every rule's
 /// `num_calls` is the number of calls the adapter made.
 fn lattice(rules: &[&Rule]) -> SdkLattice {
-    SdkLattice::new(client_with(RuleMode::Sequential, rules, RetryConfig::disabled()))
+    SdkLattice::new(
+        client_with(RuleMode::Sequential, rules, RetryConfig::disabled()),
+        tagging_with(&[]),
+    )
+}
+
+/// The adapter whose Tagging API calls are answered by `rules` in order.
+fn tagging_lattice(rules: &[&Rule]) -> SdkLattice {
+    SdkLattice::new(
+        client_with(RuleMode::Sequential, &[], RetryConfig::disabled()),
+        tagging_with(rules),
+    )
 }
 
 /// A raw HTTP response with a JSON body and extra headers.
@@ -865,7 +894,7 @@ async fn sdk_retries_a_500_then_succeeds_when_retries_are_enabled() {
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(5));
-    let api = SdkLattice::new(client_with(RuleMode::Sequential, &[&rule], retry));
+    let api = SdkLattice::new(client_with(RuleMode::Sequential, &[&rule], retry), tagging_with(&[]));
     let got = api
         .get_association(ASSOCIATION_ID)
         .await
@@ -885,7 +914,7 @@ async fn sdk_gives_up_after_max_attempts_and_the_adapter_classifies_the_last_err
         .with_max_attempts(2)
         .with_initial_backoff(Duration::from_millis(1))
         .with_max_backoff(Duration::from_millis(5));
-    let api = SdkLattice::new(client_with(RuleMode::Sequential, &[&rule], retry));
+    let api = SdkLattice::new(client_with(RuleMode::Sequential, &[&rule], retry), tagging_with(&[]));
     let err = api.get_association(ASSOCIATION_ID).await.unwrap_err();
     assert_eq!(rule.num_calls(), 2);
     assert_error(
@@ -895,5 +924,98 @@ async fn sdk_gives_up_after_max_attempts_and_the_adapter_classifies_the_last_err
         "Rate exceeded",
         None,
         None,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tagging API (GetResources): the drift scan's batched tag reads
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn get_resources_pages_are_read_to_the_end_with_every_tag_and_the_filter_sent() {
+    let first = mock!(tagging::Client::get_resources)
+        .match_requests(|r| {
+            r.pagination_token().is_none_or(str::is_empty)
+                && r.resources_per_page() == Some(TAGGED_PAGE_SIZE)
+                && r.resource_type_filters() == [ASSOCIATION_RESOURCE_TYPE]
+                && r.tag_filters().len() == 1
+                && r.tag_filters()[0].key() == Some("vpclattice.operator.dev/cluster")
+                && r.tag_filters()[0].values() == ["prod"]
+        })
+        .then_http_response(|| {
+            http(
+                200,
+                &[("content-type", "application/x-amz-json-1.1")],
+                &format!(
+                    r#"{{"PaginationToken":"page-2","ResourceTagMappingList":[{{"ResourceARN":"{ASSOCIATION_ARN}",
+                    "Tags":[{{"Key":"vpclattice.operator.dev/cluster","Value":"prod"}},{{"Key":"team","Value":"payments"}}]}}]}}"#
+                ),
+            )
+        });
+    let second = mock!(tagging::Client::get_resources)
+        .match_requests(|r| r.pagination_token() == Some("page-2"))
+        .then_http_response(|| {
+            http(
+                200,
+                &[("content-type", "application/x-amz-json-1.1")],
+                r#"{"PaginationToken":"","ResourceTagMappingList":[{"ResourceARN":"arn:other","Tags":[]}]}"#,
+            )
+        });
+    let api = tagging_lattice(&[&first, &second]);
+    let all = tagged_all(&api, ("vpclattice.operator.dev/cluster", "prod"))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "an empty token ends the paging");
+    assert_eq!(all[0].arn, ASSOCIATION_ARN);
+    assert_eq!(
+        all[0].tags,
+        Tags::from([
+            ("vpclattice.operator.dev/cluster".to_string(), "prod".to_string()),
+            ("team".to_string(), "payments".to_string()),
+        ])
+    );
+    assert_eq!(all[1].tags, Tags::new());
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+/// The classified error of one GetResources answered with `response`.
+async fn get_resources_error(response: fn() -> HttpResponse) -> LatticeError {
+    let rule = mock!(tagging::Client::get_resources).then_http_response(response);
+    tagging_lattice(&[&rule])
+        .tagged_associations(("k", "v"), None)
+        .await
+        .unwrap_err()
+}
+
+/// An awsJson1_1 error answer.
+fn json_error(status: u16, code: &'static str, message: &str) -> HttpResponse {
+    http(
+        status,
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amzn-errortype", code),
+        ],
+        &format!(r#"{{"__type":"{code}","Message":"{message}"}}"#),
+    )
+}
+
+#[tokio::test]
+async fn get_resources_errors_are_classified_like_lattice_ones() {
+    let err = get_resources_error(|| json_error(400, "ThrottledException", "Rate exceeded")).await;
+    assert_eq!(
+        (err.kind, err.code.as_str()),
+        (ErrorKind::Throttled, "ThrottledException")
+    );
+    let err = get_resources_error(|| json_error(400, "InvalidParameterException", "bad filter")).await;
+    assert_eq!(
+        (err.kind, err.code.as_str(), err.message.as_str()),
+        (ErrorKind::Validation, "InvalidParameterException", "bad filter")
+    );
+    let err = get_resources_error(|| json_error(500, "InternalServiceException", "oops")).await;
+    assert_eq!(err.kind, ErrorKind::Transient);
+    let err = get_resources_error(|| json_error(400, "AccessDeniedException", "no tag:GetResources")).await;
+    assert_eq!(
+        (err.kind, err.code.as_str()),
+        (ErrorKind::AccessDenied, "AccessDeniedException")
     );
 }

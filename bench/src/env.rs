@@ -353,6 +353,7 @@ impl Operator {
         cmd.args(&all)
             .env("KUBECONFIG", kubeconfig)
             .env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
+            .env("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API", endpoint)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "bench")
             .env("AWS_SECRET_ACCESS_KEY", "bench")

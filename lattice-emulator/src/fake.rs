@@ -4,13 +4,14 @@
 //! ConflictException. Faults can be scripted: provisioning delay (with jitter), CREATE_FAILED,
 //! DELETE_FAILED, throttling with `retryAfterSeconds`, 5xx and added latency. AWS's limits are kept:
 //! a token-bucket request quota per account (the access key a wire request was signed with), and
-//! List pages of at most 100 with an opaque `nextToken`. Every call is logged, with its arrival time,
-//! so tests and benchmarks can count them. Written by hand: no library emulates VPC Lattice's
-//! association state machine.
+//! List pages of at most 100 with an opaque `nextToken`. The Resource Groups Tagging API's
+//! `GetResources` reads the associations' tags in pages of up to 100, under the same quota and
+//! faults. Every call is logged, with its arrival time, so tests and benchmarks can count them.
+//! Written by hand: no library emulates VPC Lattice's association state machine.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use vpc_lattice_operator::lattice::{
-    Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi, LatticeError, ListFilter, Page,
-    Tags,
+    ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi,
+    LatticeError, ListFilter, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
 };
 
 /// Faults to inject, and AWS's limits to keep. Counters are consumed one per matching call. Every
@@ -443,6 +444,18 @@ impl FakeLattice {
         client_token: Option<&str>,
         f: impl FnOnce(&mut State, Instant) -> Result<T, LatticeError>,
     ) -> Result<T, LatticeError> {
+        self.call_with(operation, client_token, std::convert::identity, f).await
+    }
+
+    /// [`call`](Self::call) for an operation of another AWS API: `errors` renames every error of the
+    /// call (injected ones included) as that API does, before it is logged and returned.
+    async fn call_with<T>(
+        &self,
+        operation: &str,
+        client_token: Option<&str>,
+        errors: fn(LatticeError) -> LatticeError,
+        f: impl FnOnce(&mut State, Instant) -> Result<T, LatticeError>,
+    ) -> Result<T, LatticeError> {
         let at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -490,7 +503,8 @@ impl FakeLattice {
             ))
         } else {
             f(&mut s, now)
-        };
+        }
+        .map_err(errors);
         let error = result.as_ref().err();
         s.calls.push(Call {
             operation: operation.into(),
@@ -512,44 +526,91 @@ impl FakeLattice {
         Duration::from_millis(faults.provisioning_delay_ms.saturating_add(jitter))
     }
 
-    /// The checksum binding a `nextToken` to this instance, the list's filter and its position.
-    fn token_mac(&self, network: Option<&str>, service: Option<&str>, after: &str) -> u64 {
-        self.token_key.hash_one((network, service, after))
+    /// The checksum binding a pagination token to this instance, the query it pages (`scope`: the
+    /// List's filter, or the GetResources filters) and its position.
+    fn token_mac(&self, scope: &impl Hash, after: &str) -> u64 {
+        self.token_key.hash_one((scope, after))
     }
 
-    /// An opaque `nextToken`: the last ID of the page (hex) and its checksum.
-    fn next_token(&self, network: Option<&str>, service: Option<&str>, after: &str) -> String {
+    /// An opaque pagination token: the last ID of the page (hex) and its checksum.
+    fn next_token(&self, scope: &impl Hash, after: &str) -> String {
         let mut t = String::with_capacity(after.len() * 2 + 16);
         for b in after.bytes() {
             let _ = write!(t, "{b:02x}");
         }
-        let _ = write!(t, "{:016x}", self.token_mac(network, service, after));
+        let _ = write!(t, "{:016x}", self.token_mac(scope, after));
         t
     }
 
-    /// The last ID of the previous page, from a `nextToken` this instance issued for this filter.
-    fn token_position(
-        &self,
-        token: &str,
-        network: Option<&str>,
-        service: Option<&str>,
-    ) -> Result<String, LatticeError> {
-        let invalid = || validation(format!("Invalid nextToken '{token}'"));
+    /// The last ID of the previous page, from a token this instance issued for this `scope`; `None`
+    /// for any other string.
+    fn token_position(&self, token: &str, scope: &impl Hash) -> Option<String> {
         if !(17..=2048).contains(&token.len()) || !token.is_ascii() || !token.len().is_multiple_of(2) {
-            return Err(invalid());
+            return None;
         }
         let (id_hex, mac_hex) = token.split_at(token.len() - 16);
-        let mac = u64::from_str_radix(mac_hex, 16).map_err(|_| invalid())?;
+        let mac = u64::from_str_radix(mac_hex, 16).ok()?;
         let bytes = (0..id_hex.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&id_hex[i..i + 2], 16))
             .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| invalid())?;
-        let after = String::from_utf8(bytes).map_err(|_| invalid())?;
-        if !is_id(&after, "snsa-") || self.token_mac(network, service, &after) != mac {
-            return Err(invalid());
-        }
-        Ok(after)
+            .ok()?;
+        let after = String::from_utf8(bytes).ok()?;
+        (is_id(&after, "snsa-") && self.token_mac(scope, &after) == mac).then_some(after)
+    }
+
+    /// One page of the Tagging API's `GetResources`: the associations (in any status) that match
+    /// `q`, in ID order, each with all its tags; a page resumes after the last ID of the one before,
+    /// so associations created or deleted between pages never repeat or shift the others. An empty
+    /// token is the first page, as on the wire. Logged as `GetResources`, under the same quota and
+    /// faults as every call; its errors are named as the Tagging API names them.
+    pub(crate) async fn get_resources(
+        &self,
+        q: &ResourceQuery,
+        token: Option<String>,
+    ) -> Result<Page<Tagged>, LatticeError> {
+        self.call_with("GetResources", None, tagging_api_error, |s, _| {
+            let page = q.check()?;
+            let scope = ("GetResources", &q.resource_types, &q.tag_filters);
+            let after = match token.as_deref().filter(|t| !t.is_empty()) {
+                Some(t) => Some(
+                    self.token_position(t, &scope)
+                        .ok_or_else(|| validation(format!("Invalid PaginationToken '{t}'")))?,
+                ),
+                None => None,
+            };
+            if !q.wants_associations() {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_token: None,
+                });
+            }
+            let start = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+            let s = &*s;
+            let mut items = Vec::with_capacity(page.min(s.associations.len()));
+            let mut last = "";
+            for (id, r) in s.associations.range::<String, _>((start, std::ops::Bound::Unbounded)) {
+                let Some(tags) = s.tags.get(&r.association.arn).filter(|t| q.matches(t)) else {
+                    continue;
+                };
+                if items.len() == page {
+                    return Ok(Page {
+                        items,
+                        next_token: Some(self.next_token(&scope, last)),
+                    });
+                }
+                items.push(Tagged {
+                    arn: r.association.arn.clone(),
+                    tags: tags.clone(),
+                });
+                last = id;
+            }
+            Ok(Page {
+                items,
+                next_token: None,
+            })
+        })
+        .await
     }
 
     fn create_locked(&self, s: &mut State, req: &CreateAssociation, now: Instant) -> Result<Association, LatticeError> {
@@ -663,6 +724,96 @@ impl FakeLattice {
             return Err(not_found(arn, "RESOURCE"));
         }
         Ok(s.tags.entry(arn.to_string()).or_default())
+    }
+}
+
+/// One `GetResources` of the Resource Groups Tagging API, as far as the emulator serves it: its only
+/// tagged resources are service-network/service associations ([`ASSOCIATION_RESOURCE_TYPE`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ResourceQuery {
+    /// `ResourceTypeFilters` (`service` or `service:resourceType`); empty matches every type.
+    pub resource_types: Vec<String>,
+    /// `TagFilters`, all of which a resource must match: a key, and the values any one of which
+    /// matches (none: any value of the key). Without any, every resource with a tag matches.
+    pub tag_filters: Vec<(String, Vec<String>)>,
+    /// `ResourcesPerPage` (1-100); `None` is the maximum, [`TAGGED_PAGE_SIZE`].
+    pub per_page: Option<i32>,
+}
+
+impl ResourceQuery {
+    /// The query for one tag, as [`LatticeApi::tagged_associations`] makes it.
+    fn one_tag(key: &str, value: &str) -> Self {
+        Self {
+            resource_types: vec![ASSOCIATION_RESOURCE_TYPE.to_string()],
+            tag_filters: vec![(key.to_string(), vec![value.to_string()])],
+            per_page: Some(TAGGED_PAGE_SIZE),
+        }
+    }
+
+    /// The page size, or why the query is invalid (the Tagging API's limits).
+    fn check(&self) -> Result<usize, LatticeError> {
+        if self.tag_filters.len() > 50 {
+            return Err(validation("TagFilters can have at most 50 filters"));
+        }
+        for (key, values) in &self.tag_filters {
+            if key.is_empty() || key.chars().count() > 128 {
+                return Err(validation(format!(
+                    "TagFilters: the key '{key}' must be 1 to 128 characters long"
+                )));
+            }
+            if values.len() > 20 {
+                return Err(validation(format!(
+                    "TagFilters: the key '{key}' can have at most 20 values"
+                )));
+            }
+            if let Some(v) = values.iter().find(|v| v.chars().count() > 256) {
+                return Err(validation(format!(
+                    "TagFilters: the value '{v}' is longer than 256 characters"
+                )));
+            }
+        }
+        match self.per_page {
+            None => Ok(TAGGED_PAGE_SIZE.unsigned_abs() as usize),
+            Some(n) if (1..=TAGGED_PAGE_SIZE).contains(&n) => Ok(n.unsigned_abs() as usize),
+            Some(n) => Err(validation(format!(
+                "ResourcesPerPage must be between 1 and {TAGGED_PAGE_SIZE}, not {n}"
+            ))),
+        }
+    }
+
+    /// Whether the resource types asked for include associations.
+    fn wants_associations(&self) -> bool {
+        self.resource_types.is_empty()
+            || self
+                .resource_types
+                .iter()
+                .any(|t| t == "vpc-lattice" || t == ASSOCIATION_RESOURCE_TYPE)
+    }
+
+    /// Whether a resource with these tags matches the tag filters.
+    fn matches(&self, tags: &Tags) -> bool {
+        if self.tag_filters.is_empty() {
+            return !tags.is_empty();
+        }
+        self.tag_filters.iter().all(|(key, values)| {
+            tags.get(key)
+                .is_some_and(|v| values.is_empty() || values.iter().any(|w| w == v))
+        })
+    }
+}
+
+/// An error of a Resource Groups Tagging API operation, named as that API names it.
+fn tagging_api_error(e: LatticeError) -> LatticeError {
+    let code = match e.kind {
+        ErrorKind::Throttled => "ThrottledException",
+        ErrorKind::Validation => "InvalidParameterException",
+        ErrorKind::Transient => "InternalServiceException",
+        ErrorKind::AccessDenied => "AccessDeniedException",
+        _ => return e,
+    };
+    LatticeError {
+        code: code.to_string(),
+        ..e
     }
 }
 
@@ -802,7 +953,10 @@ impl LatticeApi for FakeLattice {
             };
             let (n, v) = (network.as_deref(), service.as_deref());
             let after = match &next_token {
-                Some(t) => Some(self.token_position(t, n, v)?),
+                Some(t) => Some(
+                    self.token_position(t, &(n, v))
+                        .ok_or_else(|| validation(format!("Invalid nextToken '{t}'")))?,
+                ),
                 None => None,
             };
             // Pages follow the IDs in order and resume after the last one seen, so associations
@@ -817,7 +971,7 @@ impl LatticeApi for FakeLattice {
                 .take(page + 1)
                 .map(|(_, r)| r.association.clone())
                 .collect();
-            let next_token = (items.len() > page).then(|| self.next_token(n, v, &items[page - 1].id));
+            let next_token = (items.len() > page).then(|| self.next_token(&(n, v), &items[page - 1].id));
             items.truncate(page);
             Ok(Page { items, next_token })
         })
@@ -850,5 +1004,14 @@ impl LatticeApi for FakeLattice {
             Ok(())
         })
         .await
+    }
+
+    async fn tagged_associations(
+        &self,
+        (key, value): (&str, &str),
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, LatticeError> {
+        self.get_resources(&ResourceQuery::one_tag(key, value), next_token)
+            .await
     }
 }

@@ -2,10 +2,12 @@
 //! ([`FakeLattice`], which implements the operator's [`LatticeApi`](vpc_lattice_operator::lattice::LatticeApi)
 //! so tests can run the reconciler over it in-process) and the same state served over the AWS
 //! REST/JSON wire protocol ([`serve`], and the `lattice-emulator` binary that `make demo` starts), so
-//! the real operator binary can be pointed at it with `AWS_ENDPOINT_URL_VPC_LATTICE`. Every fault knob
-//! ([`Faults`]) is scriptable in-process and over `/_emulator/faults`, AWS's limits included: a
-//! request quota per account (token bucket), List pages of at most 100 with an opaque `nextToken`,
-//! provisioning delay with jitter.
+//! the real operator binary can be pointed at it with `AWS_ENDPOINT_URL_VPC_LATTICE` (and, for the
+//! Resource Groups Tagging API's `GetResources`, served on the same port in awsJson1_1, with
+//! `AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API`). Every fault knob ([`Faults`]) is scriptable
+//! in-process and over `/_emulator/faults`, AWS's limits included: a request quota per account (token
+//! bucket), List and GetResources pages of at most 100 with opaque tokens, provisioning delay with
+//! jitter.
 
 pub mod fake;
 pub mod wire;

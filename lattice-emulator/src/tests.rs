@@ -1,17 +1,23 @@
 //! The emulator through the operator's own adapter (`SdkLattice` over aws-sdk-vpclattice) on a
 //! loopback port: the wire protocol, the association state machine, the fault knobs and the
 //! `/_emulator/` endpoints, AWS's limits (request quota, pagination, provisioning jitter), with no
-//! control plane.
+//! control plane. The Resource Groups Tagging API's `GetResources` through aws-sdk-resourcegroupstagging
+//! (and the adapter's `tagged_associations`) on the same port.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
+use aws_sdk_resourcegroupstagging::error::ProvideErrorMetadata;
+use aws_sdk_resourcegroupstagging::types::TagFilter;
 use aws_sdk_vpclattice::config::retry::RetryConfig;
 use aws_sdk_vpclattice::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::lattice::{
-    AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags, list_all,
+    ASSOCIATION_RESOURCE_TYPE, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter,
+    Tags, list_all, tagged_all,
 };
 
 use crate::{Call, FakeLattice, Faults, Target};
@@ -23,6 +29,8 @@ struct Running {
     api: SdkLattice,
     /// The SDK client under `api`, for its paginators.
     client: aws_sdk_vpclattice::Client,
+    /// The Tagging API client under `api`.
+    tagging: aws_sdk_resourcegroupstagging::Client,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -44,13 +52,15 @@ async fn start() -> (Running, Target, Target) {
         let _ = crate::serve(listener, served).await;
     });
     let client = sdk_client(&url, KEY);
-    let api = SdkLattice::new(client.clone());
+    let tagging = tagging_client(&url, KEY);
+    let api = SdkLattice::new(client.clone(), tagging.clone());
     (
         Running {
             fake,
             url,
             api,
             client,
+            tagging,
             task,
         },
         network,
@@ -71,6 +81,18 @@ fn sdk_client(url: &str, access_key_id: &str) -> aws_sdk_vpclattice::Client {
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_vpclattice::Client::from_conf(config)
+}
+
+/// A Resource Groups Tagging API client for the emulator at `url`, as [`sdk_client`].
+fn tagging_client(url: &str, access_key_id: &str) -> aws_sdk_resourcegroupstagging::Client {
+    let config = aws_sdk_resourcegroupstagging::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(access_key_id, "secret", None, None, "static"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_resourcegroupstagging::Client::from_conf(config)
 }
 
 fn create(network: &Target, service: &Target, token: &str, tags: Tags) -> CreateAssociation {
@@ -546,7 +568,10 @@ async fn the_quota_is_kept_per_account() {
         ..Faults::default()
     });
     let filter = by_network(&network);
-    let other = SdkLattice::new(sdk_client(&emu.url, "AKIDOTHERACCOUNT"));
+    let other = SdkLattice::new(
+        sdk_client(&emu.url, "AKIDOTHERACCOUNT"),
+        tagging_client(&emu.url, "AKIDOTHERACCOUNT"),
+    );
     for api in [&emu.api, &other] {
         api.list_associations(&filter, None).await.unwrap();
         api.list_associations(&filter, None).await.unwrap();
@@ -944,4 +969,498 @@ async fn new_knobs_round_trip_and_old_clients_still_work() {
     // An old log reader's view: the old fields are unchanged, the new ones are added.
     let call: Call = serde_json::from_value(json!({ "operation": "X", "error": null })).unwrap();
     assert_eq!((call.at_ms, call.access_key_id), (0, None));
+}
+
+// --- The Resource Groups Tagging API: GetResources ---
+
+/// The tag the operator marks its associations with, in these tests.
+const MANAGED: (&str, &str) = ("managed-by", "vlo");
+
+/// A `GetResources` for associations carrying `MANAGED`, as the operator sends it.
+fn get_managed(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+) -> aws_sdk_resourcegroupstagging::operation::get_resources::builders::GetResourcesFluentBuilder {
+    tagging
+        .get_resources()
+        .resource_type_filters(ASSOCIATION_RESOURCE_TYPE)
+        .tag_filters(TagFilter::builder().key(MANAGED.0).values(MANAGED.1).build())
+        .resources_per_page(100)
+}
+
+/// The ARNs and tags of one `GetResources` reply.
+fn mappings(out: &aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput) -> Vec<(String, Tags)> {
+    out.resource_tag_mapping_list()
+        .iter()
+        .map(|m| {
+            let tags = m
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            (m.resource_arn().unwrap().to_string(), tags)
+        })
+        .collect()
+}
+
+/// Every association carrying `MANAGED`, through the SDK's paginator.
+async fn managed(tagging: &aws_sdk_resourcegroupstagging::Client) -> BTreeMap<String, Tags> {
+    let pages = get_managed(tagging)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    pages.iter().flat_map(mappings).collect()
+}
+
+/// A raw awsJson1_1 request to the emulator, signed as `KEY`.
+async fn aws_json(url: &str, target: &str, body: &Value) -> reqwest::Response {
+    http()
+        .post(format!("{url}/"))
+        .header("x-amz-target", target)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("authorization", signed(KEY))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+const GET_RESOURCES: &str = "ResourceGroupsTaggingAPI_20170126.GetResources";
+
+/// An emulator with `n` ACTIVE associations in the network `shared`: the first `tagged` (in creation
+/// order) carry `MANAGED` and tags of their own, half of the others `managed-by` with another value,
+/// the rest other tags only. Returns the tagged ones' ARNs with their tags.
+async fn with_tagged(n: usize, tagged: usize) -> (Running, Target, BTreeMap<String, Tags>) {
+    let (emu, network, _) = start().await;
+    let mut expected = BTreeMap::new();
+    for i in 0..n {
+        let s = emu.fake.create_service(&format!("tagged-{i}"), None).unwrap();
+        let index = i.to_string();
+        let tags = if i < tagged {
+            tags(&[MANAGED, ("index", &index), ("team", ["a", "b", "c"][i % 3])])
+        } else if i % 2 == 0 {
+            tags(&[("managed-by", "someone-else"), ("index", &index)])
+        } else {
+            tags(&[("index", &index)])
+        };
+        let a = emu.fake.seed_association(&network.id, &s.id, tags.clone());
+        if i < tagged {
+            expected.insert(a.arn, tags);
+        }
+    }
+    (emu, network, expected)
+}
+
+#[tokio::test]
+async fn get_resources_pages_the_tagged_associations_with_all_their_tags() {
+    let (emu, _, expected) = with_tagged(250, 230).await;
+    let pages = get_managed(&emu.tagging)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    let sizes: Vec<usize> = pages.iter().map(|p| p.resource_tag_mapping_list().len()).collect();
+    assert_eq!(sizes, [100, 100, 30]);
+    assert_eq!(emu.fake.count("GetResources"), 3, "one call per page");
+    assert_eq!(
+        pages.last().unwrap().pagination_token(),
+        Some(""),
+        "the last page says so"
+    );
+    let got: Vec<(String, Tags)> = pages.iter().flat_map(mappings).collect();
+    let want: Vec<(String, Tags)> = expected.clone().into_iter().collect();
+    assert_eq!(
+        got, want,
+        "every tagged association once, in ARN order, with all its tags"
+    );
+
+    // Without ResourcesPerPage the pages are as large; the operator's adapter and the fake in-process
+    // read the same.
+    let unsized_pages = get_managed(&emu.tagging)
+        .set_resources_per_page(None)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(unsized_pages.len(), 3);
+    let calls = emu.fake.count("GetResources");
+    let through_adapter = tagged_all(&emu.api, MANAGED).await.unwrap();
+    assert_eq!(emu.fake.count("GetResources") - calls, 3);
+    let in_process = tagged_all(emu.fake.as_ref(), MANAGED).await.unwrap();
+    for items in [through_adapter, in_process] {
+        let items: Vec<(String, Tags)> = items.into_iter().map(|t| (t.arn, t.tags)).collect();
+        assert_eq!(items, want);
+    }
+
+    // Smaller pages, and a token from the adapter's first page resumes on the wire.
+    let sizes: Vec<usize> = get_managed(&emu.tagging)
+        .resources_per_page(40)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.resource_tag_mapping_list().len())
+        .collect();
+    assert_eq!(sizes, [40, 40, 40, 40, 40, 30]);
+    let first = emu.api.tagged_associations(MANAGED, None).await.unwrap();
+    let token = first.next_token.unwrap();
+    let second = get_managed(&emu.tagging).pagination_token(token).send().await.unwrap();
+    assert_eq!(mappings(&second), want[100..200]);
+}
+
+#[tokio::test]
+async fn get_resources_sees_tag_changes_at_once() {
+    let (emu, _, expected) = with_tagged(6, 3).await;
+    let arns: Vec<String> = emu.fake.associations().into_iter().map(|a| a.arn).collect();
+    assert_eq!(managed(&emu.tagging).await, expected);
+    let untagged = arns.iter().find(|a| !expected.contains_key(*a)).unwrap();
+    let [first, second, third] = [0, 1, 2].map(|i| expected.keys().nth(i).unwrap().clone());
+
+    // Through VPC Lattice's TagResource and UntagResource, as the operator changes them.
+    emu.api.tag_resource(&first, &tags(&[("env", "prod")])).await.unwrap();
+    emu.api.tag_resource(untagged, &tags(&[MANAGED])).await.unwrap();
+    emu.api.untag_resource(&second, &[MANAGED.0.to_string()]).await.unwrap();
+    let now = managed(&emu.tagging).await;
+    assert_eq!(now.len(), 3, "{now:?}");
+    let mut retagged = expected[&first].clone();
+    retagged.insert("env".into(), "prod".into());
+    assert_eq!(now[&first], retagged, "new tags show with the old ones");
+    assert_eq!(now[&third], expected[&third]);
+    assert!(now.contains_key(untagged), "tagged since");
+    assert!(!now.contains_key(&second), "untagged since");
+
+    // Deleted associations are gone from the Tagging API too; one being deleted is still there.
+    let id = |arn: &str| arn.rsplit('/').next().unwrap().to_string();
+    emu.fake.set_faults(Faults {
+        provisioning_delay_ms: 60_000,
+        ..Faults::default()
+    });
+    emu.api.delete_association(&id(&first)).await.unwrap();
+    assert!(emu.fake.delete_out_of_band(&id(untagged)));
+    let now = managed(&emu.tagging).await;
+    assert_eq!(now.keys().collect::<Vec<_>>(), [&first, &third]);
+}
+
+#[tokio::test]
+async fn tag_filters_and_resource_types_select_as_aws_does() {
+    let (emu, _, expected) = with_tagged(6, 3).await;
+    let arns = |v: &Value| -> Vec<String> {
+        v["ResourceTagMappingList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["ResourceARN"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Three carry MANAGED (teams a, b, c), one `managed-by: someone-else`, two only `index`.
+    let all: BTreeMap<String, Tags> = emu
+        .fake
+        .associations()
+        .into_iter()
+        .map(|a| {
+            let tags = emu.fake.tags_of(&a.arn);
+            (a.arn, tags)
+        })
+        .collect();
+    let having = |keep: &dyn Fn(&Tags) -> bool| -> Vec<String> {
+        all.iter().filter(|(_, t)| keep(t)).map(|(a, _)| a.clone()).collect()
+    };
+    let managed_by_anyone = having(&|t| t.contains_key("managed-by"));
+    assert_eq!(managed_by_anyone.len(), 4);
+    let team_a = having(&|t| t.get("team").is_some_and(|v| v == "a"));
+    assert_eq!(team_a.len(), 1);
+    assert!(expected.contains_key(&team_a[0]));
+    let all: Vec<String> = all.into_keys().collect();
+    let cases = [
+        // Values of one key are alternatives; a key without values matches any value.
+        (
+            json!({ "TagFilters": [{ "Key": "managed-by", "Values": ["vlo", "someone-else"] }] }),
+            managed_by_anyone.clone(),
+        ),
+        (json!({ "TagFilters": [{ "Key": "managed-by" }] }), managed_by_anyone),
+        // Filters must all match.
+        (
+            json!({ "TagFilters": [{ "Key": "managed-by", "Values": ["vlo"] }, { "Key": "team", "Values": ["a"] }] }),
+            team_a,
+        ),
+        // No filters: every tagged resource; the service's name or the association type select
+        // associations, another type nothing.
+        (json!({}), all.clone()),
+        (json!({ "ResourceTypeFilters": ["vpc-lattice"] }), all.clone()),
+        (
+            json!({ "ResourceTypeFilters": ["ec2:instance", ASSOCIATION_RESOURCE_TYPE] }),
+            all,
+        ),
+        (json!({ "ResourceTypeFilters": ["ec2:instance"] }), vec![]),
+        (
+            json!({ "ResourceTypeFilters": ["vpc-lattice:service"], "TagFilters": [{ "Key": "managed-by" }] }),
+            vec![],
+        ),
+    ];
+    for (body, want) in cases {
+        let reply = aws_json(&emu.url, GET_RESOURCES, &body).await;
+        assert_eq!(reply.status(), 200, "{body}");
+        assert_eq!(reply.headers()["content-type"], "application/x-amz-json-1.1");
+        let got: Value = reply.json().await.unwrap();
+        assert_eq!(arns(&got), want, "{body}");
+        assert_eq!(got["PaginationToken"], "", "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_account_gets_throttled_exception() {
+    let (emu, _, _) = with_tagged(3, 3).await;
+    emu.fake.set_faults(Faults {
+        request_rate: 0.1,
+        request_burst: Some(1),
+        ..Faults::default()
+    });
+    get_managed(&emu.tagging).send().await.unwrap();
+    let e = get_managed(&emu.tagging).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("ThrottledException"), "{e:?}");
+    assert_eq!(e.raw_response().unwrap().status().as_u16(), 400);
+    assert!(e.into_service_error().is_throttled_exception());
+    // Through the adapter, a throttle the reconciler backs off from.
+    let e = emu.api.tagged_associations(MANAGED, None).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Throttled, "{e:?}");
+    // On the wire: 400, the error type in the header and in the body.
+    let reply = aws_json(&emu.url, GET_RESOURCES, &json!({})).await;
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "ThrottledException");
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["__type"], "ThrottledException");
+    assert!(body["Message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    // Another account has its own quota.
+    get_managed(&tagging_client(&emu.url, "AKIDOTHERACCOUNT"))
+        .send()
+        .await
+        .unwrap();
+
+    // The scripted faults, named as the Tagging API names them.
+    let cases = [
+        (
+            Faults {
+                throttle: 1,
+                ..Faults::default()
+            },
+            "ThrottledException",
+            400,
+        ),
+        (
+            Faults {
+                server_errors: 1,
+                ..Faults::default()
+            },
+            "InternalServiceException",
+            500,
+        ),
+    ];
+    for (faults, code, status) in cases {
+        emu.fake.set_faults(faults);
+        let e = get_managed(&emu.tagging).send().await.unwrap_err();
+        assert_eq!(e.code(), Some(code), "{e:?}");
+        assert_eq!(e.raw_response().unwrap().status().as_u16(), status);
+        get_managed(&emu.tagging).send().await.unwrap();
+    }
+    let errors: Vec<Option<String>> = emu
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.access_key_id.as_deref() == Some(KEY))
+        .map(|c| c.error)
+        .collect();
+    let code = |c: &str| Some(c.to_string());
+    assert_eq!(
+        errors,
+        [
+            None,
+            code("ThrottledException"),
+            code("ThrottledException"),
+            code("ThrottledException"),
+            code("ThrottledException"),
+            None,
+            code("InternalServiceException"),
+            None,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn invalid_get_resources_are_refused() {
+    let (emu, network, _) = with_tagged(3, 3).await;
+    for bad in [101, 0, -1] {
+        let e = get_managed(&emu.tagging)
+            .resources_per_page(bad)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("InvalidParameterException"), "{bad}: {e:?}");
+        assert!(e.into_service_error().is_invalid_parameter_exception());
+    }
+    let reply = aws_json(&emu.url, GET_RESOURCES, &json!({ "ResourcesPerPage": 101 })).await;
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "InvalidParameterException");
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["__type"], "InvalidParameterException", "{body}");
+
+    // Tokens: only this emulator's, for this query; an empty one is the first page.
+    let list_token = {
+        let filter = ListFilter {
+            max_results: Some(1),
+            ..by_network(&network)
+        };
+        emu.api
+            .list_associations(&filter, None)
+            .await
+            .unwrap()
+            .next_token
+            .unwrap()
+    };
+    let token = get_managed(&emu.tagging)
+        .resources_per_page(1)
+        .send()
+        .await
+        .unwrap()
+        .pagination_token()
+        .unwrap()
+        .to_string();
+    let other_filter = emu
+        .tagging
+        .get_resources()
+        .tag_filters(TagFilter::builder().key("team").values("a").build())
+        .pagination_token(&token)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(other_filter.code(), Some("InvalidParameterException"));
+    for bad in ["garbage".to_string(), list_token, token[2..].to_string()] {
+        let e = get_managed(&emu.tagging)
+            .pagination_token(&bad)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some("InvalidParameterException"), "{bad}: {e:?}");
+    }
+    let first = get_managed(&emu.tagging).pagination_token("").send().await.unwrap();
+    assert_eq!(first.resource_tag_mapping_list().len(), 3);
+    let second = get_managed(&emu.tagging)
+        .resources_per_page(1)
+        .pagination_token(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mappings(&second), mappings(&first)[1..2]);
+
+    // Filters AWS refuses, and what the emulator does not serve.
+    for body in [
+        json!({ "TagFilters": [{ "Values": ["x"] }] }),
+        json!({ "TagFilters": [{ "Key": "" }] }),
+        json!({ "TagFilters": [{ "Key": "k", "Values": vec!["v"; 21] }] }),
+        json!({ "ResourceARNList": [first.resource_tag_mapping_list()[0].resource_arn()] }),
+    ] {
+        let reply = aws_json(&emu.url, GET_RESOURCES, &body).await;
+        assert_eq!(reply.status(), 400, "{body}");
+        assert_eq!(
+            reply.headers()["x-amzn-ErrorType"],
+            "InvalidParameterException",
+            "{body}"
+        );
+    }
+    let reply = aws_json(&emu.url, GET_RESOURCES, &json!({ "ResourcesPerPage": "ten" })).await;
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "SerializationException");
+    let reply = aws_json(&emu.url, "ResourceGroupsTaggingAPI_20170126.TagResources", &json!({})).await;
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "UnknownOperationException");
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["__type"], "UnknownOperationException");
+}
+
+#[tokio::test]
+async fn get_resources_is_logged_and_attributed_like_every_call() {
+    let (emu, _, expected) = with_tagged(3, 2).await;
+    assert_eq!(managed(&emu.tagging).await, expected);
+    let other = tagging_client(&emu.url, "AKIDOTHERACCOUNT");
+    get_managed(&other).send().await.unwrap();
+    let calls: Vec<Call> = serde_json::from_value(
+        http()
+            .get(format!("{}/_emulator/calls", emu.url))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()["calls"]
+            .take(),
+    )
+    .unwrap();
+    let logged: Vec<(&str, Option<&str>, Option<&str>)> = calls
+        .iter()
+        .map(|c| (c.operation.as_str(), c.access_key_id.as_deref(), c.error.as_deref()))
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("GetResources", Some(KEY), None),
+            ("GetResources", Some("AKIDOTHERACCOUNT"), None),
+        ]
+    );
+    let callers: Vec<(String, String, String)> = emu
+        .fake
+        .callers()
+        .into_iter()
+        .map(|c| (c.method, c.path, c.access_key_id))
+        .collect();
+    let caller = |k: &str| ("POST".to_string(), "/".to_string(), k.to_string());
+    assert_eq!(callers, [caller(KEY), caller("AKIDOTHERACCOUNT")]);
+}
+
+#[tokio::test]
+async fn tagged_pages_hold_still_under_concurrent_changes() {
+    let fake = FakeLattice::default();
+    let network = fake.create_service_network("shared", None).unwrap();
+    for i in 0..150 {
+        let s = fake.create_service(&format!("svc-{i}"), None).unwrap();
+        fake.seed_association(&network.id, &s.id, tags(&[MANAGED]));
+    }
+    let before: Vec<String> = fake.associations().into_iter().map(|a| a.arn).collect();
+    let first = fake.tagged_associations(MANAGED, None).await.unwrap();
+    assert_eq!(first.items.len(), 100);
+    // Between pages: one listed and one not yet listed deleted, 20 new ones.
+    let id = |arn: &str| arn.rsplit('/').next().unwrap().to_string();
+    assert!(fake.delete_out_of_band(&id(&before[0])));
+    assert!(fake.delete_out_of_band(&id(&before[120])));
+    for i in 0..20 {
+        let s = fake.create_service(&format!("new-{i}"), None).unwrap();
+        fake.seed_association(&network.id, &s.id, tags(&[MANAGED]));
+    }
+    let mut listed: Vec<String> = first.items.into_iter().map(|t| t.arn).collect();
+    let mut token = first.next_token;
+    while let Some(t) = token {
+        let page = fake.tagged_associations(MANAGED, Some(t)).await.unwrap();
+        listed.extend(page.items.into_iter().map(|t| t.arn));
+        token = page.next_token;
+    }
+    let cursor = before[99].clone();
+    for arn in &before {
+        assert_eq!(listed.contains(arn), *arn != before[120], "{arn}");
+    }
+    for a in fake.associations() {
+        if !before.contains(&a.arn) {
+            assert_eq!(
+                listed.contains(&a.arn),
+                a.arn > cursor,
+                "{a:?}: listed iff after the cursor"
+            );
+        }
+    }
+    let mut unique = listed.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), listed.len(), "none listed twice");
+    assert!(listed.windows(2).all(|w| w[0] < w[1]), "in ARN order");
 }

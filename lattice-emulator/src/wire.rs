@@ -5,6 +5,12 @@
 //! and a JSON body with `message` (plus `resourceId`/`resourceType`; on throttling `serviceCode`,
 //! `quotaCode`, `retryAfterSeconds` and the `Retry-After` header the model binds it to).
 //!
+//! The Resource Groups Tagging API's `GetResources` is served on the same port, in its own protocol
+//! (awsJson1_1, as aws-sdk-resourcegroupstagging sends it): `POST /` with
+//! `X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources`, errors as an HTTP status, the
+//! `x-amzn-ErrorType` header and a `{"__type", "Message"}` body, so the operator's tagging client can
+//! be pointed here with `AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API`.
+//!
 //! Each request's SigV4 access key ID stands for its account: the request quota (a token bucket per
 //! account, [`Faults::request_rate`]) is kept per key. Fault knobs, the request log and seeding live
 //! under `/_emulator/`, which is never throttled. Written by hand: no library emulates
@@ -15,7 +21,9 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -27,7 +35,7 @@ use vpc_lattice_operator::lattice::{
     Association, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags,
 };
 
-use crate::fake::{Caller, FakeLattice, Faults, Target};
+use crate::fake::{Caller, FakeLattice, Faults, ResourceQuery, Target};
 
 type Shared = Arc<FakeLattice>;
 
@@ -284,6 +292,127 @@ async fn callers(State(f): State<Shared>) -> Json<Value> {
     Json(json!({ "callers": f.callers() }))
 }
 
+// --- The Resource Groups Tagging API (awsJson1_1) ---
+
+/// The content type of awsJson1_1 requests and replies.
+const AWS_JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// The `X-Amz-Target` of `GetResources`.
+const GET_RESOURCES: &str = "ResourceGroupsTaggingAPI_20170126.GetResources";
+
+/// An awsJson1_1 reply.
+fn aws_json(status: StatusCode, mut headers: HeaderMap, body: &Value) -> Response {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(AWS_JSON_1_1));
+    (status, headers, body.to_string()).into_response()
+}
+
+/// An awsJson1_1 error: the status, `x-amzn-ErrorType: <code>` and `{"__type", "Message"}`.
+fn aws_json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(code) {
+        headers.insert("x-amzn-ErrorType", v);
+    }
+    aws_json(status, headers, &json!({ "__type": code, "Message": message }))
+}
+
+/// An error of the fake, already named as the Tagging API names it: server errors are 500, every
+/// other error (throttling included, as awsJson1_1 services send `ThrottledException`) is 400.
+fn tagging_error(e: &LatticeError) -> Response {
+    let status = match e.kind {
+        ErrorKind::Transient => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    aws_json_error(status, &e.code, &e.message)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagFilterBody {
+    key: Option<String>,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+/// A `GetResources` request; the fields the emulator does not serve (`TagsPerPage`, compliance
+/// details) are accepted and ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetResourcesBody {
+    pagination_token: Option<String>,
+    #[serde(default)]
+    tag_filters: Vec<TagFilterBody>,
+    resources_per_page: Option<i32>,
+    #[serde(default)]
+    resource_type_filters: Vec<String>,
+    #[serde(rename = "ResourceARNList", default)]
+    resource_arn_list: Vec<String>,
+}
+
+async fn get_resources(f: &FakeLattice, body: &[u8]) -> Response {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    let b: GetResourcesBody = match serde_json::from_slice(body) {
+        Ok(b) => b,
+        Err(e) => return aws_json_error(StatusCode::BAD_REQUEST, "SerializationException", &e.to_string()),
+    };
+    if !b.resource_arn_list.is_empty() {
+        return aws_json_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterException",
+            "ResourceARNList is not supported by the emulator",
+        );
+    }
+    // The fake checks the filters, the page size and the token (a missing key is an empty one, which
+    // it refuses), so every such refusal is a logged call.
+    let q = ResourceQuery {
+        resource_types: b.resource_type_filters,
+        tag_filters: b
+            .tag_filters
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.values))
+            .collect(),
+        per_page: b.resources_per_page,
+    };
+    match f.get_resources(&q, b.pagination_token).await {
+        Ok(page) => {
+            let list: Vec<Value> = page
+                .items
+                .iter()
+                .map(|t| {
+                    let tags: Vec<Value> = t.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect();
+                    json!({ "ResourceARN": t.arn, "Tags": tags })
+                })
+                .collect();
+            let reply = json!({
+                // The last page says so with an empty token, as AWS does.
+                "PaginationToken": page.next_token.unwrap_or_default(),
+                "ResourceTagMappingList": list,
+            });
+            aws_json(StatusCode::OK, HeaderMap::new(), &reply)
+        }
+        Err(e) => tagging_error(&e),
+    }
+}
+
+/// The awsJson1_1 operations, by their `X-Amz-Target`.
+async fn aws_json_operation(State(f): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match target {
+        GET_RESOURCES => get_resources(&f, &body).await,
+        _ => aws_json_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("Unknown operation '{target}'"),
+        ),
+    }
+}
+
 /// Logs the access key ID each API request was signed with (`Credential=<key>/…` in SigV4) and
 /// serves the request as that account (its request quota, its calls' `accessKeyId`).
 async fn record_caller(State(f): State<Shared>, req: Request, next: Next) -> Response {
@@ -356,9 +485,11 @@ async fn delete_out_of_band(State(f): State<Shared>, Path(id): Path<String>) -> 
     }
 }
 
-/// The wire API and the `/_emulator/` admin routes over one fake.
+/// The wire APIs (VPC Lattice's restJson1 routes, the Tagging API's awsJson1_1 `POST /`) and the
+/// `/_emulator/` admin routes over one fake.
 pub fn router(fake: Shared) -> Router {
     Router::new()
+        .route("/", post(aws_json_operation))
         .route(
             "/servicenetworkserviceassociations",
             post(create_association).get(list_associations),

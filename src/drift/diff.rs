@@ -72,6 +72,25 @@ pub fn tags_drifted(desired: &Tags, current: Option<&Tags>) -> bool {
     current.is_none_or(|current| !tags_match(desired, current))
 }
 
+/// The objects of `checks` whose tags drifted, given what the Tagging API reported for each identity
+/// (`read`: identity → ARN → tags, of every association carrying this cluster's tag). An ARN
+/// missing from its identity's read (its cluster tag was removed, the association is gone, or the
+/// Tagging API has not caught up yet) counts as drifted: the object's reconcile reads the tags
+/// itself and decides. Objects of an identity whose read failed are left alone.
+pub fn tag_drift<'a, K>(
+    checks: &[&'a Tracked<K>],
+    read: &HashMap<String, HashMap<String, Tags>>,
+) -> Vec<&'a Tracked<K>> {
+    checks
+        .iter()
+        .copied()
+        .filter(|t| match (read.get(&t.scope.0), &t.arn) {
+            (Some(by_arn), Some(arn)) => tags_drifted(&t.tags, by_arn.get(arn)),
+            _ => false,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +172,28 @@ mod tests {
         let mut no_arn = t("no-arn", "sn-a", Some("snsa-1"), Some("ACTIVE"));
         no_arn.arn = None;
         assert!(tag_checks(&[no_arn], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_batched_tag_read_wakes_changed_and_missing_associations_and_skips_failed_identities() {
+        let same = t("same", "sn-a", Some("snsa-1"), Some("ACTIVE"));
+        let changed = t("changed", "sn-a", Some("snsa-2"), Some("ACTIVE"));
+        let missing = t("missing", "sn-b", Some("snsa-3"), Some("ACTIVE"));
+        let mut unread = t("unread", "sn-a", Some("snsa-4"), Some("ACTIVE"));
+        unread.scope.0 = "role-b".into();
+        let arn = |t: &Tracked<String>| t.arn.clone().unwrap();
+        let read = HashMap::from([(
+            "default".to_string(),
+            HashMap::from([
+                (arn(&same), same.tags.clone()),
+                (arn(&changed), Tags::from([("team".to_string(), "other".to_string())])),
+            ]),
+        )]);
+        let drifted: Vec<&str> = tag_drift(&[&same, &changed, &missing, &unread], &read)
+            .iter()
+            .map(|t| t.key.as_str())
+            .collect();
+        assert_eq!(drifted, ["changed", "missing"], "role-b's read failed: left alone");
     }
 
     #[test]

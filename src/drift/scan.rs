@@ -1,23 +1,24 @@
 //! The drift scan loop: every `interval` (±10% jitter) it pages through each service network's
 //! associations (a fresh listing of the shared observation, which the reconciles it triggers then
 //! reuse) and wakes the objects [`diff::stale`](super::diff::stale) names; on a tag round it reads the
-//! tags of the objects [`diff::tag_checks`](super::diff::tag_checks) names and wakes those whose tags
+//! tags of every association of this cluster in batches (the Resource Groups Tagging API, 100 per
+//! call) and wakes those of the objects [`diff::tag_checks`](super::diff::tag_checks) names whose tags
 //! drifted (all through the shared rate limiter). It also refreshes the objects-by-status gauge.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::SinkExt;
 use futures::channel::mpsc::Sender;
-use futures::future::BoxFuture;
-use futures::{FutureExt, SinkExt, StreamExt};
 use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
+use crate::api::CLUSTER_TAG;
 use crate::api::ServiceNetworkServiceAssociation as Snsa;
-use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tags_drifted};
+use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tag_drift};
 use crate::lattice::provider::Tenant;
-use crate::lattice::{ErrorKind, LatticeApi, LatticeError, Tags};
+use crate::lattice::{LatticeApi, Tags, tagged_all};
 use crate::metrics::StatusLabels;
 use crate::reconcile::{Context, desired_tags};
 
@@ -110,46 +111,35 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
     }
 }
 
-/// How many tag reads a tag round keeps in flight (the shared rate limiter paces them).
-const TAG_READS_IN_FLIGHT: usize = 8;
-
-/// A tag round: reads the tags of each object in `checks` (one ListTagsForResource per ACTIVE
-/// object, through the shared rate limiter) and returns those whose tags drifted from their spec,
-/// marked so that their reconcile reads the tags again instead of trusting its status.
+/// A tag round: reads, per AWS identity, the tags of every association carrying this cluster's tag
+/// through the Resource Groups Tagging API (`GetResources`, 100 associations per call, through the
+/// shared rate limiter) and returns the objects of `checks` whose tags drifted from their spec
+/// ([`tag_drift`]), marked so that their reconcile reads the tags again instead of trusting its
+/// status. A read that fails leaves its identity's objects for the next tag round.
 async fn drifted_tags(
     ctx: &Context,
     apis: &HashMap<String, Arc<dyn LatticeApi>>,
     checks: &[&Tracked<ObjectRef<Snsa>>],
 ) -> Vec<ObjectRef<Snsa>> {
-    let reads: Vec<BoxFuture<'static, (usize, Result<Tags, LatticeError>)>> = checks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
-            let api = apis.get(&t.scope.0)?.clone();
-            let arn = t.arn.clone()?;
-            Some(async move { (i, api.list_tags(&arn).await) }.boxed())
-        })
-        .collect();
-    let reads: Vec<_> = futures::stream::iter(reads)
-        .buffer_unordered(TAG_READS_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut drifted = Vec::new();
-    for (i, read) in reads {
-        let t = checks[i];
-        let current = match read {
-            Ok(tags) => Some(tags),
-            Err(e) if e.kind == ErrorKind::NotFound => None,
-            Err(e) => {
-                warn!(object = %t.key, error = %e, "drift scan could not read the tags");
-                continue;
+    let cluster = ctx.config.cluster_name.as_str();
+    let mut read: HashMap<String, HashMap<String, Tags>> = HashMap::new();
+    let mut identities: Vec<&String> = checks.iter().map(|t| &t.scope.0).collect();
+    identities.sort();
+    identities.dedup();
+    for identity in identities {
+        let Some(api) = apis.get(identity) else { continue };
+        match tagged_all(api.as_ref(), (CLUSTER_TAG, cluster)).await {
+            Ok(items) => {
+                read.insert(identity.clone(), items.into_iter().map(|t| (t.arn, t.tags)).collect());
             }
-        };
-        if tags_drifted(&t.tags, current.as_ref()) {
-            let memory_key = format!("{}/{}", t.key.namespace.as_deref().unwrap_or_default(), t.key.name);
-            ctx.remember(&memory_key, |memory| memory.tags_drifted = true);
-            drifted.push(t.key.clone());
+            Err(e) => warn!(tenant = identity, error = %e, "drift scan could not read the associations' tags"),
         }
+    }
+    let mut drifted = Vec::new();
+    for t in tag_drift(checks, &read) {
+        let memory_key = format!("{}/{}", t.key.namespace.as_deref().unwrap_or_default(), t.key.name);
+        ctx.remember(&memory_key, |memory| memory.tags_drifted = true);
+        drifted.push(t.key.clone());
     }
     drifted
 }

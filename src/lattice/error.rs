@@ -161,6 +161,34 @@ macro_rules! modeled {
         LatticeError::new(ErrorKind::QuotaExceeded, "ServiceQuotaExceededException", $e.message())
             .with_resource($e.resource_id().unwrap_or_default(), $e.resource_type())
     };
+    (ThrottledException, $e:ident) => {
+        LatticeError::new(
+            ErrorKind::Throttled,
+            "ThrottledException",
+            $e.message().unwrap_or("throttled"),
+        )
+    };
+    (InvalidParameterException, $e:ident) => {
+        LatticeError::new(
+            ErrorKind::Validation,
+            "InvalidParameterException",
+            $e.message().unwrap_or("invalid parameter"),
+        )
+    };
+    (InternalServiceException, $e:ident) => {
+        LatticeError::new(
+            ErrorKind::Transient,
+            "InternalServiceException",
+            $e.message().unwrap_or("internal error"),
+        )
+    };
+    (PaginationTokenExpiredException, $e:ident) => {
+        LatticeError::new(
+            ErrorKind::Transient,
+            "PaginationTokenExpiredException",
+            $e.message().unwrap_or("pagination token expired"),
+        )
+    };
     (InternalServerException, $e:ident) => {
         LatticeError::new(ErrorKind::Transient, "InternalServerException", $e.message())
             .with_retry_after($e.retry_after_seconds())
@@ -209,5 +237,8 @@ impl_classify! {
     }
     op::untag_resource::UntagResourceError {
         ValidationException, AccessDeniedException, ResourceNotFoundException, InternalServerException,
+    }
+    aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesError {
+        ThrottledException, InvalidParameterException, InternalServiceException, PaginationTokenExpiredException,
     }
 }

@@ -23,7 +23,9 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
-use super::{Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tags};
+use super::{
+    Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tagged, Tags,
+};
 
 /// What a call does, for the limiter's priority.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +255,18 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
             "UntagResource",
             CallClass::Mutation,
             self.inner.untag_resource(arn, keys),
+        )
+        .await
+    }
+    async fn tagged_associations(
+        &self,
+        filter: (&str, &str),
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, LatticeError> {
+        self.call(
+            "GetResources",
+            CallClass::Read,
+            self.inner.tagged_associations(filter, next_token),
         )
         .await
     }

@@ -169,16 +169,51 @@ pub trait LatticeApi: Send + Sync {
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError>;
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError>;
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError>;
+    /// One page of the Resource Groups Tagging API's `GetResources`: the service-network/service
+    /// associations ([`ASSOCIATION_RESOURCE_TYPE`]) that carry the tag `filter` (key, value), each
+    /// with all its tags; up to [`TAGGED_PAGE_SIZE`] per page.
+    async fn tagged_associations(
+        &self,
+        filter: (&str, &str),
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, LatticeError>;
+}
+
+/// The Resource Groups Tagging API's name for service-network/service associations.
+pub const ASSOCIATION_RESOURCE_TYPE: &str = "vpc-lattice:servicenetworkserviceassociation";
+
+/// The largest page `GetResources` returns (its `ResourcesPerPage` maximum).
+pub const TAGGED_PAGE_SIZE: i32 = 100;
+
+/// A resource's ARN and all its tags, as the Tagging API reports them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tagged {
+    pub arn: String,
+    pub tags: Tags,
+}
+
+/// Every association that carries the tag `filter`, with its tags, across all pages.
+pub async fn tagged_all(api: &dyn LatticeApi, filter: (&str, &str)) -> Result<Vec<Tagged>, LatticeError> {
+    all_pages(|token| api.tagged_associations(filter, token)).await
 }
 
 /// Every association that matches `filter`, across all pages.
 pub async fn list_all(api: &dyn LatticeApi, filter: &ListFilter) -> Result<Vec<Association>, LatticeError> {
+    all_pages(|token| api.list_associations(filter, token)).await
+}
+
+/// Every item of a paged call, following its tokens until one is missing or empty.
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, LatticeError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, LatticeError>>,
+{
     let mut items = Vec::new();
     let mut token = None;
     loop {
-        let page = api.list_associations(filter, token).await?;
-        items.extend(page.items);
-        match page.next_token {
+        let next = page(token).await?;
+        items.extend(next.items);
+        match next.next_token {
             Some(t) if !t.is_empty() => token = Some(t),
             _ => return Ok(items),
         }

@@ -1,25 +1,29 @@
-//! [`LatticeApi`] over aws-sdk-vpclattice. The client comes from the standard aws-config chain, so
-//! credentials (IRSA, Pod Identity, env, profile), region and endpoint overrides
-//! (`AWS_ENDPOINT_URL_VPC_LATTICE`, `AWS_ENDPOINT_URL`) work as in every AWS tool.
+//! [`LatticeApi`] over aws-sdk-vpclattice, and aws-sdk-resourcegroupstagging for the batched tag
+//! reads of the drift scan. The clients come from the standard aws-config chain, so credentials
+//! (IRSA, Pod Identity, env, profile), region and endpoint overrides (`AWS_ENDPOINT_URL_VPC_LATTICE`,
+//! `AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API`, `AWS_ENDPOINT_URL`) work as in every AWS tool.
 
 use async_trait::async_trait;
+use aws_sdk_resourcegroupstagging as tagging;
 use aws_sdk_vpclattice::Client;
 use aws_sdk_vpclattice::types as t;
 
 use super::error::classify;
 use super::{
-    Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError, ListFilter, Page, Tags,
+    ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError,
+    ListFilter, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
 };
 
-/// VPC Lattice through the AWS SDK.
+/// VPC Lattice (and the Tagging API's view of its associations) through the AWS SDK.
 #[derive(Clone, Debug)]
 pub struct SdkLattice {
     client: Client,
+    tagging: tagging::Client,
 }
 
 impl SdkLattice {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub fn new(client: Client, tagging: tagging::Client) -> Self {
+        Self { client, tagging }
     }
 
     /// The standard AWS configuration chain (credentials, region, endpoint overrides), with the SDK's
@@ -34,7 +38,7 @@ impl SdkLattice {
 
     /// A client for a loaded configuration.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
-        Self::new(Client::new(config))
+        Self::new(Client::new(config), tagging::Client::new(config))
     }
 }
 
@@ -177,5 +181,37 @@ impl LatticeApi for SdkLattice {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn tagged_associations(
+        &self,
+        (key, value): (&str, &str),
+        next_token: Option<String>,
+    ) -> Result<Page<Tagged>, LatticeError> {
+        let out = self
+            .tagging
+            .get_resources()
+            .resource_type_filters(ASSOCIATION_RESOURCE_TYPE)
+            .tag_filters(tagging::types::TagFilter::builder().key(key).values(value).build())
+            .resources_per_page(TAGGED_PAGE_SIZE)
+            .set_pagination_token(next_token)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(Page {
+            items: out
+                .resource_tag_mapping_list()
+                .iter()
+                .map(|m| Tagged {
+                    arn: m.resource_arn().unwrap_or_default().to_string(),
+                    tags: m
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                })
+                .collect(),
+            next_token: owned(out.pagination_token()),
+        })
     }
 }

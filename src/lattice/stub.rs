@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tags,
+    Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
+    Tags,
 };
 
 #[derive(Default)]
@@ -99,5 +100,16 @@ impl LatticeApi for Stub {
     async fn untag_resource(&self, _arn: &str, _keys: &[String]) -> Result<(), LatticeError> {
         self.call("Untag").await;
         Ok(())
+    }
+    async fn tagged_associations(
+        &self,
+        _filter: (&str, &str),
+        _next_token: Option<String>,
+    ) -> Result<Page<Tagged>, LatticeError> {
+        self.call("GetResources").await;
+        Ok(Page {
+            items: Vec::new(),
+            next_token: None,
+        })
     }
 }

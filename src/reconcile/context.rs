@@ -158,12 +158,15 @@ impl<'a> Target<'a> {
     /// Where the object's association is looked up, through `tenant`: the shared listing of the
     /// tenant's identity and the object's service network.
     pub fn lookup<'t>(&'t self, tenant: &'t Tenant) -> Lookup<'t> {
+        let begun = self.remember(|memory| memory.begun);
+        let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref()) == Some("ACTIVE");
         Lookup {
             api: &tenant.api,
             observations: &self.ctx.observations,
             scope: self.scope(tenant),
             not_before: self.remember(|memory| memory.mutated_at),
-            begun: self.remember(|memory| memory.begun),
+            begun,
+            settled: active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
             metrics: &self.ctx.metrics,
         }
     }

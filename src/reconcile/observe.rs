@@ -35,6 +35,9 @@ pub struct Lookup<'a> {
     /// that shows it done teaches the network's time for that work, and one begun after a Delete
     /// that lacks the association confirms it gone (no Get).
     pub begun: Option<Begun>,
+    /// True when the object is settled (its status says ACTIVE and it has no Create or Delete under
+    /// way): an older listing answers it ([`Observations::settled_max_age`]).
+    pub settled: bool,
     /// Counts how each listing request was served.
     pub metrics: &'a Metrics,
 }
@@ -43,9 +46,14 @@ impl Lookup<'_> {
     /// The association `id` as AWS reports it, or `None` when it does not exist: from the listing,
     /// with a Get only for a failed association or one the listing lacks.
     pub async fn association(&self, id: &str) -> Result<Option<Association>, LatticeError> {
+        let age = if self.settled {
+            self.observations.settled_max_age()
+        } else {
+            self.observations.max_age()
+        };
         let (listing, served) = self
             .observations
-            .listing(&self.scope, self.api, self.not_before)
+            .listing_within(&self.scope, self.api, self.not_before, age)
             .await?;
         self.metrics.observed(served.as_str());
         let took = |b: Begun| listing.started.saturating_duration_since(b.at);
@@ -158,6 +166,7 @@ mod tests {
             scope: scope(),
             not_before: begun.map(|b| b.at),
             begun,
+            settled: false,
             metrics: &metrics,
         };
         let mut found = Vec::new();

@@ -82,10 +82,14 @@ impl NamespaceRoles {
             .configure(&self.base)
             .build()
             .await;
-        let config = aws_sdk_vpclattice::config::Builder::from(&self.base)
-            .credentials_provider(credentials)
+        let config = self
+            .base
+            .to_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                credentials,
+            ))
             .build();
-        let sdk = SdkLattice::new(aws_sdk_vpclattice::Client::from_conf(config));
+        let sdk = SdkLattice::from_config(&config);
         let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.limiter.clone(), self.metrics.clone()));
         roles.insert(role.to_string(), api.clone());
         api

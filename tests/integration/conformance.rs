@@ -25,6 +25,16 @@ fn sdk(url: &str) -> aws_sdk_vpclattice::Client {
     aws_sdk_vpclattice::Client::from_conf(config)
 }
 
+fn tagging_sdk(url: &str) -> aws_sdk_resourcegroupstagging::Client {
+    let config = aws_sdk_resourcegroupstagging::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .build();
+    aws_sdk_resourcegroupstagging::Client::from_conf(config)
+}
+
 /// Replaces what legitimately differs between two endpoints (generated IDs, the account) by
 /// placeholders, after checking that each has AWS's shape.
 struct Normalizer(Vec<(String, String)>);
@@ -66,7 +76,7 @@ fn association_fields(a: &Association, n: &Normalizer) -> BTreeMap<String, Strin
 /// Runs the scenario and returns each step's normalised result.
 async fn scenario(url: &str) -> BTreeMap<String, BTreeMap<String, String>> {
     let raw = sdk(url);
-    let api = SdkLattice::new(raw.clone());
+    let api = SdkLattice::new(raw.clone(), tagging_sdk(url));
     let mut n = Normalizer(Vec::new());
     let sn = raw
         .create_service_network()

@@ -376,6 +376,7 @@ async fn the_image_runs_the_operator_with_crun_against_the_api_server_and_lattic
     for env in [
         "KUBECONFIG=/etc/vlo/kubeconfig".to_string(),
         format!("AWS_ENDPOINT_URL_VPC_LATTICE={endpoint}"),
+        format!("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API={endpoint}"),
         "AWS_ACCESS_KEY_ID=test".into(),
         "AWS_SECRET_ACCESS_KEY=test".into(),
         "AWS_REGION=us-east-1".into(),

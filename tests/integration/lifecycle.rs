@@ -396,6 +396,10 @@ async fn tags_changed_outside_the_cluster_are_found_by_the_drift_scan() {
     let o = e.ready("app").await;
     assert_eq!(o.status.unwrap().tags_synced_generation, o.metadata.generation);
     assert!(e.event_reasons().await.iter().any(|r| r == "TagsSynced"));
+    assert!(
+        e.fake.count("GetResources") >= 1,
+        "found by a batched read of the Tagging API"
+    );
     e.operator.stop().await;
 }
 

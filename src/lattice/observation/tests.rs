@@ -245,9 +245,32 @@ async fn a_failed_list_fails_every_request_that_waited_for_it_and_is_not_kept() 
 }
 
 #[tokio::test]
+async fn a_settled_object_is_answered_by_a_listing_too_old_for_one_in_progress() {
+    let (stub, api) = api(Stub::with(3));
+    let observations = Observations::with_ages(Duration::from_millis(20), Duration::from_secs(60));
+    observations.listing(&scope(), &api, None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let settled = observations.settled_max_age();
+    let (_, how) = observations
+        .listing_within(&scope(), &api, None, settled)
+        .await
+        .unwrap();
+    assert_eq!(how, Served::Kept, "settled: 50 ms old is young enough");
+    let (_, how) = observations.listing(&scope(), &api, None).await.unwrap();
+    assert_eq!(how, Served::Listed, "in progress: 50 ms old is stale");
+    let changed = Instant::now();
+    let (_, how) = observations
+        .listing_within(&scope(), &api, Some(changed), settled)
+        .await
+        .unwrap();
+    assert_eq!(how, Served::Listed, "never older than the caller's own change");
+    assert_eq!(stub.count("List"), 3);
+}
+
+#[tokio::test]
 async fn a_stale_listing_is_dropped_without_waiting_for_the_next_request() {
     let (_, api) = api(Stub::with(3));
-    let observations = Observations::new(Duration::from_millis(50));
+    let observations = Observations::with_ages(Duration::from_millis(50), Duration::from_millis(50));
     observations.listing(&scope(), &api, None).await.unwrap();
     assert!(!observations.is_empty());
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -120,6 +120,7 @@ impl Binary {
             .args(extra)
             .env("KUBECONFIG", cluster::kubeconfig())
             .env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
+            .env("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API", endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
