@@ -63,8 +63,9 @@ struct RunArgs {
     /// target/bench/results/, never into bench/results/ or BENCHMARKS.md.
     #[arg(long, env = "VLO_BENCH_SCALE", default_value_t = 1.0)]
     scale: f64,
-    /// Length of the fleet's steady-state window, in seconds.
-    #[arg(long, env = "VLO_BENCH_STEADY_SECS", default_value_t = 300)]
+    /// Length of the fleet's steady-state window, in seconds: 6.5 resyncs of 60 s, so that the window
+    /// holds one tag round (every 6th drift scan reads the tags) and its cost is counted.
+    #[arg(long, env = "VLO_BENCH_STEADY_SECS", default_value_t = 390)]
     steady_secs: u64,
     /// Where the release binaries are (default: beside this one, as `cargo build --release
     /// --workspace --bins` puts them).

@@ -10,7 +10,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -36,10 +36,16 @@ pub enum CallClass {
     Read,
 }
 
+/// How long after a mutation last waited for a token the limiter still counts as saturated.
+pub const SATURATION_MEMORY: Duration = Duration::from_secs(2);
+
 /// The process's token bucket, with mutations ahead of reads.
 pub struct Limiter {
     bucket: DefaultDirectRateLimiter,
     mutations_waiting: AtomicUsize,
+    /// When a mutation last had to wait for a token (ms since `epoch`; 0: never).
+    mutation_waited_ms: AtomicU64,
+    epoch: Instant,
     /// Signalled when the last waiting mutation has its token.
     mutations_done: Notify,
 }
@@ -51,6 +57,8 @@ impl Limiter {
         Self {
             bucket: RateLimiter::direct(Quota::per_second(rps)),
             mutations_waiting: AtomicUsize::new(0),
+            mutation_waited_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
             mutations_done: Notify::new(),
         }
     }
@@ -64,6 +72,9 @@ impl Limiter {
                 // Counted out even when the caller is cancelled while it waits.
                 let _waiting = MutationWaiting(self);
                 while let Err(not_until) = self.bucket.check() {
+                    let waited = self.epoch.elapsed().as_millis().max(1);
+                    self.mutation_waited_ms
+                        .store(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::SeqCst);
                     tokio::time::sleep(not_until.wait_time_from(self.bucket.clock().now())).await;
                 }
             }
@@ -75,6 +86,17 @@ impl Limiter {
                 }
             },
         }
+    }
+
+    /// True while a mutating call waits for a token, or one had to wait within the last
+    /// [`SATURATION_MEMORY`]: the bucket is the bottleneck of Creates and Deletes, so a read now
+    /// takes a token from one of them (even in the moments when none happens to be queued).
+    pub fn saturated(&self) -> bool {
+        if self.mutations_waiting.load(Ordering::SeqCst) > 0 {
+            return true;
+        }
+        let waited = self.mutation_waited_ms.load(Ordering::SeqCst);
+        waited > 0 && self.epoch.elapsed().saturating_sub(Duration::from_millis(waited)) < SATURATION_MEMORY
     }
 
     async fn no_mutation_waiting(&self) {
@@ -306,6 +328,19 @@ mod tests {
             *order.lock().unwrap(),
             ["mutation", "mutation", "mutation", "read", "read", "read", "read"]
         );
+    }
+
+    #[tokio::test]
+    async fn saturated_while_a_mutation_waits_and_for_a_while_after() {
+        let limiter = Arc::new(Limiter::new(20));
+        assert!(!limiter.saturated());
+        limiter.acquire(CallClass::Mutation).await;
+        assert!(!limiter.saturated(), "a mutation that found a token waited for none");
+        saturate(&limiter);
+        limiter.acquire(CallClass::Mutation).await;
+        assert!(limiter.saturated(), "it waited for its token");
+        limiter.acquire(CallClass::Read).await;
+        assert!(limiter.saturated(), "still within the memory");
     }
 
     #[tokio::test]

@@ -22,6 +22,13 @@ use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter,
 /// The page size of the List (AWS's maximum).
 pub const PAGE_SIZE: i32 = 100;
 
+/// While mutating calls wait for the shared rate limiter, polls of objects in progress accept a
+/// listing up to this many times `max_age` old: each List they would start takes its token from a
+/// waiting Create or Delete, so a network listed every second during a burst of 1,000 Creates over
+/// 10 networks spends half the rate on Lists; a poll answered a few seconds later costs one object
+/// those seconds instead.
+pub const SATURATED_AGE_FACTOR: u32 = 4;
+
 /// How old a listing may be for an object that is settled: its association ACTIVE as its status
 /// says, no Create or Delete of its own under way (a restart, a resync, an edit). Such a reconcile
 /// asks only whether the association is still there as recorded, which the drift scan answers only

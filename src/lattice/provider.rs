@@ -35,6 +35,12 @@ pub enum TenantError {
 pub trait LatticeProvider: Send + Sync {
     /// The client to use for objects in `namespace`.
     async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError>;
+
+    /// True while mutating calls wait for the shared rate limiter: every read now takes a token
+    /// from a Create or Delete.
+    fn saturated(&self) -> bool {
+        false
+    }
 }
 
 /// One identity for every namespace.

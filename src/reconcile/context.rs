@@ -167,6 +167,7 @@ impl<'a> Target<'a> {
             not_before: self.remember(|memory| memory.mutated_at),
             begun,
             settled: active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
+            saturated: self.ctx.lattice.saturated(),
             metrics: &self.ctx.metrics,
         }
     }

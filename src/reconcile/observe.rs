@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
-use crate::lattice::observation::{Begun, Observations, Says, Scope, Work};
+use crate::lattice::observation::{Begun, Observations, SATURATED_AGE_FACTOR, Says, Scope, Work};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity, Observed, TagCheck};
@@ -38,6 +38,9 @@ pub struct Lookup<'a> {
     /// True when the object is settled (its status says ACTIVE and it has no Create or Delete under
     /// way): an older listing answers it ([`Observations::settled_max_age`]).
     pub settled: bool,
+    /// True while mutating calls wait for the rate limiter: an object in progress accepts a
+    /// listing [`SATURATED_AGE_FACTOR`] times older.
+    pub saturated: bool,
     /// Counts how each listing request was served.
     pub metrics: &'a Metrics,
 }
@@ -48,6 +51,8 @@ impl Lookup<'_> {
     pub async fn association(&self, id: &str) -> Result<Option<Association>, LatticeError> {
         let age = if self.settled {
             self.observations.settled_max_age()
+        } else if self.saturated {
+            self.observations.max_age() * SATURATED_AGE_FACTOR
         } else {
             self.observations.max_age()
         };
@@ -167,6 +172,7 @@ mod tests {
             not_before: begun.map(|b| b.at),
             begun,
             settled: false,
+            saturated: false,
             metrics: &metrics,
         };
         let mut found = Vec::new();

@@ -128,6 +128,10 @@ impl LatticeProvider for NamespaceRoles {
             ))),
         }
     }
+
+    fn saturated(&self) -> bool {
+        self.limiter.saturated()
+    }
 }
 
 #[cfg(test)]
