@@ -50,6 +50,10 @@ struct RunArgs {
     /// polls, a restart, the drift scan's wake-ups) before it is listed again, e.g. `1s`, `500ms`.
     #[arg(long, env = "OBSERVATION_MAX_AGE", default_value = "1s", value_parser = humantime::parse_duration)]
     observation_max_age: Duration,
+    /// After SIGTERM, how long in-flight reconciles may take to finish before they are stopped where
+    /// they are (the next start resumes them); keep it below the pod's termination grace period.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    shutdown_timeout: Duration,
     /// Maximum VPC Lattice calls per second, across all objects.
     #[arg(long, env = "AWS_MAX_RPS", default_value_t = 10)]
     aws_max_rps: u32,
@@ -139,6 +143,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         election: args.leader_elect.then(|| Election::from_env(args.lease_namespace)),
         ready,
         leader,
+        shutdown_timeout: args.shutdown_timeout,
     };
     let result = operator.run(stop).await;
     admin.abort();

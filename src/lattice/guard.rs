@@ -24,7 +24,8 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
 use super::{
-    Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tagged, Tags,
+    Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
+    Tags,
 };
 
 /// What a call does, for the limiter's priority.
@@ -196,11 +197,16 @@ impl AwsCallMetrics {
     }
 }
 
-/// A [`LatticeApi`] whose calls wait for the shared limiter and are counted.
+/// A [`LatticeApi`] whose calls wait for the shared limiter and are counted. One wraps each AWS
+/// identity (account), and AWS's quotas are per account: when a call is throttled with a
+/// `retryAfterSeconds`, no call of this identity goes out before that time has passed (calls
+/// already on the wire are not recalled).
 pub struct Guarded<L> {
     inner: L,
     limiter: SharedLimiter,
     metrics: AwsCallMetrics,
+    /// No call before this: the latest time a throttled answer asked to wait until.
+    quiet_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl<L> Guarded<L> {
@@ -209,6 +215,7 @@ impl<L> Guarded<L> {
             inner,
             limiter,
             metrics,
+            quiet_until: std::sync::Mutex::new(None),
         }
     }
 
@@ -218,11 +225,33 @@ impl<L> Guarded<L> {
         class: CallClass,
         fut: impl Future<Output = Result<T, LatticeError>>,
     ) -> Result<T, LatticeError> {
+        self.wait_out_throttling().await;
         self.limiter.acquire(class).await;
+        // A throttled answer may have arrived while this call waited for its token.
+        self.wait_out_throttling().await;
         let start = Instant::now();
         let result = fut.await;
         self.metrics.record(operation, result.as_ref().err(), start.elapsed());
+        if let Err(e) = &result
+            && e.kind == ErrorKind::Throttled
+            && let Some(after) = e.retry_after
+        {
+            let until = tokio::time::Instant::now() + after;
+            let mut quiet = self.quiet_until.lock().unwrap_or_else(|p| p.into_inner());
+            *quiet = Some(quiet.map_or(until, |q| q.max(until)));
+        }
         result
+    }
+
+    /// Sleeps until the time the latest throttled answer named, if it is still ahead.
+    async fn wait_out_throttling(&self) {
+        loop {
+            let until = *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner());
+            match until {
+                Some(until) if until > tokio::time::Instant::now() => tokio::time::sleep_until(until).await,
+                _ => return,
+            }
+        }
     }
 }
 
@@ -297,7 +326,6 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lattice::ErrorKind;
 
     /// Drains the bucket's burst.
     fn saturate(limiter: &Limiter) {
@@ -328,6 +356,33 @@ mod tests {
             *order.lock().unwrap(),
             ["mutation", "mutation", "mutation", "read", "read", "read", "read"]
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_call_of_the_identity_goes_out_before_a_throttled_answer_said() {
+        let api = Guarded::new(
+            crate::lattice::stub::Stub::with(1),
+            limiter(100),
+            AwsCallMetrics::default(),
+        );
+        let stub = &api.inner;
+        *stub.list_error.lock().unwrap() =
+            Some(LatticeError::new(ErrorKind::Throttled, "ThrottlingException", "slow down").with_retry_after(Some(3)));
+        let filter = ListFilter::default();
+        let start = tokio::time::Instant::now();
+        assert!(api.list_associations(&filter, None).await.is_err());
+        *stub.list_error.lock().unwrap() = None;
+        let tags = api.list_tags("arn:0").await;
+        assert!(tags.is_ok());
+        assert!(
+            start.elapsed() >= Duration::from_secs(3),
+            "waited {:?}",
+            start.elapsed()
+        );
+        assert_eq!(stub.calls(), ["List", "ListTags"]);
+        let again = tokio::time::Instant::now();
+        api.list_tags("arn:0").await.unwrap();
+        assert!(again.elapsed() < Duration::from_secs(1), "the wait is over");
     }
 
     #[tokio::test]

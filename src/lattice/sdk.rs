@@ -14,6 +14,13 @@ use super::{
     ListFilter, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
 };
 
+/// How long a connection to AWS may take to open.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long one AWS call may take in all (the SDK has no limit of its own: an endpoint that accepts
+/// and never answers would hold a reconcile, and a shutdown, forever). A call that times out is a
+/// transient error, retried with backoff.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// VPC Lattice (and the Tagging API's view of its associations) through the AWS SDK.
 #[derive(Clone, Debug)]
 pub struct SdkLattice {
@@ -32,6 +39,12 @@ impl SdkLattice {
     pub async fn load_config() -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .retry_config(aws_config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(CALL_TIMEOUT)
+                    .build(),
+            )
             .load()
             .await
     }

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use kube_lease_manager::LeaseManagerError;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::controller::{ControllerOptions, run_controller};
 use super::leader;
@@ -87,7 +88,13 @@ pub struct Operator {
     /// What `/readyz` reports.
     pub ready: Arc<AtomicBool>,
     pub leader: LeaderGauge,
+    /// After `stop`, how long in-flight reconciles may take (`--shutdown-timeout`).
+    pub shutdown_timeout: Duration,
 }
+
+/// How long releasing the Lease may take at the end (an unreachable API server must not hold the
+/// exit; the Lease then expires on its own).
+pub const LEASE_RELEASE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Operator {
     /// Runs until `stop` is cancelled: waits for the lease (ready meanwhile), runs the controller
@@ -119,13 +126,26 @@ impl Operator {
         info!("starting controller");
         self.leader.0.set(1);
         let stopped = stop.clone();
-        run_controller(self.ctx, self.controller, self.ready, async move {
+        let controller = run_controller(self.ctx, self.controller, self.ready, async move {
             stopped.cancelled().await;
-        })
-        .await;
+        });
+        // In-flight reconciles finish within the shutdown timeout, else they are dropped where they
+        // wait (an AWS or API server call that does not answer, a rate-limiter token): every step is
+        // safe to interrupt and resumes on the next start (client tokens, ownership tags).
+        let timeout = self.shutdown_timeout;
+        tokio::select! {
+            () = controller => {}
+            () = async { stop.cancelled().await; tokio::time::sleep(timeout).await } => {
+                warn!(?timeout, "in-flight reconciles did not finish within the shutdown timeout; stopped them");
+            }
+        }
         self.leader.0.set(0);
-        if let Some(lease) = lease {
-            lease.release().await;
+        if let Some(lease) = lease
+            && tokio::time::timeout(LEASE_RELEASE_TIMEOUT, lease.release())
+                .await
+                .is_err()
+        {
+            warn!("could not release the Lease in time; it expires on its own");
         }
         Ok(())
     }
