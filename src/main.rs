@@ -54,6 +54,10 @@ struct RunArgs {
     /// they are (the next start resumes them); keep it below the pod's termination grace period.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
+    /// Give objects of namespaces without the `vpclattice.operator.dev/aws-role-arn` annotation no AWS
+    /// identity (Stalled `NoRoleForNamespace`, no call) instead of the operator's own.
+    #[arg(long, env = "REQUIRE_NAMESPACE_ROLE", default_value_t = false, action = clap::ArgAction::Set)]
+    require_namespace_role: bool,
     /// Maximum VPC Lattice calls per second, across all objects.
     #[arg(long, env = "AWS_MAX_RPS", default_value_t = 10)]
     aws_max_rps: u32,
@@ -115,12 +119,15 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("failed to bind the admin server to {}: {e}", args.admin_addr))?;
     let admin = tokio::spawn(admin::serve(listener, ready.clone(), metrics.clone()));
 
-    let lattice = Arc::new(NamespaceRoles::new(
-        client.clone(),
-        SdkLattice::load_config().await,
-        limiter(args.aws_max_rps),
-        aws_calls,
-    ));
+    let lattice = Arc::new(
+        NamespaceRoles::new(
+            client.clone(),
+            SdkLattice::load_config().await,
+            limiter(args.aws_max_rps),
+            aws_calls,
+        )
+        .requiring_a_role(args.require_namespace_role),
+    );
     let ctx = Arc::new(Context::new(
         client,
         lattice,

@@ -52,7 +52,8 @@ impl IntoResponse for WireError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = match e.kind {
-            ErrorKind::Validation | ErrorKind::Other => StatusCode::BAD_REQUEST,
+            // NoRole is the operator's own refusal and never comes from AWS.
+            ErrorKind::Validation | ErrorKind::Other | ErrorKind::NoRole => StatusCode::BAD_REQUEST,
             ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,

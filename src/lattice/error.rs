@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Transient,
     /// Any other error AWS returned.
     Other,
+    /// No AWS call was made: the namespace names no IAM role and the operator requires one
+    /// (`--require-namespace-role`).
+    NoRole,
 }
 
 /// A classified error from VPC Lattice.

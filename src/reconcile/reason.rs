@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Why an object stands where it stands, or why an Event was published.
 ///
-/// The first twelve ([`Reason::CONDITIONS`]) are condition reasons; each is also published as an
+/// The first thirteen ([`Reason::CONDITIONS`]) are condition reasons; each is also published as an
 /// Event when it is news. The rest ([`Reason::EVENTS_ONLY`]) name one thing that happened and only
 /// ever appear on Events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,6 +34,9 @@ pub enum Reason {
     QuotaExceeded,
     /// The pair is associated already and the adoption policy refuses that association (Stalled).
     AlreadyAssociated,
+    /// The operator requires a role per namespace (`--require-namespace-role`) and the namespace
+    /// names none: no AWS call is made (Stalled).
+    NoRoleForNamespace,
     /// Event: AWS reports the association CREATE_FAILED; it is deleted to be created again.
     CreateFailed,
     /// Event: AWS reports the association DELETE_FAILED; it is deleted again.
@@ -50,7 +53,7 @@ pub enum Reason {
 
 impl Reason {
     /// The reasons a condition can carry (README.md lists them).
-    pub const CONDITIONS: [Reason; 12] = [
+    pub const CONDITIONS: [Reason; 13] = [
         Reason::Active,
         Reason::Creating,
         Reason::Recreating,
@@ -63,6 +66,7 @@ impl Reason {
         Reason::AccessDenied,
         Reason::QuotaExceeded,
         Reason::AlreadyAssociated,
+        Reason::NoRoleForNamespace,
     ];
 
     /// The reasons only Events carry.
@@ -90,6 +94,7 @@ impl Reason {
             Reason::AccessDenied => "AccessDenied",
             Reason::QuotaExceeded => "QuotaExceeded",
             Reason::AlreadyAssociated => "AlreadyAssociated",
+            Reason::NoRoleForNamespace => "NoRoleForNamespace",
             Reason::CreateFailed => "CreateFailed",
             Reason::DeleteFailed => "DeleteFailed",
             Reason::TagsSynced => "TagsSynced",

@@ -39,6 +39,9 @@ pub const CONFLICT_RETRY: Duration = Duration::from_secs(5);
 pub const INVALID_SPEC_RECHECK: Duration = Duration::from_secs(3600);
 /// Access denied: IAM is fixed outside the cluster, so try again this often.
 pub const ACCESS_DENIED_RECHECK: Duration = Duration::from_secs(300);
+/// The namespace names no IAM role while one is required: look again this often (Namespaces are not
+/// watched; their annotations are read again after 30 s).
+pub const NO_ROLE_RECHECK: Duration = Duration::from_secs(60);
 /// A quota used up: try again this often.
 pub const QUOTA_RECHECK: Duration = Duration::from_secs(900);
 
@@ -64,6 +67,7 @@ pub fn shows_as(kind: ErrorKind) -> (Reason, bool) {
     match kind {
         ErrorKind::Validation => (Reason::InvalidSpec, true),
         ErrorKind::AccessDenied => (Reason::AccessDenied, true),
+        ErrorKind::NoRole => (Reason::NoRoleForNamespace, true),
         ErrorKind::QuotaExceeded => (Reason::QuotaExceeded, true),
         ErrorKind::NotFound => (Reason::DependencyNotFound, false),
         ErrorKind::Throttled => (Reason::Throttled, false),
@@ -79,6 +83,7 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
     let requeue = match err.kind {
         ErrorKind::Validation => INVALID_SPEC_RECHECK,
         ErrorKind::AccessDenied => ACCESS_DENIED_RECHECK,
+        ErrorKind::NoRole => NO_ROLE_RECHECK,
         ErrorKind::QuotaExceeded => QUOTA_RECHECK,
         ErrorKind::NotFound => backoff(RECREATE_BACKOFF),
         // AWS's Retry-After is honoured; a zero or missing one falls back to backoff (never a hot loop).

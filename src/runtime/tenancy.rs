@@ -1,7 +1,10 @@
 //! Per-namespace AWS identity. A Namespace annotated `vpclattice.operator.dev/aws-role-arn: <role ARN>`
 //! has its objects reconciled with credentials from STS AssumeRole on that role (aws-config's
 //! `AssumeRoleProvider`, which caches and refreshes them); other namespaces use the operator's own
-//! identity. One client per role is kept; every client shares the process's rate limiter.
+//! identity, or, when the operator requires a role per namespace (`--require-namespace-role`), none:
+//! their objects are Stalled without an AWS call. A role that demands an external ID gets it from
+//! `vpclattice.operator.dev/aws-external-id`. One client per (role, external ID) is kept; every
+//! client shares the process's rate limiter.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +23,8 @@ use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
 
 /// The Namespace annotation naming the IAM role for its objects.
 pub const ROLE_ANNOTATION: &str = "vpclattice.operator.dev/aws-role-arn";
+/// The Namespace annotation with the external ID its role's trust policy demands (optional).
+pub const EXTERNAL_ID_ANNOTATION: &str = "vpclattice.operator.dev/aws-external-id";
 /// How long a namespace's annotation is trusted before it is read again.
 const ANNOTATION_TTL: Duration = Duration::from_secs(30);
 
@@ -30,8 +35,17 @@ pub struct NamespaceRoles {
     own: Arc<dyn LatticeApi>,
     limiter: SharedLimiter,
     metrics: AwsCallMetrics,
-    annotations: Mutex<HashMap<String, (Instant, Option<String>)>>,
-    roles: Mutex<HashMap<String, Arc<dyn LatticeApi>>>,
+    annotations: Mutex<HashMap<String, (Instant, Option<Role>)>>,
+    roles: Mutex<HashMap<Role, Arc<dyn LatticeApi>>>,
+    /// Namespaces without a role annotation get no AWS identity (`--require-namespace-role`).
+    require_role: bool,
+}
+
+/// A namespace's role annotation and its optional external ID annotation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Role {
+    arn: String,
+    external_id: Option<String>,
 }
 
 impl NamespaceRoles {
@@ -49,10 +63,19 @@ impl NamespaceRoles {
             metrics,
             annotations: Mutex::default(),
             roles: Mutex::default(),
+            require_role: false,
         }
     }
 
-    async fn role_of(&self, namespace: &str) -> Result<Option<String>, TenantError> {
+    /// Namespaces without a role annotation get no AWS identity: their objects are Stalled
+    /// (`NoRoleForNamespace`) and no AWS call is made for them.
+    #[must_use]
+    pub fn requiring_a_role(mut self, require: bool) -> Self {
+        self.require_role = require;
+        self
+    }
+
+    async fn role_of(&self, namespace: &str) -> Result<Option<Role>, TenantError> {
         let mut cache = self.annotations.lock().await;
         if let Some((at, role)) = cache.get(namespace)
             && at.elapsed() < ANNOTATION_TTL
@@ -67,21 +90,27 @@ impl NamespaceRoles {
                 namespace: namespace.to_string(),
                 source,
             })?;
-        let role = ns.and_then(|n| n.metadata.annotations?.get(ROLE_ANNOTATION).cloned());
+        let role = ns.and_then(|n| {
+            let annotations = n.metadata.annotations?;
+            Some(Role {
+                arn: annotations.get(ROLE_ANNOTATION)?.clone(),
+                external_id: annotations.get(EXTERNAL_ID_ANNOTATION).cloned(),
+            })
+        });
         cache.insert(namespace.to_string(), (Instant::now(), role.clone()));
         Ok(role)
     }
 
-    async fn client_for_role(&self, role: &str) -> Arc<dyn LatticeApi> {
+    async fn client_for_role(&self, role: &Role) -> Arc<dyn LatticeApi> {
         let mut roles = self.roles.lock().await;
         if let Some(api) = roles.get(role) {
             return api.clone();
         }
-        let credentials = aws_config::sts::AssumeRoleProvider::builder(role)
-            .session_name("vpc-lattice-operator")
-            .configure(&self.base)
-            .build()
-            .await;
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role.arn).session_name("vpc-lattice-operator");
+        if let Some(id) = &role.external_id {
+            builder = builder.external_id(id);
+        }
+        let credentials = builder.configure(&self.base).build().await;
         let config = self
             .base
             .to_builder()
@@ -91,7 +120,7 @@ impl NamespaceRoles {
             .build();
         let sdk = SdkLattice::from_config(&config);
         let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.limiter.clone(), self.metrics.clone()));
-        roles.insert(role.to_string(), api.clone());
+        roles.insert(role.clone(), api.clone());
         api
     }
 }
@@ -110,15 +139,26 @@ pub fn is_role_arn(s: &str) -> bool {
 impl LatticeProvider for NamespaceRoles {
     async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError> {
         match self.role_of(namespace).await? {
+            None if self.require_role => Err(TenantError::Identity(LatticeError::new(
+                ErrorKind::NoRole,
+                "NoRoleForNamespace",
+                format!(
+                    "namespace {namespace} has no {ROLE_ANNOTATION} annotation and this operator requires one \
+                     (--require-namespace-role): annotate the namespace with the IAM role its objects use"
+                ),
+            ))),
             None => Ok(Tenant {
                 key: "default".into(),
                 api: self.own.clone(),
             }),
-            Some(role) if is_role_arn(&role) => Ok(Tenant {
-                key: role.clone(),
+            Some(role) if is_role_arn(&role.arn) => Ok(Tenant {
+                key: role
+                    .external_id
+                    .as_ref()
+                    .map_or_else(|| role.arn.clone(), |id| format!("{} (external ID {id})", role.arn)),
                 api: self.client_for_role(&role).await,
             }),
-            Some(role) => Err(TenantError::Identity(LatticeError::new(
+            Some(Role { arn: role, .. }) => Err(TenantError::Identity(LatticeError::new(
                 ErrorKind::Validation,
                 "InvalidRoleAnnotation",
                 format!(

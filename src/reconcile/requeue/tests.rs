@@ -8,7 +8,7 @@ fn secs(s: u64) -> Duration {
 }
 
 /// Every error class.
-pub(crate) const ERROR_KINDS: [ErrorKind; 8] = [
+pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::Validation,
     ErrorKind::AccessDenied,
     ErrorKind::NotFound,
@@ -17,6 +17,7 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 8] = [
     ErrorKind::QuotaExceeded,
     ErrorKind::Transient,
     ErrorKind::Other,
+    ErrorKind::NoRole,
 ];
 
 fn err(kind: ErrorKind) -> LatticeError {
@@ -189,8 +190,26 @@ fn classify_only_human_fixable_classes_are_stalled() {
         .collect();
     assert_eq!(
         stalled,
-        [ErrorKind::Validation, ErrorKind::AccessDenied, ErrorKind::QuotaExceeded]
+        [
+            ErrorKind::Validation,
+            ErrorKind::AccessDenied,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::NoRole
+        ]
     );
+}
+
+#[test]
+fn classify_no_role_is_stalled_rechecking_every_minute() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(
+            &err(ErrorKind::NoRole),
+            failures,
+            Reason::NoRoleForNamespace,
+            true,
+            secs(60),
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
