@@ -2,7 +2,7 @@
 SHELL := bash
 CARGO ?= cargo
 
-.PHONY: build crds lint control-plane moto packages tools image unit test demo clean chart-docs chart-crds bench bench-report
+.PHONY: build crds lint control-plane moto packages tools image unit test soak demo clean chart-docs chart-crds bench bench-report
 
 ## build: the operator and the lattice-emulator binaries
 build:
@@ -58,6 +58,11 @@ unit:
 ## (the image is built first: its cold release build would otherwise compete with the timed tests)
 test: lint control-plane moto packages tools image
 	VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --locked --workspace
+
+## soak: the fault table's repeating rows (docs/reliability.md) 100 times each instead of make test's 5;
+## prints one `fault-table` line of counts per row
+soak: control-plane moto packages tools
+	VLO_FAULT_REPS=$${VLO_FAULT_REPS:-100} VLO_MOTO_PYTHON="$$(hack/moto.sh)" $(CARGO) test --locked --test integration faults:: -- --nocapture
 
 ## demo: the operator's main job on a local control plane and a local Lattice emulator
 demo: control-plane

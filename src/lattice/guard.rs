@@ -37,6 +37,9 @@ pub enum CallClass {
     Read,
 }
 
+/// The limiter's burst: calls are paced evenly at the rate (see [`Limiter::new`]).
+pub const BURST: NonZeroU32 = NonZeroU32::MIN;
+
 /// How long after a mutation last waited for a token the limiter still counts as saturated.
 pub const SATURATION_MEMORY: Duration = Duration::from_secs(2);
 
@@ -52,11 +55,18 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// `rps` calls per second with a burst of the same size.
+    /// `rps` calls per second, evenly paced (a burst of [`BURST`]).
+    ///
+    /// Why no burst of `rps`: set to the account's quota, the operator's bucket and AWS's are
+    /// buckets of the same size on different clocks; both run empty under load, and then a few
+    /// milliseconds of network jitter between two calls make AWS answer 429, whose
+    /// `retryAfterSeconds` holds every call of the account (measured: 4 % of 1,271 calls throttled
+    /// while deleting 1,000 objects at the quota's rate). Paced calls keep AWS's bucket as full as
+    /// it was; the only cost is that a few calls after a quiet spell go 1/rps apart instead of at once.
     pub fn new(rps: u32) -> Self {
         let rps = NonZeroU32::new(rps.max(1)).expect("max(1) is non-zero");
         Self {
-            bucket: RateLimiter::direct(Quota::per_second(rps)),
+            bucket: RateLimiter::direct(Quota::per_second(rps).allow_burst(BURST)),
             mutations_waiting: AtomicUsize::new(0),
             mutation_waited_ms: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -126,7 +136,7 @@ impl Drop for MutationWaiting<'_> {
 /// The shared limiter: one per process, handed to every [`Guarded`] wrapper.
 pub type SharedLimiter = Arc<Limiter>;
 
-/// A limiter allowing `rps` calls per second with a burst of the same size.
+/// A limiter allowing `rps` calls per second, evenly paced.
 pub fn limiter(rps: u32) -> SharedLimiter {
     Arc::new(Limiter::new(rps))
 }
@@ -380,9 +390,8 @@ mod tests {
             start.elapsed()
         );
         assert_eq!(stub.calls(), ["List", "ListTags"]);
-        let again = tokio::time::Instant::now();
-        api.list_tags("arn:0").await.unwrap();
-        assert!(again.elapsed() < Duration::from_secs(1), "the wait is over");
+        let quiet = api.quiet_until.lock().unwrap().unwrap();
+        assert!(quiet <= tokio::time::Instant::now(), "the wait is over");
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ fn manifest(name: &str, spec: &[&str]) -> String {
     m
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_manifests_are_rejected_with_clear_messages() {
     let client = cluster::client().await;
     let ns = cluster::namespace(&client, "admission").await;
@@ -24,6 +24,7 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
     let long_key = format!("tags: {{'{}': v}}", "k".repeat(129));
     let many: Vec<String> = (0..49).map(|i| format!("k{i}: v")).collect();
     let too_many = format!("tags: {{{}}}", many.join(", "));
+    let oversize = format!("serviceIdentifier: svc-{}", "a".repeat(3000));
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         (
             "short-id",
@@ -81,6 +82,91 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
             vec![SVC, SN, "adoptionPolicy: Sometimes"],
             "supported values: \"IfOwned\", \"Always\", \"Never\"",
         ),
+        (
+            "empty-service",
+            vec!["serviceIdentifier: ''", SN],
+            "spec.serviceIdentifier",
+        ),
+        (
+            "empty-network",
+            vec![SVC, "serviceNetworkIdentifier: ''"],
+            "spec.serviceNetworkIdentifier",
+        ),
+        (
+            "missing-network",
+            vec![SVC],
+            "spec.serviceNetworkIdentifier: Required value",
+        ),
+        (
+            "network-id-as-service",
+            vec!["serviceIdentifier: sn-0123456789abcdef0", SN],
+            "spec.serviceIdentifier",
+        ),
+        (
+            "service-id-as-network",
+            vec![SVC, "serviceNetworkIdentifier: svc-0123456789abcdef0"],
+            "spec.serviceNetworkIdentifier",
+        ),
+        (
+            "long-id",
+            vec!["serviceIdentifier: svc-0123456789abcdef01", SN],
+            "spec.serviceIdentifier",
+        ),
+        (
+            "short-account",
+            vec![
+                "serviceIdentifier: arn:aws:vpc-lattice:us-east-1:1111:service/svc-0123456789abcdef0",
+                SN,
+            ],
+            "spec.serviceIdentifier in body should match",
+        ),
+        (
+            "letters-in-account",
+            vec![
+                "serviceIdentifier: arn:aws:vpc-lattice:us-east-1:11112222333a:service/svc-0123456789abcdef0",
+                SN,
+            ],
+            "spec.serviceIdentifier in body should match",
+        ),
+        (
+            "upper-case-partition",
+            vec![
+                "serviceIdentifier: arn:AWS:vpc-lattice:us-east-1:111122223333:service/svc-0123456789abcdef0",
+                SN,
+            ],
+            "spec.serviceIdentifier in body should match",
+        ),
+        (
+            "other-service-arn",
+            vec![
+                "serviceIdentifier: arn:aws:ec2:us-east-1:111122223333:service/svc-0123456789abcdef0",
+                SN,
+            ],
+            "spec.serviceIdentifier in body should match",
+        ),
+        ("oversize-id", vec![&oversize, SN], "spec.serviceIdentifier: Too long"),
+        (
+            "number-id",
+            vec!["serviceIdentifier: 12345", SN],
+            "spec.serviceIdentifier",
+        ),
+        ("list-tags", vec![SVC, SN, "tags: [a, b]"], "spec.tags"),
+        ("number-tag-value", vec![SVC, SN, "tags: {a: 1}"], "spec.tags.a"),
+        (
+            "empty-tag-key",
+            vec![SVC, SN, "tags: {'': v}"],
+            "tag keys must be 1 to 128 characters long",
+        ),
+        (
+            "lower-case-deletion",
+            vec![SVC, SN, "deletionPolicy: delete"],
+            "spec.deletionPolicy",
+        ),
+        (
+            "unknown-field",
+            vec![SVC, SN, "colour: blue"],
+            "unknown field \"spec.colour\"",
+        ),
     ];
     for (name, spec, expected) in &cases {
         let out = kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest(name, spec)));
@@ -94,13 +180,48 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
         "nothing was stored"
     );
 
-    // And a valid one with Unicode tags is accepted.
+    // A huge object: the API server's own limits refuse it.
+    let huge = manifest("huge", &[SVC, SN]).replace(
+        "metadata:\n",
+        &format!("metadata:\n  annotations:\n    blob: '{}'\n", "x".repeat(300 * 1024)),
+    );
+    let out = kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&huge));
+    assert!(!out.status.success(), "a 300 KiB annotation was accepted");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("metadata.annotations: Too long"));
+
+    // And a valid one with Unicode tags is accepted; the operator running on the namespace reaches
+    // AWS for it alone (the refused ones never existed).
+    let emu = crate::e2e::emulator().await;
+    let _op = crate::support::operator::Binary::spawn(&ns, &emu.url, &[]);
     let good = manifest(
         "good",
         &[SVC, SN, "tags: {'ünïcode tag': 'välue @ 1', 'a.b/c=d+e-f_g:h': ''}"],
     );
     let out = kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&good));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    crate::e2e::wait_ready(&ns, "good");
+    let creates = emu
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == "CreateServiceNetworkServiceAssociation")
+        .count();
+    assert_eq!(creates, 1, "only the valid object reached AWS");
+
+    // Its identifiers cannot change.
+    let moved = manifest("good", &["serviceIdentifier: svc-0fedcba9876543210", SN]);
+    let out = kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&moved));
+    assert!(!out.status.success(), "an identifier change was accepted");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("serviceIdentifier is immutable"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "fault-table hostile input: {} malformed manifests, a huge object and an identifier change refused at admission; \
+         AWS Creates: {creates} (the valid object's)",
+        cases.len()
+    );
 }
 
 #[tokio::test]

@@ -255,6 +255,33 @@ async fn if_owned_refuses_a_foreign_association() {
     e.operator.stop().await;
 }
 
+/// Fault table row 7: two objects claiming the same pair. The first owns the association; the
+/// second is Stalled `AlreadyAssociated` naming it; deleting the second never deletes the first's.
+#[tokio::test]
+async fn two_objects_of_one_pair_one_owns_it_and_deleting_the_other_keeps_it() {
+    let e = env("same-pair").await;
+    e.create("first", json!({})).await;
+    let first = e.ready("first").await;
+    let id = first.status.unwrap().id.unwrap();
+    e.create("second", json!({})).await;
+    let o = e
+        .condition("second", "Stalled", "True", Some("AlreadyAssociated"))
+        .await;
+    let message = o.condition("Ready").unwrap().message.clone();
+    assert!(message.contains(&id), "names the association: {message}");
+    e.api.delete("second", &DeleteParams::default()).await.unwrap();
+    e.gone("second").await;
+    let left: Vec<String> = e.fake.associations().into_iter().map(|a| a.id).collect();
+    assert_eq!(left, [id], "the first object's association is kept");
+    assert_eq!(
+        e.fake.count("DeleteServiceNetworkServiceAssociation"),
+        0,
+        "no Delete for the loser"
+    );
+    e.ready("first").await;
+    e.operator.stop().await;
+}
+
 #[tokio::test]
 async fn always_adopts_and_takes_ownership_of_tags() {
     let e = env("adopt-always").await;

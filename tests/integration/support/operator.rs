@@ -142,6 +142,12 @@ impl Binary {
         super::wait_for_exit(&mut self.child, limit, "the operator")
     }
 
+    /// SIGKILL: the process stops wherever it is, as on a node failure or an OOM kill.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// `GET` a path of the admin server, if it answers.
     pub async fn admin_get(&self, path: &str) -> Option<(u16, String)> {
         super::http_get(&format!("http://{}{path}", self.admin)).await

@@ -1,17 +1,14 @@
-//! The fault table (docs/reliability.md): the real operator binary against the real API server and
-//! the emulator, under faults; each test asserts what must hold and counts what it saw (from the
-//! emulator's request log), not how long things took.
+//! Fault table row 6, shutdown: SIGTERM while AWS hangs, with the endpoint down (and while idle:
+//! `e2e::sigterm_stops_gracefully_and_releases_the_lease`).
 
 use std::time::Duration;
 
-use lattice_emulator::Faults;
-
-use crate::e2e::{apply_app, ok, setup, wait_ready};
+use crate::e2e::{apply_app, ok, setup};
 use crate::support::cluster::kubectl;
 use crate::support::eventually;
 use crate::support::operator::Binary;
 
-const LIMIT: Duration = Duration::from_secs(90);
+use super::LIMIT;
 
 /// A loopback endpoint that accepts connections and never answers: an AWS endpoint that hangs.
 struct Silent {
@@ -96,62 +93,4 @@ async fn sigterm_with_the_endpoint_down_exits_within_the_shutdown_timeout() {
     .await;
     let status = op.terminate(Duration::from_secs(20));
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
-}
-
-/// Row 3, 429 storm: once AWS answers `ThrottlingException` with `retryAfterSeconds`, no further
-/// call of that account reaches AWS before the advertised time (calls already on the wire when the
-/// answer came are the only exception: they arrive within a few milliseconds of it), and everything
-/// converges afterwards.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_throttled_answer_holds_every_call_until_the_advertised_time() {
-    let (ns, emu) = setup("fault-429").await;
-    emu.fake.set_faults(Faults {
-        throttle: 3,
-        retry_after_seconds: Some(2),
-        ..Faults::default()
-    });
-    let mut op = Binary::spawn(&ns, &emu.url, &[]);
-    // Five objects: while one waits out its 429, the others would call.
-    let services: Vec<String> = (0..5)
-        .map(|i| emu.fake.create_service(&format!("svc-{i}"), None).unwrap().id)
-        .collect();
-    for (i, service) in services.iter().enumerate() {
-        let spec = format!(
-            "  serviceIdentifier: {service}\n  serviceNetworkIdentifier: {}",
-            crate::e2e::NETWORK
-        );
-        ok(kubectl(
-            &["apply", "-n", &ns, "-f", "-"],
-            Some(&crate::e2e::manifest(&format!("app-{i}"), &spec)),
-        ));
-    }
-    for i in 0..5 {
-        wait_ready(&ns, &format!("app-{i}"));
-    }
-    let calls = emu.fake.calls();
-    let throttled: Vec<u64> = calls
-        .iter()
-        .filter(|c| c.error.as_deref() == Some("ThrottlingException"))
-        .map(|c| c.at_ms)
-        .collect();
-    assert_eq!(throttled.len(), 3, "every injected 429 was met: {calls:?}");
-    /// Calls arriving this soon after a 429 were sent before its answer came back.
-    const IN_FLIGHT_MS: u64 = 100;
-    for t in &throttled {
-        let early: Vec<_> = calls
-            .iter()
-            .filter(|c| c.at_ms > t + IN_FLIGHT_MS && c.at_ms < t + 2000)
-            .collect();
-        assert!(
-            early.is_empty(),
-            "calls before the advertised time after the 429 at {t}: {early:?}"
-        );
-    }
-    assert_eq!(
-        emu.fake.associations().len(),
-        5,
-        "converged: one association per object"
-    );
-    let status = op.terminate(Duration::from_secs(30));
-    assert!(status.success());
 }

@@ -1,0 +1,11 @@
+//! The fault table (docs/reliability.md): the real operator binary against the real API server and
+//! the emulator, under faults; each test asserts what must hold and counts what it saw (from the
+//! emulator's request log), not how long things took.
+
+use std::time::Duration;
+
+mod crash;
+mod shutdown;
+mod storm;
+
+pub const LIMIT: Duration = Duration::from_secs(90);
