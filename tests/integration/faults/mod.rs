@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 mod crash;
+mod failover;
+mod outage;
 mod shutdown;
 mod storm;
 

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod lattice;
 pub mod moto;
 pub mod operator;
+pub mod proxy;
 pub mod tools;
 
 use std::future::Future;

@@ -104,6 +104,22 @@ impl Binary {
 
     /// Like [`Binary::spawn`], with more environment variables.
     pub fn spawn_with_env(namespace: &str, endpoint: &str, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start(namespace, endpoint, extra, env, Stdio::inherit())
+    }
+
+    /// Like [`Binary::spawn_with_env`], its log (stderr) written to `log`.
+    pub fn spawn_logged(
+        namespace: &str,
+        endpoint: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Self::start(namespace, endpoint, extra, env, Stdio::from(file))
+    }
+
+    fn start(namespace: &str, endpoint: &str, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Self {
         let port = free_port();
         let admin = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
@@ -128,7 +144,7 @@ impl Binary {
             .env("RUST_LOG", "info,vpc_lattice_operator=debug")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start the operator binary");
         Self { child, admin }
