@@ -30,6 +30,12 @@
 #       DIR/kwok.log. Returns at once if they already run. Pods get no
 #       service-account token volume (the ServiceAccount admission plugin is
 #       off) and no containers run: kwok only plays their status.
+#   hack/control-plane.sh restart DIR
+#       Stops kube-apiserver and etcd and starts them again on the same ports
+#       and data; waits for /readyz.
+#   hack/control-plane.sh compact DIR
+#       Compacts etcd's history to its current revision: a watch resumed from
+#       an older resourceVersion gets 410 Gone.
 #   hack/control-plane.sh down DIR
 #       Stops everything (SIGTERM, then SIGKILL after 5 s) and the watchdog.
 #       Leaves DIR's files in place.
@@ -40,7 +46,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 timeout="${VLO_CP_TIMEOUT:-180}"
-usage() { echo "usage: $0 up DIR [--owner-pid PID] | nodes DIR | down DIR" >&2; exit 2; }
+usage() { echo "usage: $0 up DIR [--owner-pid PID] | nodes DIR | restart DIR | compact DIR | down DIR" >&2; exit 2; }
 log() { echo "control-plane: $*" >&2; }
 
 # Everything `up` and `nodes` start (the watchdog aside), clients first.
@@ -200,6 +206,27 @@ up() {
   local api_url="https://127.0.0.1:$api_port"
 
   rm -rf "$dir/etcd-data"
+  printf 'bin=%q\netcd_url=%q\npeer_url=%q\napi_port=%q\napi_url=%q\ntoken=%q\n' \
+    "$bin" "$etcd_url" "$peer_url" "$api_port" "$api_url" "$token" >"$dir/servers.env"
+  start_servers "$dir"
+
+  if [[ -n $owner ]]; then
+    setsid bash "$here/control-plane.sh" _watch "$dir" "$owner" </dev/null >/dev/null 2>&1 8>&- &
+    echo $! >"$dir/watchdog.pid"
+  fi
+  write_kubeconfig "$dir" "$api_url" "$token"
+
+  wait_api "$dir"
+  log "ready: $api_url (etcd $etcd_url)"
+  echo "$dir/kubeconfig"
+}
+
+# Starts etcd (on the data in DIR/etcd-data) and kube-apiserver with the settings of
+# DIR/servers.env, which `up` wrote.
+start_servers() {
+  local dir="$1" bin etcd_url peer_url api_port api_url token
+  # shellcheck source=/dev/null
+  source "$dir/servers.env"
   spawn "$dir" etcd "$bin/etcd" --name=default --data-dir="$dir/etcd-data" \
     --listen-client-urls="$etcd_url" --advertise-client-urls="$etcd_url" \
     --listen-peer-urls="$peer_url" --initial-advertise-peer-urls="$peer_url" \
@@ -215,13 +242,13 @@ up() {
     --service-account-issuer="$api_url/" --service-account-key-file="$dir/pki/sa.pub" \
     --service-account-signing-key-file="$dir/pki/sa.key" \
     --endpoint-reconciler-type=none
+}
 
-  if [[ -n $owner ]]; then
-    setsid bash "$here/control-plane.sh" _watch "$dir" "$owner" </dev/null >/dev/null 2>&1 8>&- &
-    echo $! >"$dir/watchdog.pid"
-  fi
-  write_kubeconfig "$dir" "$api_url" "$token"
-
+# Waits for DIR's kube-apiserver /readyz; on failure shows the logs, stops everything, exits 1.
+wait_api() {
+  local dir="$1" bin etcd_url peer_url api_port api_url token
+  # shellcheck source=/dev/null
+  source "$dir/servers.env"
   local deadline=$((SECONDS + timeout))
   until [[ $(curl -fsS --max-time 2 --cacert "$dir/pki/ca.crt" -H "Authorization: Bearer $token" \
     "$api_url/readyz" 2>/dev/null) == ok ]]; do
@@ -234,9 +261,30 @@ up() {
     fi
     sleep 0.25
   done
+}
 
-  log "ready: $api_url (etcd $etcd_url)"
-  echo "$dir/kubeconfig"
+# Stops kube-apiserver and etcd and starts them again on the same ports and data (a control-plane
+# restart under the operator's feet); waits for /readyz.
+restart() {
+  local dir
+  dir="$(cd "$1" && pwd)"
+  cd "$dir"
+  stop "$dir" kube-apiserver etcd
+  start_servers "$dir"
+  wait_api "$dir"
+  log "restarted"
+}
+
+# Compacts etcd's history up to its current revision, so a watch resumed from any older
+# resourceVersion is answered 410 Gone and must list again.
+compact() {
+  local dir="$1" bin etcd_url peer_url api_port api_url token rev
+  # shellcheck source=/dev/null
+  source "$dir/servers.env"
+  rev="$(curl -fsS -X POST "$etcd_url/v3/kv/range" -d '{"key":"AA=="}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])')"
+  curl -fsS -X POST "$etcd_url/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+  log "compacted etcd to revision $rev"
 }
 
 # The fake nodes: NAME ZONE [operators], one per line.
@@ -356,6 +404,8 @@ case "${1:-}" in
     [[ $# -eq 2 || ($# -eq 4 && $3 == --owner-pid && $4 =~ ^[0-9]+$) ]] || usage
     up "$2" "${4:-}" ;;
   nodes) [[ $# -eq 2 ]] || usage; nodes "$2" ;;
+  restart) [[ $# -eq 2 ]] || usage; restart "$2" ;;
+  compact) [[ $# -eq 2 ]] || usage; compact "$2" ;;
   down) [[ $# -eq 2 ]] || usage; down "$2" ;;
   _watch) watch_owner "$2" "$3" ;;
   *) usage ;;

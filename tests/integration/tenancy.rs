@@ -184,3 +184,108 @@ async fn a_debug_run_logs_no_credentials_tokens_or_signatures() {
         text.lines().count()
     );
 }
+
+/// Fault table row 9: one operator process, two namespaces with different roles, 20 objects each
+/// created at once: every Create is signed by its own namespace's role, never the other's or the
+/// operator's own (on a control plane of the test's own, so the operator can watch all namespaces).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_concurrent_load_each_namespace_is_served_by_its_own_role() {
+    let cp = cluster::Private::start("tenants");
+    let ok_at = |args: &[&str], stdin: Option<&str>| {
+        let out = cp.kubectl(args, stdin);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let moto = Moto::start();
+    let emu = emulator().await;
+    let tenants = [
+        ("team-a", "arn:aws:iam::111122223333:role/team-a"),
+        ("team-b", "arn:aws:iam::444455556666:role/team-b"),
+    ];
+    let mut services = Vec::new();
+    for (ns, role) in tenants {
+        ok_at(&["create", "namespace", ns], None);
+        ok_at(&["annotate", "namespace", ns, &format!("{ANNOTATION}={role}")], None);
+        for i in 0..20 {
+            let svc = emu.fake.create_service(&format!("{ns}-{i}"), None).unwrap().id;
+            services.push((ns, format!("app-{i:02}"), svc));
+        }
+    }
+    let kubeconfig = cp.kubeconfig().to_string_lossy().to_string();
+    let _op = Binary::spawn_with_env(
+        "",
+        &emu.url,
+        &[],
+        &[("KUBECONFIG", kubeconfig.as_str()), ("AWS_ENDPOINT_URL_STS", &moto.url)],
+    );
+    for (ns, _) in tenants {
+        let all: Vec<String> = services
+            .iter()
+            .filter(|(n, _, _)| *n == ns)
+            .map(|(_, name, svc)| {
+                crate::e2e::manifest(
+                    name,
+                    &format!(
+                        "  serviceIdentifier: {svc}\n  serviceNetworkIdentifier: {}",
+                        crate::e2e::NETWORK
+                    ),
+                )
+            })
+            .collect();
+        ok_at(&["apply", "-n", ns, "-f", "-"], Some(&all.join("---\n")));
+    }
+    for (ns, _) in tenants {
+        ok_at(
+            &[
+                "wait",
+                "--for=condition=Ready",
+                "--timeout=120s",
+                "-n",
+                ns,
+                "snsa",
+                "--all",
+            ],
+            None,
+        );
+    }
+    // Each object's UID (the prefix of its clientToken) → its namespace.
+    let mut namespace_of = std::collections::BTreeMap::new();
+    for (ns, _) in tenants {
+        let uids = ok_at(
+            &["get", "snsa", "-n", ns, "-o", "jsonpath={.items[*].metadata.uid}"],
+            None,
+        );
+        for uid in uids.split_whitespace() {
+            namespace_of.insert(uid.to_string(), ns);
+        }
+    }
+    let mut keys_of: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
+    for c in emu.fake.calls() {
+        let Some(token) = &c.client_token else { continue };
+        let ns = namespace_of
+            .iter()
+            .find(|(uid, _)| token.starts_with(uid.as_str()))
+            .map(|(_, ns)| *ns)
+            .expect("every clientToken is an object's");
+        keys_of
+            .entry(ns)
+            .or_default()
+            .insert(c.access_key_id.clone().unwrap_or_default());
+    }
+    let (a, b) = (&keys_of["team-a"], &keys_of["team-b"]);
+    assert!(
+        !a.contains("test") && !b.contains("test"),
+        "no Create signed with the operator's own key"
+    );
+    assert!(a.is_disjoint(b), "no key signed both namespaces' Creates: {a:?} {b:?}");
+    eprintln!(
+        "fault-table tenants under load: 2 namespaces × 20 objects at once, Creates signed by {} and {} keys of \
+         their own roles, 0 shared, 0 with the operator's key",
+        a.len(),
+        b.len()
+    );
+}

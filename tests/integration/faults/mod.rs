@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+mod apiserver;
 mod crash;
 mod failover;
 mod outage;

@@ -25,7 +25,11 @@ struct ControlPlane {
 static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
 
 fn start() -> ControlPlane {
-    let dir = std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id()));
+    start_in(std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id())))
+}
+
+/// Starts a control plane in `dir` (stopped by its watchdog when this process exits) with the CRD.
+fn start_in(dir: PathBuf) -> ControlPlane {
     std::fs::create_dir_all(&dir).expect("create control plane dir");
     let pid = std::process::id().to_string();
     let kubeconfig = hack_path("control-plane.sh", &["up", &dir.to_string_lossy(), "--owner-pid", &pid]);
@@ -104,9 +108,68 @@ pub fn helm_env<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
         .env("HELM_DATA_HOME", home.join("data"))
 }
 
+/// A control plane of one test's own, for faults that would disturb the shared one (restarts, etcd
+/// compaction); stopped when dropped.
+pub struct Private(ControlPlane);
+
+impl Private {
+    pub fn start(name: &str) -> Self {
+        Self(start_in(
+            std::env::temp_dir().join(format!("vlo-cp-{}-{name}", std::process::id())),
+        ))
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.0.kubeconfig
+    }
+
+    pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        kubectl_at(&self.0.kubeconfig, args, stdin)
+    }
+
+    /// `hack/control-plane.sh restart`: kube-apiserver and etcd stopped and started again.
+    pub fn restart(&self) {
+        self.script("restart");
+    }
+
+    /// `hack/control-plane.sh compact`: etcd's history compacted; older watches get 410 Gone.
+    pub fn compact(&self) {
+        self.script("compact");
+    }
+
+    fn script(&self, command: &str) {
+        let status = Command::new("bash")
+            .arg(format!("{REPO}/hack/control-plane.sh"))
+            .args([command, &self.0.dir.to_string_lossy()])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run hack/control-plane.sh");
+        assert!(status.success(), "hack/control-plane.sh {command} failed");
+    }
+
+    pub async fn client(&self) -> Client {
+        client_at(&self.0.kubeconfig).await
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(format!("{REPO}/hack/control-plane.sh"))
+            .args(["down", &self.0.dir.to_string_lossy()])
+            .stdout(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.0.dir);
+    }
+}
+
 /// A client for the shared control plane, bound to the calling test's runtime.
 pub async fn client() -> Client {
-    let kc = Kubeconfig::read_from(kubeconfig()).expect("read kubeconfig");
+    client_at(kubeconfig()).await
+}
+
+async fn client_at(kubeconfig: &Path) -> Client {
+    let kc = Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .expect("kubeconfig");

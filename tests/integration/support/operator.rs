@@ -123,15 +123,13 @@ impl Binary {
         let port = free_port();
         let admin = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
-            .args([
-                "run",
-                "--namespace",
-                namespace,
-                "--admin-addr",
-                &admin,
-                "--cluster-name",
-                CLUSTER,
-            ])
+            .args(["run", "--admin-addr", &admin, "--cluster-name", CLUSTER])
+            // An empty namespace: every namespace (only on a control plane of the test's own).
+            .args(if namespace.is_empty() {
+                vec![]
+            } else {
+                vec!["--namespace", namespace]
+            })
             .args(["--resync-interval", "2s"])
             .args(extra)
             .env("KUBECONFIG", cluster::kubeconfig())
