@@ -84,15 +84,15 @@ fn a_listing_begun_after_the_accepted_delete_confirms_a_missing_association_gone
 }
 
 #[test]
-fn the_learned_time_is_the_shortest_of_the_last_five() {
+fn the_learned_time_is_the_shortest_of_the_last_samples() {
     let mut learned = Learned::default();
     assert_eq!(learned.estimate(), None, "nothing learned");
     for s in [21, 20, 22] {
         learned.record(Duration::from_secs(s));
     }
     assert_eq!(learned.estimate(), Some(Duration::from_secs(20)));
-    // A network that got slower: the old samples are forgotten after five new ones.
-    for s in [30, 31, 32, 33, 34] {
+    // A network that got slower: the old samples are forgotten after LEARNED_SAMPLES new ones.
+    for s in 30..30 + LEARNED_SAMPLES as u64 {
         learned.record(Duration::from_secs(s));
     }
     assert_eq!(learned.estimate(), Some(Duration::from_secs(30)));
