@@ -44,6 +44,9 @@ pub struct Metrics {
     /// Reads of the shared observation by how they were served: `kept` (the listing kept for the
     /// network), `joined` (a List another reconcile had started), `listed` (a new List).
     pub observations: Family<ServedLabels, Counter>,
+    /// Retries of failing objects that gave their worker back because their namespace's calls
+    /// queued for the rate limiter.
+    pub deferred: Counter,
 }
 
 /// A duration histogram with buckets from 5 ms to about 41 s (the AWS-call histogram uses the same).
@@ -61,6 +64,7 @@ impl Default for Metrics {
         let status_patches = Family::<ResultLabels, Counter>::default();
         let events = Family::<ReasonLabels, Counter>::default();
         let observations = Family::<ServedLabels, Counter>::default();
+        let deferred = Counter::default();
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -84,8 +88,14 @@ impl Default for Metrics {
             "Reads of the shared per-network observation, by how they were served (kept, joined, listed)",
             observations.clone(),
         );
+        registry.register(
+            "reconciles_deferred",
+            "Retries of failing objects requeued without an AWS call while their namespace's calls queued for the rate limiter",
+            deferred.clone(),
+        );
         Self {
             registry,
+            deferred,
             reconciles,
             reconcile_duration,
             objects,

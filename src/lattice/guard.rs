@@ -6,11 +6,14 @@
 //! The limiter has two classes of callers: while a mutating call (Create, Delete, Tag, Untag) waits
 //! for a token, reads (Get, List, ListTags) wait behind it. So when the bucket is saturated, the
 //! calls that make progress go first and the polls that follow them wait, instead of a burst of
-//! polls delaying the Creates they are waiting for.
+//! polls delaying the Creates they are waiting for. Inside each class, namespaces take turns
+//! ([`super::fair`]): a reconcile's calls wait in its object's namespace's queue ([`for_namespace`]),
+//! so one namespace's backlog never holds another's calls behind it.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -19,10 +22,12 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
+use super::fair::FairQueue;
 use super::{
     Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
     Tags,
@@ -46,15 +51,30 @@ pub const BURST: NonZeroU32 = NonZeroU32::new(2).expect("2 is non-zero");
 /// How long after a mutation last waited for a token the limiter still counts as saturated.
 pub const SATURATION_MEMORY: Duration = Duration::from_secs(2);
 
-/// The process's token bucket, with mutations ahead of reads.
+/// The process's token bucket. Callers wait in a [`FairQueue`]: mutations ahead of reads, and
+/// round-robin across namespaces, so one namespace's backlog never keeps another's calls waiting
+/// behind it. A dispatcher task hands out the bucket's tokens in that order.
 pub struct Limiter {
+    inner: Arc<Inner>,
+    dispatcher: OnceLock<()>,
+}
+
+struct Inner {
     bucket: DefaultDirectRateLimiter,
-    mutations_waiting: AtomicUsize,
+    /// One token's worth of time.
+    period: Duration,
+    queue: Mutex<FairQueue<Waiter>>,
+    /// A waiter was queued.
+    arrived: Notify,
     /// When a mutation last had to wait for a token (ms since `epoch`; 0: never).
     mutation_waited_ms: AtomicU64,
     epoch: Instant,
-    /// Signalled when the last waiting mutation has its token.
-    mutations_done: Notify,
+}
+
+/// A caller waiting for a token: told through `tx`; gone (cancelled) when the receiver is dropped.
+struct Waiter {
+    tx: tokio::sync::oneshot::Sender<()>,
+    since: Instant,
 }
 
 impl Limiter {
@@ -69,70 +89,115 @@ impl Limiter {
     pub fn new(rps: u32) -> Self {
         let rps = NonZeroU32::new(rps.max(1)).expect("max(1) is non-zero");
         Self {
-            bucket: RateLimiter::direct(Quota::per_second(rps).allow_burst(BURST.min(rps))),
-            mutations_waiting: AtomicUsize::new(0),
-            mutation_waited_ms: AtomicU64::new(0),
-            epoch: Instant::now(),
-            mutations_done: Notify::new(),
+            inner: Arc::new(Inner {
+                bucket: RateLimiter::direct(Quota::per_second(rps).allow_burst(BURST.min(rps))),
+                period: Duration::from_secs(1) / rps.get(),
+                queue: Mutex::default(),
+                arrived: Notify::new(),
+                mutation_waited_ms: AtomicU64::new(0),
+                epoch: Instant::now(),
+            }),
+            dispatcher: OnceLock::new(),
         }
     }
 
-    /// Waits for a token: a mutation as soon as the bucket has one; a read only while no mutation
-    /// is waiting.
+    /// Waits for a token, as a caller of no namespace (the drift scan).
     pub async fn acquire(&self, class: CallClass) {
-        match class {
-            CallClass::Mutation => {
-                self.mutations_waiting.fetch_add(1, Ordering::SeqCst);
-                // Counted out even when the caller is cancelled while it waits.
-                let _waiting = MutationWaiting(self);
-                while let Err(not_until) = self.bucket.check() {
-                    let waited = self.epoch.elapsed().as_millis().max(1);
-                    self.mutation_waited_ms
-                        .store(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::SeqCst);
-                    tokio::time::sleep(not_until.wait_time_from(self.bucket.clock().now())).await;
-                }
-            }
-            CallClass::Read => loop {
-                self.no_mutation_waiting().await;
-                match self.bucket.check() {
-                    Ok(()) => return,
-                    Err(not_until) => tokio::time::sleep(not_until.wait_time_from(self.bucket.clock().now())).await,
-                }
+        self.acquire_for(class, "").await;
+    }
+
+    /// Waits for a token, in `namespace`'s turn.
+    pub async fn acquire_for(&self, class: CallClass, namespace: &str) {
+        self.dispatcher.get_or_init(|| {
+            tokio::spawn(dispatch(self.inner.clone()));
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.inner.queue().push(
+            class,
+            namespace,
+            Waiter {
+                tx,
+                since: Instant::now(),
             },
-        }
+        );
+        self.inner.arrived.notify_one();
+        // The dispatcher lives as long as the limiter: a closed channel cannot happen while we wait.
+        let _ = rx.await;
     }
 
     /// True while a mutating call waits for a token, or one had to wait within the last
     /// [`SATURATION_MEMORY`]: the bucket is the bottleneck of Creates and Deletes, so a read now
     /// takes a token from one of them (even in the moments when none happens to be queued).
     pub fn saturated(&self) -> bool {
-        if self.mutations_waiting.load(Ordering::SeqCst) > 0 {
+        if self.inner.queue().mutations_waiting() {
             return true;
         }
-        let waited = self.mutation_waited_ms.load(Ordering::SeqCst);
-        waited > 0 && self.epoch.elapsed().saturating_sub(Duration::from_millis(waited)) < SATURATION_MEMORY
+        let waited = self.inner.mutation_waited_ms.load(Ordering::SeqCst);
+        waited > 0 && self.inner.epoch.elapsed().saturating_sub(Duration::from_millis(waited)) < SATURATION_MEMORY
     }
 
-    async fn no_mutation_waiting(&self) {
+    /// About how long a new call of `namespace` would wait for its token now.
+    pub fn expected_wait(&self, namespace: &str) -> Duration {
+        let turns = u32::try_from(self.inner.queue().turns_ahead(namespace)).unwrap_or(u32::MAX);
+        self.inner.period.saturating_mul(turns.saturating_sub(1))
+    }
+
+    /// How many calls of `namespace` wait for a token.
+    pub fn waiting(&self, namespace: &str) -> usize {
+        self.inner.queue().waiting(namespace)
+    }
+}
+
+impl Inner {
+    fn queue(&self) -> std::sync::MutexGuard<'_, FairQueue<Waiter>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Hands out tokens as the bucket makes them, each to the next waiter in the fair order.
+async fn dispatch(inner: Arc<Inner>) {
+    loop {
         loop {
-            // Registered before the check, so a signal between the two is not lost.
-            let done = self.mutations_done.notified();
-            if self.mutations_waiting.load(Ordering::SeqCst) == 0 {
-                return;
+            // Registered before the check, so an arrival between the two is not lost.
+            let arrived = inner.arrived.notified();
+            if !inner.queue().is_empty() {
+                break;
             }
-            done.await;
+            arrived.await;
+        }
+        while let Err(not_until) = inner.bucket.check() {
+            tokio::time::sleep(not_until.wait_time_from(inner.bucket.clock().now())).await;
+        }
+        loop {
+            let next = inner.queue().pop();
+            let Some((class, _, waiter)) = next else { break };
+            if class == CallClass::Mutation && waiter.since.elapsed() >= inner.period {
+                let waited = inner.epoch.elapsed().as_millis().max(1);
+                inner
+                    .mutation_waited_ms
+                    .store(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::SeqCst);
+            }
+            if waiter.tx.send(()).is_ok() {
+                break;
+            }
+            // That caller gave up waiting: the token goes to the next.
         }
     }
 }
 
-/// One mutation counted as waiting until dropped.
-struct MutationWaiting<'a>(&'a Limiter);
+/// A call counted in its namespace's `aws_limiter_queued_calls` until dropped (also when cancelled).
+struct Queued(Gauge);
 
-impl Drop for MutationWaiting<'_> {
+impl Queued {
+    fn new(gauge: Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for Queued {
     fn drop(&mut self) {
-        if self.0.mutations_waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.mutations_done.notify_waiters();
-        }
+        self.0.dec();
     }
 }
 
@@ -156,12 +221,35 @@ struct OperationLabels {
     operation: String,
 }
 
-/// The AWS-call metrics (`aws_calls`, `aws_call_duration_seconds`), shared by every [`Guarded`]
-/// wrapper of the process. Cloning shares the families.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NamespaceLabels {
+    namespace: String,
+}
+
+tokio::task_local! {
+    /// The namespace of the object whose reconcile is running: the limiter's fairness key.
+    static NAMESPACE: String;
+}
+
+/// Runs `f` as work of `namespace`: its AWS calls wait for tokens in that namespace's turn.
+pub async fn for_namespace<F: Future>(namespace: String, f: F) -> F::Output {
+    NAMESPACE.scope(namespace, f).await
+}
+
+/// The namespace the running task works for (empty outside a reconcile: the drift scan).
+fn current_namespace() -> String {
+    NAMESPACE.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// The AWS-call metrics (`aws_calls`, `aws_call_duration_seconds`, and per namespace the calls
+/// waiting for the rate limiter and how long they waited), shared by every [`Guarded`] wrapper of
+/// the process. Cloning shares the families.
 #[derive(Clone)]
 pub struct AwsCallMetrics {
     calls: Family<AwsCallLabels, Counter>,
     duration: Family<OperationLabels, Histogram>,
+    queued: Family<NamespaceLabels, Gauge>,
+    waited: Family<NamespaceLabels, Histogram>,
 }
 
 impl Default for AwsCallMetrics {
@@ -170,9 +258,15 @@ impl Default for AwsCallMetrics {
             // 5 ms to about 41 s, as the reconcile duration.
             Histogram::new(exponential_buckets(0.005, 2.0, 14))
         }
+        fn wait_buckets() -> Histogram {
+            // 1 ms to about 65 s.
+            Histogram::new(exponential_buckets(0.001, 2.0, 17))
+        }
         Self {
             calls: Family::default(),
             duration: Family::new_with_constructor(buckets as fn() -> Histogram),
+            queued: Family::default(),
+            waited: Family::new_with_constructor(wait_buckets as fn() -> Histogram),
         }
     }
 }
@@ -190,6 +284,16 @@ impl AwsCallMetrics {
             "aws_call_duration_seconds",
             "VPC Lattice call duration",
             self.duration.clone(),
+        );
+        registry.register(
+            "aws_limiter_queued_calls",
+            "AWS calls waiting for the client-side rate limiter, by namespace (empty: the drift scan)",
+            self.queued.clone(),
+        );
+        registry.register(
+            "aws_limiter_wait_seconds",
+            "How long AWS calls waited for the client-side rate limiter, by namespace",
+            self.waited.clone(),
         );
         self
     }
@@ -239,7 +343,16 @@ impl<L> Guarded<L> {
         fut: impl Future<Output = Result<T, LatticeError>>,
     ) -> Result<T, LatticeError> {
         self.wait_out_throttling().await;
-        self.limiter.acquire(class).await;
+        let namespace = current_namespace();
+        let labels = NamespaceLabels { namespace };
+        let queued = Queued::new(self.metrics.queued.get_or_create(&labels).clone());
+        let waiting = Instant::now();
+        self.limiter.acquire_for(class, &labels.namespace).await;
+        drop(queued);
+        self.metrics
+            .waited
+            .get_or_create(&labels)
+            .observe(waiting.elapsed().as_secs_f64());
         // A throttled answer may have arrived while this call waited for its token.
         self.wait_out_throttling().await;
         let start = Instant::now();
@@ -342,7 +455,7 @@ mod tests {
 
     /// Drains the bucket's burst.
     fn saturate(limiter: &Limiter) {
-        while limiter.bucket.check().is_ok() {}
+        while limiter.inner.bucket.check().is_ok() {}
     }
 
     #[tokio::test]
@@ -411,6 +524,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_quiet_namespace_gets_the_next_token_however_long_another_queue_is() {
+        let limiter = Arc::new(Limiter::new(20));
+        saturate(&limiter);
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let spawn = |namespace: &'static str| {
+            let (limiter, order) = (limiter.clone(), order.clone());
+            tokio::spawn(async move {
+                limiter.acquire_for(CallClass::Read, namespace).await;
+                order.lock().unwrap().push(namespace);
+            })
+        };
+        let mut tasks: Vec<_> = (0..10).map(|_| spawn("busy")).collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(limiter.waiting("busy"), 10);
+        tasks.push(spawn("quiet"));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let quiet = order.iter().position(|n| *n == "quiet").unwrap();
+        assert!(quiet <= 1, "the quiet namespace's call went at turn {quiet}: {order:?}");
+    }
+
+    #[tokio::test]
     async fn reads_alone_share_the_bucket_at_its_rate() {
         let limiter = Arc::new(Limiter::new(20));
         saturate(&limiter);
@@ -441,10 +578,9 @@ mod tests {
             tokio::spawn(async move { limiter.acquire(CallClass::Mutation).await })
         };
         tokio::time::sleep(Duration::from_millis(10)).await;
-        assert_eq!(limiter.mutations_waiting.load(Ordering::SeqCst), 1);
+        assert_eq!(limiter.waiting(""), 1);
         waiting.abort();
         let _ = waiting.await;
-        assert_eq!(limiter.mutations_waiting.load(Ordering::SeqCst), 0);
         // The read gets the next token (within about a second at 1 a second).
         tokio::time::timeout(Duration::from_secs(3), limiter.acquire(CallClass::Read))
             .await

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 pub mod error;
+pub mod fair;
 pub mod guard;
 pub mod observation;
 pub mod provider;

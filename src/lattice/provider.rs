@@ -41,6 +41,11 @@ pub trait LatticeProvider: Send + Sync {
     fn saturated(&self) -> bool {
         false
     }
+
+    /// About how long a new AWS call for an object of `namespace` would wait for the rate limiter.
+    fn expected_wait(&self, _namespace: &str) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// One identity for every namespace.

@@ -35,6 +35,7 @@ pub use reason::Reason;
 use crate::api::{
     FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
+use crate::lattice::guard::for_namespace;
 use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
@@ -49,12 +50,16 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
     let start = Instant::now();
     let ns = obj.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
     let api: Api<Snsa> = Api::namespaced(ctx.client.clone(), &ns);
-    let result = finalizer(&api, FINALIZER, obj, |event| async {
-        match event {
-            Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api)?).await,
-            Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api)?).await,
-        }
-    })
+    // Its AWS calls wait for the rate limiter in the namespace's turn.
+    let result = for_namespace(
+        ns.clone(),
+        finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api)?).await,
+                Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api)?).await,
+            }
+        }),
+    )
     .await
     .map_err(Error::from_finalizer);
     report::reconciled(&ctx.metrics, start.elapsed(), &result);
@@ -74,6 +79,13 @@ pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
 
 /// Apply: one step towards the association the object asks for.
 async fn apply(t: &Target<'_>) -> Result<Action, Error> {
+    // A failing object's retry does not hold a worker while its namespace's calls queue for the
+    // rate limiter: it comes back when its turn is due, and new work gets the worker.
+    let failures = t.remember(|memory| memory.failures);
+    if let Some(after) = requeue::defer_retry(failures, t.ctx.lattice.expected_wait(&t.namespace)) {
+        t.ctx.metrics.deferred.inc();
+        return Ok(Action::requeue(after));
+    }
     let mut status = t.status();
     let (step, scope) = match t.lattice().await? {
         Ok(tenant) => (wanted(t, &tenant, &mut status).await, Some(t.scope(&tenant))),

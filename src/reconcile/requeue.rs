@@ -45,6 +45,18 @@ pub const NO_ROLE_RECHECK: Duration = Duration::from_secs(60);
 /// A quota used up: try again this often.
 pub const QUOTA_RECHECK: Duration = Duration::from_secs(900);
 
+/// A retry of a failing object waits its turn outside the worker pool while its namespace already
+/// has calls waiting for the rate limiter this long or longer.
+pub const DEFER_RETRY_ABOVE: Duration = Duration::from_millis(200);
+
+/// Whether a reconcile should give its worker back instead of waiting for a token: only a retry of
+/// a failing object (`failures > 0`; first creates, deletions and edits always go ahead), and only
+/// while its namespace's calls would wait at least [`DEFER_RETRY_ABOVE`]. Then it is requeued at the
+/// time the limiter names. Pure.
+pub fn defer_retry(failures: u32, expected_wait: Duration) -> Option<Duration> {
+    (failures > 0 && expected_wait >= DEFER_RETRY_ABOVE).then_some(expected_wait)
+}
+
 /// `base * 2^(n-1)`, capped, for the n-th consecutive attempt (n ≥ 1).
 pub fn exponential(n: u32, (base, cap): (Duration, Duration)) -> Duration {
     let factor = 1u32.checked_shl(n.saturating_sub(1).min(20)).unwrap_or(u32::MAX);

@@ -172,6 +172,10 @@ impl LatticeProvider for NamespaceRoles {
     fn saturated(&self) -> bool {
         self.limiter.saturated()
     }
+
+    fn expected_wait(&self, namespace: &str) -> Duration {
+        self.limiter.expected_wait(namespace)
+    }
 }
 
 #[cfg(test)]

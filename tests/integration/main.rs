@@ -7,6 +7,7 @@ mod admission;
 mod chart;
 mod conformance;
 mod e2e;
+mod fairness;
 mod faults;
 mod generated;
 mod gitops;

@@ -20,6 +20,14 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::NoRole,
 ];
 
+#[test]
+fn only_retries_of_failing_objects_give_their_worker_back_and_only_behind_a_queue() {
+    let ms = Duration::from_millis;
+    assert_eq!(defer_retry(0, ms(5000)), None, "new work waits its turn in the limiter");
+    assert_eq!(defer_retry(3, ms(100)), None, "a short wait is taken");
+    assert_eq!(defer_retry(3, ms(700)), Some(ms(700)), "requeued when the limiter says");
+}
+
 fn err(kind: ErrorKind) -> LatticeError {
     LatticeError::new(kind, "SomeException", "something went wrong")
 }
