@@ -1,121 +1,116 @@
-//! The order in which callers waiting for the rate limiter get its tokens, pure: mutations (Create,
-//! Delete, Tag, Untag) before reads, and inside each class round-robin across namespaces, so that
-//! N busy namespaces each get about 1/N of the rate and a quiet namespace's first call is next in
-//! line however long another's queue is. Written by hand: the token bucket is `governor`'s, but no
+//! The order in which callers waiting for the rate limiter get its tokens, pure: round-robin across
+//! namespaces, so that N busy namespaces each get about 1/N of the rate and a quiet namespace's
+//! first call is next in line however long another's queue is; inside a namespace, its mutations
+//! (Create, Delete, Tag, Untag) before its reads. (A global "mutations first" would let one
+//! namespace's stream of retried Creates starve another's polls.) Written by hand: the token bucket is `governor`'s, but no
 //! crate keeps per-key fair queues in front of one.
 
 use std::collections::{HashMap, VecDeque};
 
 use super::guard::CallClass;
 
-/// One class's waiters: a queue per namespace and the namespaces' turn order.
+/// One namespace's waiters: its mutations go before its reads.
 #[derive(Debug)]
-struct Lane<W> {
-    queues: HashMap<String, VecDeque<W>>,
-    /// Namespaces with waiters, in the order of their next turn.
-    turns: VecDeque<String>,
+struct Waiting<W> {
+    mutations: VecDeque<W>,
+    reads: VecDeque<W>,
 }
 
-impl<W> Default for Lane<W> {
+impl<W> Default for Waiting<W> {
     fn default() -> Self {
         Self {
-            queues: HashMap::new(),
-            turns: VecDeque::new(),
+            mutations: VecDeque::new(),
+            reads: VecDeque::new(),
         }
     }
 }
 
-impl<W> Lane<W> {
-    fn push(&mut self, namespace: &str, waiter: W) {
-        let queue = self.queues.entry(namespace.to_string()).or_default();
-        if queue.is_empty() {
-            self.turns.push_back(namespace.to_string());
-        }
-        queue.push_back(waiter);
-    }
-
-    /// The next namespace's oldest waiter; that namespace goes to the back of the turn order.
-    fn pop(&mut self) -> Option<(String, W)> {
-        let namespace = self.turns.pop_front()?;
-        let queue = self.queues.get_mut(&namespace)?;
-        let waiter = queue.pop_front()?;
-        if queue.is_empty() {
-            self.queues.remove(&namespace);
-        } else {
-            self.turns.push_back(namespace.clone());
-        }
-        Some((namespace, waiter))
-    }
-
-    fn waiting(&self, namespace: &str) -> usize {
-        self.queues.get(namespace).map_or(0, VecDeque::len)
+impl<W> Waiting<W> {
+    fn len(&self) -> usize {
+        self.mutations.len() + self.reads.len()
     }
 }
 
-/// The waiters of both classes.
+/// The waiters of every namespace and the namespaces' turn order.
 #[derive(Debug)]
 pub struct FairQueue<W> {
-    mutations: Lane<W>,
-    reads: Lane<W>,
+    queues: HashMap<String, Waiting<W>>,
+    /// Namespaces with waiters, in the order of their next turn.
+    turns: VecDeque<String>,
+    mutations: usize,
 }
 
 impl<W> Default for FairQueue<W> {
     fn default() -> Self {
         Self {
-            mutations: Lane::default(),
-            reads: Lane::default(),
+            queues: HashMap::new(),
+            turns: VecDeque::new(),
+            mutations: 0,
         }
     }
 }
 
 impl<W> FairQueue<W> {
-    fn lane(&mut self, class: CallClass) -> &mut Lane<W> {
-        match class {
-            CallClass::Mutation => &mut self.mutations,
-            CallClass::Read => &mut self.reads,
-        }
-    }
-
     /// Queues a waiter of `namespace`.
     pub fn push(&mut self, class: CallClass, namespace: &str, waiter: W) {
-        self.lane(class).push(namespace, waiter);
+        let queue = self.queues.entry(namespace.to_string()).or_default();
+        if queue.len() == 0 {
+            self.turns.push_back(namespace.to_string());
+        }
+        match class {
+            CallClass::Mutation => {
+                queue.mutations.push_back(waiter);
+                self.mutations += 1;
+            }
+            CallClass::Read => queue.reads.push_back(waiter),
+        }
     }
 
-    /// Who gets the next token: the next namespace's oldest mutation, else its oldest read.
+    /// Who gets the next token: the namespace whose turn it is, its oldest mutation, else its oldest
+    /// read; that namespace then goes to the back of the turn order.
     pub fn pop(&mut self) -> Option<(CallClass, String, W)> {
-        if let Some((ns, w)) = self.mutations.pop() {
-            return Some((CallClass::Mutation, ns, w));
+        let namespace = self.turns.pop_front()?;
+        let queue = self.queues.get_mut(&namespace)?;
+        let (class, waiter) = match queue.mutations.pop_front() {
+            Some(w) => {
+                self.mutations -= 1;
+                (CallClass::Mutation, w)
+            }
+            None => (CallClass::Read, queue.reads.pop_front()?),
+        };
+        if queue.len() == 0 {
+            self.queues.remove(&namespace);
+        } else {
+            self.turns.push_back(namespace.clone());
         }
-        self.reads.pop().map(|(ns, w)| (CallClass::Read, ns, w))
+        Some((class, namespace, waiter))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.mutations.turns.is_empty() && self.reads.turns.is_empty()
+        self.turns.is_empty()
     }
 
     /// True while a mutation waits.
     pub fn mutations_waiting(&self) -> bool {
-        !self.mutations.turns.is_empty()
+        self.mutations > 0
     }
 
     /// How many calls of `namespace` wait.
     pub fn waiting(&self, namespace: &str) -> usize {
-        self.mutations.waiting(namespace) + self.reads.waiting(namespace)
+        self.queues.get(namespace).map_or(0, Waiting::len)
     }
 
     /// How many namespaces have calls waiting.
     pub fn busy_namespaces(&self) -> usize {
-        let mut all: Vec<&String> = self.mutations.turns.iter().chain(&self.reads.turns).collect();
-        all.sort();
-        all.dedup();
-        all.len()
+        self.turns.len()
     }
 
     /// How many tokens go out before a new call of `namespace` would get one: its own waiters' turns,
     /// each costing one turn of every busy namespace. Pure estimate for callers deciding whether to
     /// wait.
     pub fn turns_ahead(&self, namespace: &str) -> usize {
-        (self.waiting(namespace) + 1) * self.busy_namespaces().max(1)
+        let busy = self.busy_namespaces() + usize::from(self.waiting(namespace) == 0);
+        (self.waiting(namespace) + 1) * busy.max(1)
     }
 }
 
@@ -152,12 +147,12 @@ mod tests {
     }
 
     #[test]
-    fn mutations_go_ahead_of_reads_and_take_turns_among_themselves() {
+    fn inside_a_namespace_mutations_go_first_and_namespaces_still_take_turns() {
         let mut q = FairQueue::default();
         q.push(CallClass::Read, "a", 1);
         q.push(CallClass::Mutation, "a", 2);
         q.push(CallClass::Mutation, "a", 3);
-        q.push(CallClass::Mutation, "b", 4);
+        q.push(CallClass::Read, "b", 4);
         assert!(q.mutations_waiting());
         assert_eq!(
             order(&mut q),
@@ -166,7 +161,8 @@ mod tests {
                 ("b".to_string(), 4),
                 ("a".to_string(), 3),
                 ("a".to_string(), 1)
-            ]
+            ],
+            "b's read is not held behind a's mutations"
         );
         assert!(q.is_empty() && !q.mutations_waiting());
     }
@@ -181,6 +177,10 @@ mod tests {
         q.push(CallClass::Mutation, "b", 9);
         assert_eq!(q.busy_namespaces(), 2);
         assert_eq!(q.turns_ahead("a"), 10, "(4 + 1) turns of 2 namespaces");
-        assert_eq!(q.turns_ahead("c"), 2, "a quiet namespace: one round");
+        assert_eq!(
+            q.turns_ahead("c"),
+            3,
+            "a quiet namespace: one round of the 2 busy and its own"
+        );
     }
 }

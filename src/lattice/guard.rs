@@ -3,12 +3,11 @@
 //! (operation, outcome, error code, duration). The token bucket itself is the `governor` crate's; the
 //! metric families are owned here and registered into the process's registry by whoever wires it.
 //!
-//! The limiter has two classes of callers: while a mutating call (Create, Delete, Tag, Untag) waits
-//! for a token, reads (Get, List, ListTags) wait behind it. So when the bucket is saturated, the
-//! calls that make progress go first and the polls that follow them wait, instead of a burst of
-//! polls delaying the Creates they are waiting for. Inside each class, namespaces take turns
-//! ([`super::fair`]): a reconcile's calls wait in its object's namespace's queue ([`for_namespace`]),
-//! so one namespace's backlog never holds another's calls behind it.
+//! Callers wait in a fair queue ([`super::fair`]): namespaces take turns for the tokens (a
+//! reconcile's calls wait in its object's namespace's queue, [`for_namespace`]), so one namespace's
+//! backlog never holds another's calls behind it; inside a namespace, a mutating call (Create,
+//! Delete, Tag, Untag) goes before reads (Get, List, ListTags), so when the bucket is saturated the
+//! calls that make progress go first and the polls that follow them wait.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -51,9 +50,9 @@ pub const BURST: NonZeroU32 = NonZeroU32::new(2).expect("2 is non-zero");
 /// How long after a mutation last waited for a token the limiter still counts as saturated.
 pub const SATURATION_MEMORY: Duration = Duration::from_secs(2);
 
-/// The process's token bucket. Callers wait in a [`FairQueue`]: mutations ahead of reads, and
-/// round-robin across namespaces, so one namespace's backlog never keeps another's calls waiting
-/// behind it. A dispatcher task hands out the bucket's tokens in that order.
+/// The process's token bucket. Callers wait in a [`FairQueue`]: round-robin across namespaces,
+/// mutations ahead of reads inside each, so one namespace's backlog never keeps another's calls
+/// waiting behind it. A dispatcher task hands out the bucket's tokens in that order.
 pub struct Limiter {
     inner: Arc<Inner>,
     dispatcher: OnceLock<()>,
