@@ -220,9 +220,11 @@ struct OperationLabels {
     operation: String,
 }
 
+/// The namespace of the objects whose calls these are (`object_namespace`: Prometheus's own
+/// `namespace` label names the operator Pod's).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct NamespaceLabels {
-    namespace: String,
+    object_namespace: String,
 }
 
 tokio::task_local! {
@@ -286,15 +288,33 @@ impl AwsCallMetrics {
         );
         registry.register(
             "aws_limiter_queued_calls",
-            "AWS calls waiting for the client-side rate limiter, by namespace (empty: the drift scan)",
+            "AWS calls waiting for the client-side rate limiter, by the namespace of their objects (empty: the drift scan)",
             self.queued.clone(),
         );
         registry.register(
             "aws_limiter_wait_seconds",
-            "How long AWS calls waited for the client-side rate limiter, by namespace",
+            "How long AWS calls waited for the client-side rate limiter, by the namespace of their objects",
             self.waited.clone(),
         );
         self
+    }
+
+    /// The gauge of calls of `object_namespace` waiting for the rate limiter.
+    pub fn queued(&self, object_namespace: &str) -> Gauge {
+        self.queued
+            .get_or_create(&NamespaceLabels {
+                object_namespace: object_namespace.into(),
+            })
+            .clone()
+    }
+
+    /// Records how long a call of `object_namespace` waited for the rate limiter.
+    pub fn waited(&self, object_namespace: &str, took: Duration) {
+        self.waited
+            .get_or_create(&NamespaceLabels {
+                object_namespace: object_namespace.into(),
+            })
+            .observe(took.as_secs_f64());
     }
 
     /// Records one AWS call.
@@ -343,15 +363,11 @@ impl<L> Guarded<L> {
     ) -> Result<T, LatticeError> {
         self.wait_out_throttling().await;
         let namespace = current_namespace();
-        let labels = NamespaceLabels { namespace };
-        let queued = Queued::new(self.metrics.queued.get_or_create(&labels).clone());
+        let queued = Queued::new(self.metrics.queued(&namespace));
         let waiting = Instant::now();
-        self.limiter.acquire_for(class, &labels.namespace).await;
+        self.limiter.acquire_for(class, &namespace).await;
         drop(queued);
-        self.metrics
-            .waited
-            .get_or_create(&labels)
-            .observe(waiting.elapsed().as_secs_f64());
+        self.metrics.waited(&namespace, waiting.elapsed());
         // A throttled answer may have arrived while this call waited for its token.
         self.wait_out_throttling().await;
         let start = Instant::now();

@@ -41,6 +41,8 @@ fn served_series() -> BTreeSet<String> {
         })
         .set(1);
     m.recreate_attempts.inc();
+    aws_calls.queued("payments").set(0);
+    aws_calls.waited("payments", Duration::from_millis(3));
     Metrics::count(&m.status_patches, "ok");
     m.event("Active");
     m.observed("kept");
