@@ -28,11 +28,22 @@ fn start() -> ControlPlane {
     start_in(std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id())))
 }
 
+/// Held while hack/control-plane.sh picks and binds ports (`up`, `nodes`) or rebinds them
+/// (`restart`): the script picks free ports by probing, so a control plane starting while another
+/// restarts could take the port the restarting kube-apiserver is about to bind again.
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn ports() -> std::sync::MutexGuard<'static, ()> {
+    PORTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Starts a control plane in `dir` (stopped by its watchdog when this process exits) with the CRD.
 fn start_in(dir: PathBuf) -> ControlPlane {
     std::fs::create_dir_all(&dir).expect("create control plane dir");
+    let ports = ports();
     let pid = std::process::id().to_string();
     let kubeconfig = hack_path("control-plane.sh", &["up", &dir.to_string_lossy(), "--owner-pid", &pid]);
+    drop(ports);
     let cp = ControlPlane { dir, kubeconfig };
     let apply = kubectl_at(&cp.kubeconfig, &["apply", "-f", &format!("{REPO}/crds/")], None);
     assert!(
@@ -70,10 +81,12 @@ static NODES: OnceLock<()> = OnceLock::new();
 /// Ready. Once per test binary; later calls return at once.
 pub fn with_nodes() {
     NODES.get_or_init(|| {
+        let dir = &control_plane().dir;
+        let _ports = ports();
         let out = Command::new("bash")
             .arg(format!("{REPO}/hack/control-plane.sh"))
             .arg("nodes")
-            .arg(&control_plane().dir)
+            .arg(dir)
             .stdin(Stdio::null())
             .output()
             .expect("run hack/control-plane.sh nodes");
@@ -129,6 +142,7 @@ impl Private {
 
     /// `hack/control-plane.sh restart`: kube-apiserver and etcd stopped and started again.
     pub fn restart(&self) {
+        let _ports = ports();
         self.script("restart");
     }
 
