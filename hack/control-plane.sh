@@ -89,6 +89,13 @@ stop() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  # Gone for good (its listening sockets closed) before anything starts in its place.
+  for ((i = 0; i < 50; i++)); do
+    local left=()
+    for pid in "${pids[@]}"; do running "$pid" && left+=("$pid"); done
+    ((${#left[@]})) || break
+    sleep 0.1
+  done
   for name in "$@"; do rm -f "$dir/$name.pid"; done
 }
 
@@ -270,6 +277,17 @@ restart() {
   dir="$(cd "$1" && pwd)"
   cd "$dir"
   stop "$dir" kube-apiserver etcd
+  # The old servers' ports are free again before the new ones bind them (a server that took its
+  # time to exit, or the kernel closing its sockets, must not make the new one fail to listen).
+  local bin etcd_url peer_url api_port api_url token port i
+  # shellcheck source=/dev/null
+  source "$dir/servers.env"
+  for port in "$api_port" "${etcd_url##*:}" "${peer_url##*:}"; do
+    for ((i = 0; i < 100; i++)); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+      sleep 0.1
+    done
+  done
   start_servers "$dir"
   wait_api "$dir"
   log "restarted"
