@@ -100,12 +100,7 @@ impl Limiter {
         }
     }
 
-    /// Waits for a token, as a caller of no namespace (the drift scan).
-    pub async fn acquire(&self, class: CallClass) {
-        self.acquire_for(class, "").await;
-    }
-
-    /// Waits for a token, in `namespace`'s turn.
+    /// Waits for a token, in `namespace`'s turn (empty: a caller of no namespace, the drift scan).
     pub async fn acquire_for(&self, class: CallClass, namespace: &str) {
         self.dispatcher.get_or_init(|| {
             tokio::spawn(dispatch(self.inner.clone()));
@@ -482,7 +477,7 @@ mod tests {
         let spawn = |class: CallClass, name: &'static str| {
             let (limiter, order) = (limiter.clone(), order.clone());
             tokio::spawn(async move {
-                limiter.acquire(class).await;
+                limiter.acquire_for(class, "").await;
                 order.lock().unwrap().push(name);
             })
         };
@@ -529,12 +524,12 @@ mod tests {
     async fn saturated_while_a_mutation_waits_and_for_a_while_after() {
         let limiter = Arc::new(Limiter::new(20));
         assert!(!limiter.saturated());
-        limiter.acquire(CallClass::Mutation).await;
+        limiter.acquire_for(CallClass::Mutation, "").await;
         assert!(!limiter.saturated(), "a mutation that found a token waited for none");
         saturate(&limiter);
-        limiter.acquire(CallClass::Mutation).await;
+        limiter.acquire_for(CallClass::Mutation, "").await;
         assert!(limiter.saturated(), "it waited for its token");
-        limiter.acquire(CallClass::Read).await;
+        limiter.acquire_for(CallClass::Read, "").await;
         assert!(limiter.saturated(), "still within the memory");
     }
 
@@ -570,7 +565,7 @@ mod tests {
         let tasks: Vec<_> = (0..4)
             .map(|_| {
                 let limiter = limiter.clone();
-                tokio::spawn(async move { limiter.acquire(CallClass::Read).await })
+                tokio::spawn(async move { limiter.acquire_for(CallClass::Read, "").await })
             })
             .collect();
         for t in tasks {
@@ -590,14 +585,14 @@ mod tests {
         saturate(&limiter);
         let waiting = {
             let limiter = limiter.clone();
-            tokio::spawn(async move { limiter.acquire(CallClass::Mutation).await })
+            tokio::spawn(async move { limiter.acquire_for(CallClass::Mutation, "").await })
         };
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(limiter.waiting(""), 1);
         waiting.abort();
         let _ = waiting.await;
         // The read gets the next token (within about a second at 1 a second).
-        tokio::time::timeout(Duration::from_secs(3), limiter.acquire(CallClass::Read))
+        tokio::time::timeout(Duration::from_secs(3), limiter.acquire_for(CallClass::Read, ""))
             .await
             .expect("the read is not blocked by the cancelled mutation");
     }

@@ -246,6 +246,17 @@ impl Observations {
         self.settled_max_age
     }
 
+    /// How old a listing may answer an object: a settled one (ACTIVE as its status says, no Create
+    /// or Delete of its own under way) [`Self::settled_max_age`]; one in progress `max_age`, or
+    /// [`SATURATED_AGE_FACTOR`] times that while the rate limiter is `saturated`. Pure.
+    pub fn age_for(&self, settled: bool, saturated: bool) -> Duration {
+        match (settled, saturated) {
+            (true, _) => self.settled_max_age,
+            (false, true) => self.max_age * SATURATED_AGE_FACTOR,
+            (false, false) => self.max_age,
+        }
+    }
+
     /// A listing of `scope` that began after `not_before` (the caller's last mutating call, if any)
     /// and is fresh (`max_age`): the one kept, else the List under way that began after
     /// `not_before`, else a new paged List through `api`.

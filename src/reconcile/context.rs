@@ -166,8 +166,10 @@ impl<'a> Target<'a> {
             scope: self.scope(tenant),
             not_before: self.remember(|memory| memory.mutated_at),
             begun,
-            settled: active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
-            saturated: self.ctx.lattice.saturated(),
+            age: self.ctx.observations.age_for(
+                active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
+                self.ctx.lattice.saturated(),
+            ),
             metrics: &self.ctx.metrics,
         }
     }

@@ -6,10 +6,10 @@
 //! or one missing from the listing (deleted, or too new to be listed: the Get tells which).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
-use crate::lattice::observation::{Begun, Observations, SATURATED_AGE_FACTOR, Says, Scope, Work};
+use crate::lattice::observation::{Begun, Observations, Says, Scope, Work};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity, Observed, TagCheck};
@@ -35,12 +35,8 @@ pub struct Lookup<'a> {
     /// that shows it done teaches the network's time for that work, and one begun after a Delete
     /// that lacks the association confirms it gone (no Get).
     pub begun: Option<Begun>,
-    /// True when the object is settled (its status says ACTIVE and it has no Create or Delete under
-    /// way): an older listing answers it ([`Observations::settled_max_age`]).
-    pub settled: bool,
-    /// True while mutating calls wait for the rate limiter: an object in progress accepts a
-    /// listing [`SATURATED_AGE_FACTOR`] times older.
-    pub saturated: bool,
+    /// How old a listing may answer this object ([`Observations::age_for`]).
+    pub age: Duration,
     /// Counts how each listing request was served.
     pub metrics: &'a Metrics,
 }
@@ -49,16 +45,9 @@ impl Lookup<'_> {
     /// The association `id` as AWS reports it, or `None` when it does not exist: from the listing,
     /// with a Get only for a failed association or one the listing lacks.
     pub async fn association(&self, id: &str) -> Result<Option<Association>, LatticeError> {
-        let age = if self.settled {
-            self.observations.settled_max_age()
-        } else if self.saturated {
-            self.observations.max_age() * SATURATED_AGE_FACTOR
-        } else {
-            self.observations.max_age()
-        };
         let (listing, served) = self
             .observations
-            .listing_within(&self.scope, self.api, self.not_before, age)
+            .listing_within(&self.scope, self.api, self.not_before, self.age)
             .await?;
         self.metrics.observed(served.as_str());
         let took = |b: Begun| listing.started.saturating_duration_since(b.at);
@@ -134,8 +123,6 @@ pub async fn remains(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::lattice::stub::Stub;
 
@@ -171,8 +158,7 @@ mod tests {
             scope: scope(),
             not_before: begun.map(|b| b.at),
             begun,
-            settled: false,
-            saturated: false,
+            age: observations.max_age(),
             metrics: &metrics,
         };
         let mut found = Vec::new();

@@ -16,17 +16,8 @@ const FAILING: usize = 500;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_object_is_not_starved_by_another_namespaces_failures() {
     let cp = Private::start("fair");
-    let ok = |args: &[&str], stdin: Option<&str>| {
-        let out = cp.kubectl(args, stdin);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    ok(&["create", "namespace", "failing"], None);
-    ok(&["create", "namespace", "healthy"], None);
+    cp.ok(&["create", "namespace", "failing"], None);
+    cp.ok(&["create", "namespace", "healthy"], None);
     let emu = emulator().await;
     let fake = emu.fake.clone();
     fake.set_faults(Faults {
@@ -45,7 +36,7 @@ async fn a_healthy_object_is_not_starved_by_another_namespaces_failures() {
             )
         })
         .collect();
-    ok(&["apply", "-n", "failing", "-f", "-"], Some(&failing.join("---\n")));
+    cp.ok(&["apply", "-n", "failing", "-f", "-"], Some(&failing.join("---\n")));
     let creates = || {
         fake.calls()
             .iter()
@@ -61,8 +52,8 @@ async fn a_healthy_object_is_not_starved_by_another_namespaces_failures() {
     .await;
     let before = fake.calls().len();
     let spec = format!("  serviceIdentifier: {healthy_service}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(&["apply", "-n", "healthy", "-f", "-"], Some(&manifest("app", &spec)));
-    let uid = ok(
+    cp.ok(&["apply", "-n", "healthy", "-f", "-"], Some(&manifest("app", &spec)));
+    let uid = cp.ok(
         &["get", "snsa", "-n", "healthy", "app", "-o", "jsonpath={.metadata.uid}"],
         None,
     );
@@ -77,7 +68,7 @@ async fn a_healthy_object_is_not_starved_by_another_namespaces_failures() {
         },
     )
     .await;
-    ok(
+    cp.ok(
         &[
             "wait",
             "--for=condition=Ready",

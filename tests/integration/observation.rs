@@ -61,9 +61,7 @@ async fn n_objects_and_a_restart_cost_list_pages_not_calls_per_object() {
     let api: Api<Snsa> = Api::namespaced(client.clone(), &ns);
     let fake = Arc::new(FakeLattice::default());
     let network = fake.create_service_network("shared", None).unwrap();
-    let services: Vec<String> = (0..N)
-        .map(|i| fake.create_service(&format!("svc-{i}"), None).unwrap().id)
-        .collect();
+    let services = crate::support::lattice::services(&fake, N);
     fake.set_faults(Faults {
         provisioning_delay_ms: 500,
         ..Faults::default()

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::e2e::{apply_app, emulator, get, ok, wait_ready};
 use crate::support::cluster::{self, kubectl};
 use crate::support::eventually;
@@ -12,6 +14,18 @@ use crate::support::moto::Moto;
 use crate::support::operator::Binary;
 
 const ANNOTATION: &str = "vpclattice.operator.dev/aws-role-arn";
+
+/// The object's `Stalled=True` condition, once it has one.
+async fn stalled(ns: &str, name: &str) -> Value {
+    eventually("Stalled", Duration::from_secs(90), || async {
+        let o = get(ns, name)?;
+        let conditions = o["status"]["conditions"].as_array()?.clone();
+        conditions
+            .into_iter()
+            .find(|c| c["type"] == "Stalled" && c["status"] == "True")
+    })
+    .await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_role_annotation_is_assumed_for_its_objects() {
@@ -47,14 +61,7 @@ async fn a_malformed_role_annotation_stalls_with_a_message() {
     let emu = emulator().await;
     let _op = Binary::spawn(&ns, &emu.url, &[]);
     apply_app(&ns);
-    let stalled = eventually("Stalled", Duration::from_secs(90), || async {
-        let o = get(&ns, "app")?;
-        let conditions = o["status"]["conditions"].as_array()?.clone();
-        conditions
-            .into_iter()
-            .find(|c| c["type"] == "Stalled" && c["status"] == "True")
-    })
-    .await;
+    let stalled = stalled(&ns, "app").await;
     assert_eq!(stalled["reason"], "InvalidSpec");
     assert!(
         stalled["message"].as_str().unwrap().contains("not an IAM role ARN"),
@@ -82,14 +89,7 @@ async fn a_required_role_stalls_unannotated_namespaces_without_an_aws_call() {
         &[("AWS_ENDPOINT_URL_STS", &moto.url)],
     );
     apply_app(&ns);
-    let stalled = eventually("Stalled", Duration::from_secs(90), || async {
-        let o = get(&ns, "app")?;
-        let conditions = o["status"]["conditions"].as_array()?.clone();
-        conditions
-            .into_iter()
-            .find(|c| c["type"] == "Stalled" && c["status"] == "True")
-    })
-    .await;
+    let stalled = stalled(&ns, "app").await;
     assert_eq!(stalled["reason"], "NoRoleForNamespace");
     assert!(
         stalled["message"].as_str().unwrap().contains(ANNOTATION),
@@ -191,15 +191,6 @@ async fn a_debug_run_logs_no_credentials_tokens_or_signatures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_concurrent_load_each_namespace_is_served_by_its_own_role() {
     let cp = cluster::Private::start("tenants");
-    let ok_at = |args: &[&str], stdin: Option<&str>| {
-        let out = cp.kubectl(args, stdin);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
     let moto = Moto::start();
     let emu = emulator().await;
     let tenants = [
@@ -208,8 +199,8 @@ async fn under_concurrent_load_each_namespace_is_served_by_its_own_role() {
     ];
     let mut services = Vec::new();
     for (ns, role) in tenants {
-        ok_at(&["create", "namespace", ns], None);
-        ok_at(&["annotate", "namespace", ns, &format!("{ANNOTATION}={role}")], None);
+        cp.ok(&["create", "namespace", ns], None);
+        cp.ok(&["annotate", "namespace", ns, &format!("{ANNOTATION}={role}")], None);
         for i in 0..20 {
             let svc = emu.fake.create_service(&format!("{ns}-{i}"), None).unwrap().id;
             services.push((ns, format!("app-{i:02}"), svc));
@@ -236,10 +227,10 @@ async fn under_concurrent_load_each_namespace_is_served_by_its_own_role() {
                 )
             })
             .collect();
-        ok_at(&["apply", "-n", ns, "-f", "-"], Some(&all.join("---\n")));
+        cp.ok(&["apply", "-n", ns, "-f", "-"], Some(&all.join("---\n")));
     }
     for (ns, _) in tenants {
-        ok_at(
+        cp.ok(
             &[
                 "wait",
                 "--for=condition=Ready",
@@ -255,7 +246,7 @@ async fn under_concurrent_load_each_namespace_is_served_by_its_own_role() {
     // Each object's UID (the prefix of its clientToken) → its namespace.
     let mut namespace_of = std::collections::BTreeMap::new();
     for (ns, _) in tenants {
-        let uids = ok_at(
+        let uids = cp.ok(
             &["get", "snsa", "-n", ns, "-o", "jsonpath={.items[*].metadata.uid}"],
             None,
         );

@@ -21,21 +21,10 @@ const EDITED: usize = 10;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_server_restart_and_a_410_on_the_watch_lose_no_change() {
     let cp = Private::start("restart");
-    let ok = |args: &[&str], stdin: Option<&str>| {
-        let out = cp.kubectl(args, stdin);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
-    ok(&["create", "namespace", "restart"], None);
+    cp.ok(&["create", "namespace", "restart"], None);
     let emu = emulator().await;
     let fake = emu.fake.clone();
-    let services: Vec<String> = (0..OBJECTS)
-        .map(|i| fake.create_service(&format!("svc-{i}"), None).unwrap().id)
-        .collect();
+    let services = crate::support::lattice::services(&fake, OBJECTS);
     fake.set_faults(Faults {
         provisioning_delay_ms: 1000,
         ..Faults::default()
@@ -71,7 +60,7 @@ async fn an_api_server_restart_and_a_410_on_the_watch_lose_no_change() {
             .collect::<Vec<_>>()
             .join("---\n")
     };
-    ok(&["apply", "-n", "restart", "-f", "-"], Some(&objects("one")));
+    cp.ok(&["apply", "-n", "restart", "-f", "-"], Some(&objects("one")));
     // Mid-way through the Creates (10 a second), the control plane restarts.
     eventually("a fifth of the Creates sent", LIMIT, || async {
         let creates = fake
@@ -84,7 +73,7 @@ async fn an_api_server_restart_and_a_410_on_the_watch_lose_no_change() {
     .await;
     cp.restart();
     // Edits while the operator's watch may still be down, then history compacted past them.
-    ok(&["apply", "-n", "restart", "-f", "-"], Some(&objects("two")));
+    cp.ok(&["apply", "-n", "restart", "-f", "-"], Some(&objects("two")));
     cp.compact();
 
     let all_converged = || async {

@@ -35,9 +35,7 @@ async fn the_standby_takes_over_a_killed_leader_and_creates_nothing_twice() {
     let ns = cluster::namespace(&client, "failover").await;
     let emu = emulator().await;
     let fake = emu.fake.clone();
-    let services: Vec<String> = (0..OBJECTS)
-        .map(|i| fake.create_service(&format!("svc-{i}"), None).unwrap().id)
-        .collect();
+    let services = crate::support::lattice::services(&fake, OBJECTS);
     fake.set_faults(Faults {
         provisioning_delay_ms: 1000,
         ..Faults::default()

@@ -22,9 +22,7 @@ async fn a_throttled_answer_holds_every_call_until_the_advertised_time() {
     });
     let mut op = Binary::spawn(&ns, &emu.url, &[]);
     // Five objects: while one waits out its 429, the others would call.
-    let services: Vec<String> = (0..5)
-        .map(|i| emu.fake.create_service(&format!("svc-{i}"), None).unwrap().id)
-        .collect();
+    let services = crate::support::lattice::services(&emu.fake, 5);
     for (i, service) in services.iter().enumerate() {
         let spec = format!(
             "  serviceIdentifier: {service}\n  serviceNetworkIdentifier: {}",

@@ -140,6 +140,17 @@ impl Private {
         kubectl_at(&self.0.kubeconfig, args, stdin)
     }
 
+    /// [`Private::kubectl`] that must succeed; its stdout.
+    pub fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.kubectl(args, stdin);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
     /// `hack/control-plane.sh restart`: kube-apiserver and etcd stopped and started again.
     pub fn restart(&self) {
         let _ports = ports();

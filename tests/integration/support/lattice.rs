@@ -33,6 +33,13 @@ impl Emulator {
     }
 }
 
+/// Creates `n` services named `svc-<i>` in `fake`; their IDs.
+pub fn services(fake: &FakeLattice, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| fake.create_service(&format!("svc-{i}"), None).unwrap().id)
+        .collect()
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.task.abort();
