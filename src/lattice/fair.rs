@@ -1,33 +1,83 @@
 //! The order in which callers waiting for the rate limiter get its tokens, pure: round-robin across
 //! namespaces, so that N busy namespaces each get about 1/N of the rate and a quiet namespace's
-//! first call is next in line however long another's queue is; inside a namespace, its mutations
-//! (Create, Delete, Tag, Untag) before its reads. (A global "mutations first" would let one
-//! namespace's stream of retried Creates starve another's polls.) Written by hand: the token bucket is `governor`'s, but no
-//! crate keeps per-key fair queues in front of one.
+//! first call is next in line however long another's queue is; inside a namespace, by the
+//! [`Priority`] of the reconcile that makes the call (first creates, deletions and edits, then polls
+//! of work under way, then drift checks, then retries of failing objects), and at one priority its
+//! mutations (Create, Delete, Tag, Untag) before its reads. (A global "mutations first" would let one
+//! namespace's stream of retried Creates starve another's polls.) Written by hand: the token bucket
+//! is `governor`'s, but no crate keeps per-key priority queues in front of one.
 
 use std::collections::{HashMap, VecDeque};
 
-use super::guard::CallClass;
+/// What a call does, for the limiter's order inside one priority.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallClass {
+    /// Changes AWS (Create, Delete, Tag, Untag): goes before the reads of its priority.
+    Mutation,
+    /// Only reads (Get, List, ListTags).
+    Read,
+}
 
-/// One namespace's waiters: its mutations go before its reads.
+/// How urgent a reconcile's calls are inside its namespace's turns, most urgent first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// New work: a first create, a deletion's first step, a spec change.
+    Change,
+    /// A poll of work AWS has under way (creating, deleting, recreating, tags being corrected).
+    Poll,
+    /// A check of a settled object (a resync, the drift scan's wake-up, the drift scan itself).
+    Drift,
+    /// A retry of a failing object.
+    Retry,
+}
+
+impl Priority {
+    /// Every priority, most urgent first.
+    pub const ALL: [Priority; 4] = [Priority::Change, Priority::Poll, Priority::Drift, Priority::Retry];
+
+    /// The label value of the limiter's metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Change => "change",
+            Priority::Poll => "poll",
+            Priority::Drift => "drift",
+            Priority::Retry => "retry",
+        }
+    }
+}
+
+/// The queue a waiter joins inside its namespace: priority first, then mutations before reads.
+fn level(priority: Priority, class: CallClass) -> usize {
+    priority as usize * 2 + usize::from(class == CallClass::Read)
+}
+
+const LEVELS: usize = Priority::ALL.len() * 2;
+
+/// One namespace's waiters, one FIFO per level.
 #[derive(Debug)]
 struct Waiting<W> {
-    mutations: VecDeque<W>,
-    reads: VecDeque<W>,
+    levels: [VecDeque<W>; LEVELS],
 }
 
 impl<W> Default for Waiting<W> {
     fn default() -> Self {
         Self {
-            mutations: VecDeque::new(),
-            reads: VecDeque::new(),
+            levels: std::array::from_fn(|_| VecDeque::new()),
         }
     }
 }
 
 impl<W> Waiting<W> {
     fn len(&self) -> usize {
-        self.mutations.len() + self.reads.len()
+        self.levels.iter().map(VecDeque::len).sum()
+    }
+
+    /// Waiters that go before a new call of `priority` (any class).
+    fn ahead_of(&self, priority: Priority) -> usize {
+        self.levels[..level(priority, CallClass::Read) + 1]
+            .iter()
+            .map(VecDeque::len)
+            .sum()
     }
 }
 
@@ -37,7 +87,6 @@ pub struct FairQueue<W> {
     queues: HashMap<String, Waiting<W>>,
     /// Namespaces with waiters, in the order of their next turn.
     turns: VecDeque<String>,
-    mutations: usize,
 }
 
 impl<W> Default for FairQueue<W> {
@@ -45,38 +94,41 @@ impl<W> Default for FairQueue<W> {
         Self {
             queues: HashMap::new(),
             turns: VecDeque::new(),
-            mutations: 0,
         }
     }
 }
 
+/// Who a call is waiting for: its namespace's turn, at its reconcile's priority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub namespace: String,
+    pub priority: Priority,
+}
+
 impl<W> FairQueue<W> {
-    /// Queues a waiter of `namespace`.
-    pub fn push(&mut self, class: CallClass, namespace: &str, waiter: W) {
-        let queue = self.queues.entry(namespace.to_string()).or_default();
+    /// Queues a waiter.
+    pub fn push(&mut self, class: CallClass, caller: &Caller, waiter: W) {
+        let queue = self.queues.entry(caller.namespace.clone()).or_default();
         if queue.len() == 0 {
-            self.turns.push_back(namespace.to_string());
+            self.turns.push_back(caller.namespace.clone());
         }
-        match class {
-            CallClass::Mutation => {
-                queue.mutations.push_back(waiter);
-                self.mutations += 1;
-            }
-            CallClass::Read => queue.reads.push_back(waiter),
-        }
+        queue.levels[level(caller.priority, class)].push_back(waiter);
     }
 
-    /// Who gets the next token: the namespace whose turn it is, its oldest mutation, else its oldest
-    /// read; that namespace then goes to the back of the turn order.
+    /// Who gets the next token: the namespace whose turn it is, its most urgent waiter (oldest
+    /// first); that namespace then goes to the back of the turn order.
     pub fn pop(&mut self) -> Option<(CallClass, String, W)> {
         let namespace = self.turns.pop_front()?;
         let queue = self.queues.get_mut(&namespace)?;
-        let (class, waiter) = match queue.mutations.pop_front() {
-            Some(w) => {
-                self.mutations -= 1;
-                (CallClass::Mutation, w)
-            }
-            None => (CallClass::Read, queue.reads.pop_front()?),
+        let (at, waiter) = queue
+            .levels
+            .iter_mut()
+            .enumerate()
+            .find_map(|(at, fifo)| fifo.pop_front().map(|w| (at, w)))?;
+        let class = if at % 2 == 0 {
+            CallClass::Mutation
+        } else {
+            CallClass::Read
         };
         if queue.len() == 0 {
             self.queues.remove(&namespace);
@@ -90,9 +142,11 @@ impl<W> FairQueue<W> {
         self.turns.is_empty()
     }
 
-    /// True while a mutation waits.
-    pub fn mutations_waiting(&self) -> bool {
-        self.mutations > 0
+    /// True while a mutation of `namespace` waits.
+    pub fn mutations_waiting(&self, namespace: &str) -> bool {
+        self.queues
+            .get(namespace)
+            .is_some_and(|q| q.levels.iter().step_by(2).any(|fifo| !fifo.is_empty()))
     }
 
     /// How many calls of `namespace` wait.
@@ -105,18 +159,52 @@ impl<W> FairQueue<W> {
         self.turns.len()
     }
 
-    /// How many tokens go out before a new call of `namespace` would get one: its own waiters' turns,
-    /// each costing one turn of every busy namespace. Pure estimate for callers deciding whether to
-    /// wait.
-    pub fn turns_ahead(&self, namespace: &str) -> usize {
-        let busy = self.busy_namespaces() + usize::from(self.waiting(namespace) == 0);
-        (self.waiting(namespace) + 1) * busy.max(1)
+    /// How many tokens go out before a new call of `caller` would get one: the turns of its
+    /// namespace's waiters that go before it, each costing one turn of every busy namespace. Pure
+    /// estimate for callers deciding whether to wait.
+    pub fn turns_ahead(&self, caller: &Caller) -> usize {
+        let ahead = self
+            .queues
+            .get(&caller.namespace)
+            .map_or(0, |q| q.ahead_of(caller.priority));
+        let busy = self.busy_namespaces() + usize::from(self.waiting(&caller.namespace) == 0);
+        (ahead + 1) * busy.max(1)
+    }
+
+    /// How far apart a namespace's calls go while every busy namespace takes its turns: one round.
+    pub fn round(&self, namespace: &str) -> usize {
+        (self.busy_namespaces() + usize::from(self.waiting(namespace) == 0)).max(1)
+    }
+}
+
+/// The time a retry put off for its turn comes back ([`super::guard::Limiter::reserve`]), pure: when
+/// the limiter expects its turn (`earliest`), but never sooner than one `spacing` (the namespace's
+/// share of the rate) after the namespace's last put-off retry, so that a thousand of them come back
+/// one at a time at the pace they can be served, not all at once to be put off again.
+pub fn next_slot<T>(last: Option<T>, earliest: T, spacing: std::time::Duration) -> T
+where
+    T: Copy + Ord + std::ops::Add<std::time::Duration, Output = T>,
+{
+    match last {
+        Some(last) if last + spacing > earliest => last + spacing,
+        _ => earliest,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(namespace: &str, priority: Priority) -> Caller {
+        Caller {
+            namespace: namespace.into(),
+            priority,
+        }
+    }
+
+    fn push(q: &mut FairQueue<u32>, class: CallClass, namespace: &str, w: u32) {
+        q.push(class, &at(namespace, Priority::Change), w);
+    }
 
     fn order(q: &mut FairQueue<u32>) -> Vec<(String, u32)> {
         std::iter::from_fn(|| q.pop().map(|(_, ns, w)| (ns, w))).collect()
@@ -126,9 +214,9 @@ mod tests {
     fn a_quiet_namespace_is_served_next_however_long_another_queue_is() {
         let mut q = FairQueue::default();
         for i in 0..100 {
-            q.push(CallClass::Read, "busy", i);
+            push(&mut q, CallClass::Read, "busy", i);
         }
-        q.push(CallClass::Read, "quiet", 1000);
+        push(&mut q, CallClass::Read, "quiet", 1000);
         let served = order(&mut q);
         assert_eq!(served[0], ("busy".to_string(), 0));
         assert_eq!(served[1], ("quiet".to_string(), 1000), "second, not 101st");
@@ -139,8 +227,8 @@ mod tests {
     fn busy_namespaces_share_the_tokens_in_turn() {
         let mut q = FairQueue::default();
         for i in 0..3 {
-            q.push(CallClass::Read, "a", i);
-            q.push(CallClass::Read, "b", 10 + i);
+            push(&mut q, CallClass::Read, "a", i);
+            push(&mut q, CallClass::Read, "b", 10 + i);
         }
         let names: Vec<String> = order(&mut q).into_iter().map(|(ns, _)| ns).collect();
         assert_eq!(names, ["a", "b", "a", "b", "a", "b"]);
@@ -149,11 +237,11 @@ mod tests {
     #[test]
     fn inside_a_namespace_mutations_go_first_and_namespaces_still_take_turns() {
         let mut q = FairQueue::default();
-        q.push(CallClass::Read, "a", 1);
-        q.push(CallClass::Mutation, "a", 2);
-        q.push(CallClass::Mutation, "a", 3);
-        q.push(CallClass::Read, "b", 4);
-        assert!(q.mutations_waiting());
+        push(&mut q, CallClass::Read, "a", 1);
+        push(&mut q, CallClass::Mutation, "a", 2);
+        push(&mut q, CallClass::Mutation, "a", 3);
+        push(&mut q, CallClass::Read, "b", 4);
+        assert!(q.mutations_waiting("a") && !q.mutations_waiting("b"));
         assert_eq!(
             order(&mut q),
             [
@@ -164,21 +252,69 @@ mod tests {
             ],
             "b's read is not held behind a's mutations"
         );
-        assert!(q.is_empty() && !q.mutations_waiting());
+        assert!(q.is_empty() && !q.mutations_waiting("a"));
+    }
+
+    #[test]
+    fn inside_a_namespace_new_work_then_polls_then_drift_checks_then_retries() {
+        let mut q = FairQueue::default();
+        q.push(CallClass::Mutation, &at("a", Priority::Retry), 1);
+        q.push(CallClass::Read, &at("a", Priority::Drift), 2);
+        q.push(CallClass::Read, &at("a", Priority::Poll), 3);
+        q.push(CallClass::Read, &at("a", Priority::Change), 4);
+        q.push(CallClass::Mutation, &at("a", Priority::Change), 5);
+        q.push(CallClass::Mutation, &at("a", Priority::Poll), 6);
+        let served: Vec<u32> = order(&mut q).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(
+            served,
+            [5, 4, 6, 3, 2, 1],
+            "a retried Create waits behind a drift check's read"
+        );
+        assert!(!q.mutations_waiting("a"));
+    }
+
+    #[test]
+    fn put_off_retries_come_back_one_share_apart() {
+        let spacing = std::time::Duration::from_millis(300);
+        let at = |t: u64| std::time::Duration::from_millis(t);
+        assert_eq!(
+            next_slot(None, at(500), spacing),
+            at(500),
+            "the first: when its turn is due"
+        );
+        assert_eq!(
+            next_slot(Some(at(500)), at(510), spacing),
+            at(800),
+            "the next: one share later"
+        );
+        assert_eq!(
+            next_slot(Some(at(500)), at(2000), spacing),
+            at(2000),
+            "after a lull: when its turn is due"
+        );
     }
 
     #[test]
     fn turns_ahead_grow_with_the_namespace_queue_and_the_busy_namespaces() {
         let mut q = FairQueue::default();
-        assert_eq!(q.turns_ahead("a"), 1, "an idle limiter: next");
+        assert_eq!(q.turns_ahead(&at("a", Priority::Retry)), 1, "an idle limiter: next");
         for i in 0..4 {
-            q.push(CallClass::Read, "a", i);
+            q.push(CallClass::Read, &at("a", Priority::Retry), i);
         }
-        q.push(CallClass::Mutation, "b", 9);
+        push(&mut q, CallClass::Mutation, "b", 9);
         assert_eq!(q.busy_namespaces(), 2);
-        assert_eq!(q.turns_ahead("a"), 10, "(4 + 1) turns of 2 namespaces");
         assert_eq!(
-            q.turns_ahead("c"),
+            q.turns_ahead(&at("a", Priority::Retry)),
+            10,
+            "(4 + 1) turns of 2 namespaces"
+        );
+        assert_eq!(
+            q.turns_ahead(&at("a", Priority::Change)),
+            2,
+            "new work goes before the namespace's 4 retries: one round of 2"
+        );
+        assert_eq!(
+            q.turns_ahead(&at("c", Priority::Retry)),
             3,
             "a quiet namespace: one round of the 2 busy and its own"
         );

@@ -4,14 +4,15 @@
 //! metric families are owned here and registered into the process's registry by whoever wires it.
 //!
 //! Callers wait in a fair queue ([`super::fair`]): namespaces take turns for the tokens (a
-//! reconcile's calls wait in its object's namespace's queue, [`for_namespace`]), so one namespace's
-//! backlog never holds another's calls behind it; inside a namespace, a mutating call (Create,
-//! Delete, Tag, Untag) goes before reads (Get, List, ListTags), so when the bucket is saturated the
-//! calls that make progress go first and the polls that follow them wait.
+//! reconcile's calls wait in its object's namespace's queue, at its [`Priority`]: [`calling_as`]),
+//! so one namespace's backlog never holds another's calls behind it; inside a namespace, new work
+//! goes before polls, polls before drift checks, drift checks before retries of failing objects,
+//! and at one priority a mutating call (Create, Delete, Tag, Untag) before reads (Get, List,
+//! ListTags). How long a reconcile's calls waited in all is kept for it ([`waited`]).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -26,20 +27,12 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
-use super::fair::FairQueue;
+pub use super::fair::{CallClass, Caller, Priority};
+use super::fair::{FairQueue, next_slot};
 use super::{
     Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
     Tags,
 };
-
-/// What a call does, for the limiter's priority.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallClass {
-    /// Changes AWS (Create, Delete, Tag, Untag): goes first when the bucket is saturated.
-    Mutation,
-    /// Only reads (Get, List, ListTags): waits while any mutation waits.
-    Read,
-}
 
 /// The limiter's burst: calls are paced evenly at the rate (see [`Limiter::new`]). Two, not one: a
 /// waiter wakes a millisecond or so after its token is due, and with a burst of one that lateness
@@ -65,9 +58,10 @@ struct Inner {
     queue: Mutex<FairQueue<Waiter>>,
     /// A waiter was queued.
     arrived: Notify,
-    /// When a mutation last had to wait for a token (ms since `epoch`; 0: never).
-    mutation_waited_ms: AtomicU64,
-    epoch: Instant,
+    /// When a mutation of each namespace last had to wait for a token.
+    mutation_waited: Mutex<HashMap<String, Instant>>,
+    /// When each namespace's last put-off retry comes back ([`Limiter::reserve`]).
+    slots: Mutex<HashMap<String, Instant>>,
 }
 
 /// A caller waiting for a token: told through `tx`; gone (cancelled) when the receiver is dropped.
@@ -93,22 +87,23 @@ impl Limiter {
                 period: Duration::from_secs(1) / rps.get(),
                 queue: Mutex::default(),
                 arrived: Notify::new(),
-                mutation_waited_ms: AtomicU64::new(0),
-                epoch: Instant::now(),
+                mutation_waited: Mutex::default(),
+                slots: Mutex::default(),
             }),
             dispatcher: OnceLock::new(),
         }
     }
 
-    /// Waits for a token, in `namespace`'s turn (empty: a caller of no namespace, the drift scan).
-    pub async fn acquire_for(&self, class: CallClass, namespace: &str) {
+    /// Waits for a token, in the caller's namespace's turn (empty: a caller of no namespace, the
+    /// drift scan) at its priority.
+    pub async fn acquire_for(&self, class: CallClass, caller: &Caller) {
         self.dispatcher.get_or_init(|| {
             tokio::spawn(dispatch(self.inner.clone()));
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.inner.queue().push(
             class,
-            namespace,
+            caller,
             Waiter {
                 tx,
                 since: Instant::now(),
@@ -119,21 +114,48 @@ impl Limiter {
         let _ = rx.await;
     }
 
-    /// True while a mutating call waits for a token, or one had to wait within the last
-    /// [`SATURATION_MEMORY`]: the bucket is the bottleneck of Creates and Deletes, so a read now
-    /// takes a token from one of them (even in the moments when none happens to be queued).
-    pub fn saturated(&self) -> bool {
-        if self.inner.queue().mutations_waiting() {
+    /// True while a mutating call of `namespace` waits for a token, or one had to wait within the
+    /// last [`SATURATION_MEMORY`]: the namespace's share of the bucket is the bottleneck of its
+    /// Creates and Deletes, so a read of it now takes a token from one of them (even in the moments
+    /// when none happens to be queued). Another namespace's backlog does not count: that namespace
+    /// waits for its own turns.
+    pub fn saturated(&self, namespace: &str) -> bool {
+        if self.inner.queue().mutations_waiting(namespace) {
             return true;
         }
-        let waited = self.inner.mutation_waited_ms.load(Ordering::SeqCst);
-        waited > 0 && self.inner.epoch.elapsed().saturating_sub(Duration::from_millis(waited)) < SATURATION_MEMORY
+        lock(&self.inner.mutation_waited)
+            .get(namespace)
+            .is_some_and(|at| at.elapsed() < SATURATION_MEMORY)
     }
 
-    /// About how long a new call of `namespace` would wait for its token now.
-    pub fn expected_wait(&self, namespace: &str) -> Duration {
-        let turns = u32::try_from(self.inner.queue().turns_ahead(namespace)).unwrap_or(u32::MAX);
+    /// About how long a new call of `caller` would wait for its token now.
+    pub fn expected_wait(&self, caller: &Caller) -> Duration {
+        let turns = u32::try_from(self.inner.queue().turns_ahead(caller)).unwrap_or(u32::MAX);
         self.inner.period.saturating_mul(turns.saturating_sub(1))
+    }
+
+    /// Reserves the time a retry put off for its turn comes back ([`next_slot`]): when its turn is
+    /// expected, and one share of the rate after the namespace's previous put-off retry. Returns
+    /// how long from now.
+    pub fn reserve(&self, caller: &Caller) -> Duration {
+        let now = Instant::now();
+        let (wait, round) = {
+            let queue = self.inner.queue();
+            (queue.turns_ahead(caller), queue.round(&caller.namespace))
+        };
+        let per = |turns: usize| {
+            self.inner
+                .period
+                .saturating_mul(u32::try_from(turns).unwrap_or(u32::MAX))
+        };
+        let earliest = now + per(wait.saturating_sub(1));
+        let mut slots = lock(&self.inner.slots);
+        if slots.len() > 1024 {
+            slots.retain(|_, slot| *slot > now);
+        }
+        let slot = next_slot(slots.get(&caller.namespace).copied(), earliest, per(round));
+        slots.insert(caller.namespace.clone(), slot);
+        slot - now
     }
 
     /// How many calls of `namespace` wait for a token.
@@ -144,8 +166,12 @@ impl Limiter {
 
 impl Inner {
     fn queue(&self) -> std::sync::MutexGuard<'_, FairQueue<Waiter>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.queue)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Hands out tokens as the bucket makes them, each to the next waiter in the fair order.
@@ -164,12 +190,9 @@ async fn dispatch(inner: Arc<Inner>) {
         }
         loop {
             let next = inner.queue().pop();
-            let Some((class, _, waiter)) = next else { break };
+            let Some((class, namespace, waiter)) = next else { break };
             if class == CallClass::Mutation && waiter.since.elapsed() >= inner.period {
-                let waited = inner.epoch.elapsed().as_millis().max(1);
-                inner
-                    .mutation_waited_ms
-                    .store(u64::try_from(waited).unwrap_or(u64::MAX), Ordering::SeqCst);
+                lock(&inner.mutation_waited).insert(namespace, Instant::now());
             }
             if waiter.tx.send(()).is_ok() {
                 break;
@@ -222,19 +245,44 @@ struct NamespaceLabels {
     object_namespace: String,
 }
 
+/// The running reconcile, as the limiter sees it: whose calls these are, and how long they have
+/// waited for tokens so far.
+struct Calling {
+    caller: Caller,
+    waited: std::cell::Cell<Duration>,
+}
+
 tokio::task_local! {
-    /// The namespace of the object whose reconcile is running: the limiter's fairness key.
-    static NAMESPACE: String;
+    static CALLING: Calling;
 }
 
-/// Runs `f` as work of `namespace`: its AWS calls wait for tokens in that namespace's turn.
-pub async fn for_namespace<F: Future>(namespace: String, f: F) -> F::Output {
-    NAMESPACE.scope(namespace, f).await
+/// Runs `f` as work of `caller`: its AWS calls wait for tokens in its namespace's turn, at its
+/// priority, and [`waited`] inside `f` says how long they waited in all.
+pub async fn calling_as<F: Future>(caller: Caller, f: F) -> F::Output {
+    let calling = Calling {
+        caller,
+        waited: std::cell::Cell::new(Duration::ZERO),
+    };
+    CALLING.scope(calling, f).await
 }
 
-/// The namespace the running task works for (empty outside a reconcile: the drift scan).
-fn current_namespace() -> String {
-    NAMESPACE.try_with(Clone::clone).unwrap_or_default()
+/// Who the running task calls for: outside a reconcile (the drift scan), no namespace, at drift
+/// priority.
+pub fn caller() -> Caller {
+    CALLING.try_with(|c| c.caller.clone()).unwrap_or(Caller {
+        namespace: String::new(),
+        priority: Priority::Drift,
+    })
+}
+
+/// How long the running reconcile's AWS calls have waited for the rate limiter so far (zero outside
+/// [`calling_as`]).
+pub fn waited() -> Duration {
+    CALLING.try_with(|c| c.waited.get()).unwrap_or_default()
+}
+
+fn add_waited(took: Duration) {
+    let _ = CALLING.try_with(|c| c.waited.set(c.waited.get() + took));
 }
 
 /// The AWS-call metrics (`aws_calls`, `aws_call_duration_seconds`, and per namespace the calls
@@ -357,12 +405,14 @@ impl<L> Guarded<L> {
         fut: impl Future<Output = Result<T, LatticeError>>,
     ) -> Result<T, LatticeError> {
         self.wait_out_throttling().await;
-        let namespace = current_namespace();
-        let queued = Queued::new(self.metrics.queued(&namespace));
+        let caller = caller();
+        let queued = Queued::new(self.metrics.queued(&caller.namespace));
         let waiting = Instant::now();
-        self.limiter.acquire_for(class, &namespace).await;
+        self.limiter.acquire_for(class, &caller).await;
         drop(queued);
-        self.metrics.waited(&namespace, waiting.elapsed());
+        let took = waiting.elapsed();
+        add_waited(took);
+        self.metrics.waited(&caller.namespace, took);
         // A throttled answer may have arrived while this call waited for its token.
         self.wait_out_throttling().await;
         let start = Instant::now();
@@ -463,6 +513,14 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
 mod tests {
     use super::*;
 
+    /// A caller of `namespace` at drift priority.
+    fn drift(namespace: &str) -> Caller {
+        Caller {
+            namespace: namespace.into(),
+            priority: Priority::Drift,
+        }
+    }
+
     /// Drains the bucket's burst.
     fn saturate(limiter: &Limiter) {
         while limiter.inner.bucket.check().is_ok() {}
@@ -477,7 +535,7 @@ mod tests {
         let spawn = |class: CallClass, name: &'static str| {
             let (limiter, order) = (limiter.clone(), order.clone());
             tokio::spawn(async move {
-                limiter.acquire_for(class, "").await;
+                limiter.acquire_for(class, &drift("")).await;
                 order.lock().unwrap().push(name);
             })
         };
@@ -523,14 +581,47 @@ mod tests {
     #[tokio::test]
     async fn saturated_while_a_mutation_waits_and_for_a_while_after() {
         let limiter = Arc::new(Limiter::new(20));
-        assert!(!limiter.saturated());
-        limiter.acquire_for(CallClass::Mutation, "").await;
-        assert!(!limiter.saturated(), "a mutation that found a token waited for none");
+        assert!(!limiter.saturated("a"));
+        limiter.acquire_for(CallClass::Mutation, &drift("a")).await;
+        assert!(!limiter.saturated("a"), "a mutation that found a token waited for none");
         saturate(&limiter);
-        limiter.acquire_for(CallClass::Mutation, "").await;
-        assert!(limiter.saturated(), "it waited for its token");
-        limiter.acquire_for(CallClass::Read, "").await;
-        assert!(limiter.saturated(), "still within the memory");
+        limiter.acquire_for(CallClass::Mutation, &drift("a")).await;
+        assert!(limiter.saturated("a"), "it waited for its token");
+        limiter.acquire_for(CallClass::Read, &drift("a")).await;
+        assert!(limiter.saturated("a"), "still within the memory");
+        assert!(!limiter.saturated("b"), "another namespace waits for its own turns");
+    }
+
+    #[tokio::test]
+    async fn put_off_retries_of_a_namespace_come_back_one_share_apart() {
+        // 10 a second: a token every 100 ms; two busy namespaces, so a's share is one in 200 ms.
+        let limiter = Arc::new(Limiter::new(10));
+        saturate(&limiter);
+        let waiting: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|namespace| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move { limiter.acquire_for(CallClass::Read, &drift(namespace)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let retry = Caller {
+            namespace: "a".into(),
+            priority: Priority::Retry,
+        };
+        let first = limiter.reserve(&retry);
+        let slots: Vec<Duration> = (0..4).map(|_| limiter.reserve(&retry)).collect();
+        assert!(first <= Duration::from_millis(400), "its turn: {first:?}");
+        for pair in std::iter::once(&first).chain(&slots).collect::<Vec<_>>().windows(2) {
+            let gap = pair[1].saturating_sub(*pair[0]);
+            assert!(
+                gap >= Duration::from_millis(190),
+                "one share apart, not all at once: {slots:?} after {first:?}"
+            );
+        }
+        for w in waiting {
+            w.await.unwrap();
+        }
     }
 
     #[tokio::test]
@@ -541,7 +632,7 @@ mod tests {
         let spawn = |namespace: &'static str| {
             let (limiter, order) = (limiter.clone(), order.clone());
             tokio::spawn(async move {
-                limiter.acquire_for(CallClass::Read, namespace).await;
+                limiter.acquire_for(CallClass::Read, &drift(namespace)).await;
                 order.lock().unwrap().push(namespace);
             })
         };
@@ -565,7 +656,7 @@ mod tests {
         let tasks: Vec<_> = (0..4)
             .map(|_| {
                 let limiter = limiter.clone();
-                tokio::spawn(async move { limiter.acquire_for(CallClass::Read, "").await })
+                tokio::spawn(async move { limiter.acquire_for(CallClass::Read, &drift("")).await })
             })
             .collect();
         for t in tasks {
@@ -585,16 +676,42 @@ mod tests {
         saturate(&limiter);
         let waiting = {
             let limiter = limiter.clone();
-            tokio::spawn(async move { limiter.acquire_for(CallClass::Mutation, "").await })
+            tokio::spawn(async move { limiter.acquire_for(CallClass::Mutation, &drift("")).await })
         };
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(limiter.waiting(""), 1);
         waiting.abort();
         let _ = waiting.await;
         // The read gets the next token (within about a second at 1 a second).
-        tokio::time::timeout(Duration::from_secs(3), limiter.acquire_for(CallClass::Read, ""))
+        tokio::time::timeout(Duration::from_secs(3), limiter.acquire_for(CallClass::Read, &drift("")))
             .await
             .expect("the read is not blocked by the cancelled mutation");
+    }
+
+    #[tokio::test]
+    async fn a_reconcile_knows_how_long_its_calls_waited_in_all() {
+        let api = Guarded::new(
+            crate::lattice::stub::Stub::with(1),
+            limiter(20),
+            AwsCallMetrics::default(),
+        );
+        saturate(&api.limiter);
+        let caller = Caller {
+            namespace: "team".into(),
+            priority: Priority::Change,
+        };
+        let waited = calling_as(caller, async {
+            assert_eq!(waited(), Duration::ZERO);
+            api.list_tags("arn:0").await.unwrap();
+            api.list_tags("arn:0").await.unwrap();
+            waited()
+        })
+        .await;
+        assert!(
+            waited >= Duration::from_millis(80),
+            "two tokens at 20 a second: {waited:?}"
+        );
+        assert_eq!(super::waited(), Duration::ZERO, "outside a reconcile: nothing");
     }
 
     #[test]

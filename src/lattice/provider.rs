@@ -36,15 +36,21 @@ pub trait LatticeProvider: Send + Sync {
     /// The client to use for objects in `namespace`.
     async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError>;
 
-    /// True while mutating calls wait for the shared rate limiter: every read now takes a token
-    /// from a Create or Delete.
-    fn saturated(&self) -> bool {
+    /// True while mutating calls of `namespace` wait for the shared rate limiter: every read of it
+    /// now takes a token from one of its Creates or Deletes.
+    fn saturated(&self, _namespace: &str) -> bool {
         false
     }
 
-    /// About how long a new AWS call for an object of `namespace` would wait for the rate limiter.
-    fn expected_wait(&self, _namespace: &str) -> std::time::Duration {
+    /// About how long a new AWS call of `caller` (an object's namespace, at its reconcile's
+    /// priority) would wait for the rate limiter.
+    fn expected_wait(&self, _caller: &super::guard::Caller) -> std::time::Duration {
         std::time::Duration::ZERO
+    }
+
+    /// Reserves the time a retry of `caller` put off for its turn comes back; how long from now.
+    fn reserve(&self, caller: &super::guard::Caller) -> std::time::Duration {
+        self.expected_wait(caller)
     }
 }
 

@@ -56,6 +56,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub config: Config,
+    /// When this process began reconciling: nothing waited for it before.
+    pub started: Instant,
     memory: Mutex<HashMap<String, Memory>>,
 }
 
@@ -72,6 +74,7 @@ impl Context {
             observations: Observations::new(config.observation_max_age),
             metrics,
             config,
+            started: Instant::now(),
             memory: Mutex::default(),
         }
     }
@@ -168,7 +171,7 @@ impl<'a> Target<'a> {
             begun,
             age: self.ctx.observations.age_for(
                 active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
-                self.ctx.lattice.saturated(),
+                self.ctx.lattice.saturated(&self.namespace),
             ),
             metrics: &self.ctx.metrics,
         }

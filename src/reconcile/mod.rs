@@ -8,6 +8,7 @@
 
 pub mod decide;
 pub mod outcome;
+pub mod priority;
 pub mod reason;
 pub mod requeue;
 pub mod status;
@@ -35,7 +36,7 @@ pub use reason::Reason;
 use crate::api::{
     FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::guard::for_namespace;
+use crate::lattice::guard::{self, Caller, calling_as};
 use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
@@ -50,9 +51,24 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
     let start = Instant::now();
     let ns = obj.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
     let api: Api<Snsa> = Api::namespaced(ctx.client.clone(), &ns);
-    // Its AWS calls wait for the rate limiter in the namespace's turn.
-    let result = for_namespace(
-        ns.clone(),
+    // Its AWS calls wait for the rate limiter in the namespace's turn, at its priority there.
+    // New objects and deletions have waited since they were asked for (since this process began,
+    // at most); other work since its last step scheduled it.
+    let pending = priority::pending_for(&obj, k8s_openapi::jiff::Timestamp::now());
+    let failures = ctx.remember(&context::key(&obj), |memory| {
+        if memory.due.is_none()
+            && let Some(pending) = pending
+        {
+            memory.due = Instant::now().checked_sub(pending.min(ctx.started.elapsed()));
+        }
+        memory.failures
+    });
+    let caller = Caller {
+        priority: priority::of(&obj, failures),
+        namespace: ns.clone(),
+    };
+    let result = calling_as(
+        caller,
         finalizer(&api, FINALIZER, obj, |event| async {
             match event {
                 Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api)?).await,
@@ -81,9 +97,11 @@ pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
 async fn apply(t: &Target<'_>) -> Result<Action, Error> {
     // A failing object's retry does not hold a worker while its namespace's calls queue for the
     // rate limiter: it comes back when its turn is due, and new work gets the worker.
-    let failures = t.remember(|memory| memory.failures);
-    if let Some(after) = requeue::defer_retry(failures, t.ctx.lattice.expected_wait(&t.namespace)) {
+    let caller = guard::caller();
+    if requeue::defer_retry(caller.priority, t.ctx.lattice.expected_wait(&caller)) {
+        let after = t.ctx.lattice.reserve(&caller);
         t.ctx.metrics.deferred.inc();
+        t.remember(|memory| memory.due = Some(Instant::now() + after));
         return Ok(Action::requeue(after));
     }
     let mut status = t.status();
@@ -207,7 +225,14 @@ async fn conclude(
     scope: Option<&Scope>,
 ) -> Result<Option<Duration>, Error> {
     let timing = t.timing(scope);
+    // Shown as `Throttled` while the client-side rate limiter holds the object's work back.
+    let saturated = t.ctx.lattice.saturated(&t.namespace);
+    let outcome = t.remember(|memory| {
+        let overdue = memory.due.map(|due| Instant::now().saturating_duration_since(due));
+        outcome.limited(memory, requeue::held(overdue, guard::waited(), saturated))
+    });
     let requeue = t.remember(|memory| outcome.schedule_timed(memory, timing));
+    t.remember(|memory| memory.due = requeue.delay().map(|after| Instant::now() + after));
     report::step(t, &outcome).await;
     report::status(t, status, &outcome.verdict).await?;
     if !outcome.failed() {

@@ -22,7 +22,8 @@ pub enum Reason {
     TagsOutOfSync,
     /// AWS does not know the service or the service network: retried with backoff.
     DependencyNotFound,
-    /// AWS throttled a call: retried after its `Retry-After`, else with backoff.
+    /// AWS throttled a call: retried after its `Retry-After`, else with backoff. Or (the message
+    /// says "client-side") the operator's own rate limiter held the object's work 10 s or more.
     Throttled,
     /// Any other AWS failure (server error, timeout, conflict): retried with backoff.
     AwsError,

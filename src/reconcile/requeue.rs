@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::error::Error;
 use super::reason::Reason;
+use crate::lattice::guard::Priority;
 use crate::lattice::observation::Begun;
 use crate::lattice::{ErrorKind, LatticeError};
 
@@ -45,16 +46,32 @@ pub const NO_ROLE_RECHECK: Duration = Duration::from_secs(60);
 /// A quota used up: try again this often.
 pub const QUOTA_RECHECK: Duration = Duration::from_secs(900);
 
+/// How long one step's AWS calls must have waited for the client-side rate limiter, in all, before
+/// the object shows reason `Throttled` (10 s: half the time AWS takes to create an association, and
+/// far beyond a poll's first step).
+pub const THROTTLED_AFTER: Duration = Duration::from_secs(10);
+
+/// How long the rate limiter held a step back, pure: the time its calls waited for tokens, or,
+/// while the limiter is saturated (its Creates and Deletes wait for tokens), since the step was
+/// due, if longer (`overdue`: a requeued step also waits for a worker, and the workers are then busy
+/// waiting for tokens).
+pub fn held(overdue: Option<Duration>, waited: Duration, saturated: bool) -> Duration {
+    match overdue {
+        Some(overdue) if saturated => overdue.max(waited),
+        _ => waited,
+    }
+}
+
 /// A retry of a failing object waits its turn outside the worker pool while its namespace already
 /// has calls waiting for the rate limiter this long or longer.
 pub const DEFER_RETRY_ABOVE: Duration = Duration::from_millis(200);
 
 /// Whether a reconcile should give its worker back instead of waiting for a token: only a retry of
-/// a failing object (`failures > 0`; first creates, deletions and edits always go ahead), and only
+/// a failing object ([`Priority::Retry`]; new objects, deletions and edits always go ahead), and only
 /// while its namespace's calls would wait at least [`DEFER_RETRY_ABOVE`]. Then it is requeued at the
-/// time the limiter names. Pure.
-pub fn defer_retry(failures: u32, expected_wait: Duration) -> Option<Duration> {
-    (failures > 0 && expected_wait >= DEFER_RETRY_ABOVE).then_some(expected_wait)
+/// time the limiter reserves for it. Pure.
+pub fn defer_retry(priority: Priority, expected_wait: Duration) -> bool {
+    priority == Priority::Retry && expected_wait >= DEFER_RETRY_ABOVE
 }
 
 /// `base * 2^(n-1)`, capped, for the n-th consecutive attempt (n ≥ 1).
@@ -130,6 +147,11 @@ pub struct Memory {
     /// The object's Create or Delete that AWS accepted and is still working on: its polls aim at
     /// the network's learned time, and a listing begun after a Delete confirms the association gone.
     pub begun: Option<Begun>,
+    /// The longest the client-side rate limiter held one of this work's steps back, once that was
+    /// at least [`THROTTLED_AFTER`]: shown (reason `Throttled`) until the work ends.
+    pub held: Option<Duration>,
+    /// When the object's next reconcile is due, as its last step scheduled it.
+    pub due: Option<Instant>,
 }
 
 /// What a poll's delay is worked out from, besides the count of polls: how long ago the object's

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use tokio::sync::Mutex;
 
-use crate::lattice::guard::{AwsCallMetrics, Guarded, SharedLimiter};
+use crate::lattice::guard::{AwsCallMetrics, Caller, Guarded, SharedLimiter};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::sdk::SdkLattice;
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
@@ -169,12 +169,16 @@ impl LatticeProvider for NamespaceRoles {
         }
     }
 
-    fn saturated(&self) -> bool {
-        self.limiter.saturated()
+    fn saturated(&self, namespace: &str) -> bool {
+        self.limiter.saturated(namespace)
     }
 
-    fn expected_wait(&self, namespace: &str) -> Duration {
-        self.limiter.expected_wait(namespace)
+    fn expected_wait(&self, caller: &Caller) -> Duration {
+        self.limiter.expected_wait(caller)
+    }
+
+    fn reserve(&self, caller: &Caller) -> Duration {
+        self.limiter.reserve(caller)
     }
 }
 

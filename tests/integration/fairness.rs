@@ -1,14 +1,19 @@
 //! Fair under load (issue 10): one namespace's failures never starve another's work. On a control
 //! plane of the test's own (the operator watches every namespace), 500 objects whose services do
 //! not exist fail and retry in one namespace at the default rate (10 calls a second, 8 workers);
-//! a healthy object applied in another namespace then reaches AWS within a few calls, counted from
-//! the emulator's request log.
+//! a healthy object applied in another namespace then reaches AWS within a few calls, and so does a
+//! new object in the failing namespace itself (new work before retries), counted from the
+//! emulator's request log. Objects the rate limiter holds back long say so (`Throttled`).
 
 use lattice_emulator::Faults;
 
-use crate::e2e::{NETWORK, emulator, manifest};
-use crate::support::cluster::Private;
+use lattice_emulator::FakeLattice;
+use serde_json::Value;
+
+use crate::e2e::{NETWORK, emulator, manifest, ok, setup};
+use crate::support::cluster::{Private, kubectl};
 use crate::support::eventually;
+use crate::support::lattice::services;
 use crate::support::operator::Binary;
 
 const FAILING: usize = 500;
@@ -57,17 +62,7 @@ async fn a_healthy_object_is_not_starved_by_another_namespaces_failures() {
         &["get", "snsa", "-n", "healthy", "app", "-o", "jsonpath={.metadata.uid}"],
         None,
     );
-    let position = eventually(
-        "the healthy object's Create",
-        std::time::Duration::from_secs(120),
-        || async {
-            fake.calls()
-                .iter()
-                .skip(before)
-                .position(|c| c.client_token.as_deref().is_some_and(|t| t.starts_with(&uid)))
-        },
-    )
-    .await;
+    let position = create_position(&fake, before, &uid).await;
     cp.ok(
         &[
             "wait",
@@ -100,4 +95,101 @@ async fn a_healthy_object_is_not_starved_by_another_namespaces_failures() {
         failing_calls_after <= 60,
         "{failing_calls_after} calls went out before the healthy object was Ready"
     );
+
+    // Inside the failing namespace, a new object's Create goes ahead of the retries queued there.
+    let before = fake.calls().len();
+    cp.ok(&["apply", "-n", "failing", "-f", "-"], Some(&manifest("fixed", &spec)));
+    let uid = cp.ok(
+        &[
+            "get",
+            "snsa",
+            "-n",
+            "failing",
+            "fixed",
+            "-o",
+            "jsonpath={.metadata.uid}",
+        ],
+        None,
+    );
+    let position = create_position(&fake, before, &uid).await;
+    eprintln!(
+        "fairness: a new object among the failing ones: its Create was call {} after its apply",
+        position + 1
+    );
+    assert!(
+        position < 10,
+        "the new object's Create came {} calls after its apply, behind its namespace's retries",
+        position + 1
+    );
+}
+
+/// Where in the emulator's log, after the first `before` calls, the Create of the object `uid` is.
+async fn create_position(fake: &FakeLattice, before: usize, uid: &str) -> usize {
+    eventually("the object's Create", std::time::Duration::from_secs(120), || async {
+        fake.calls()
+            .iter()
+            .skip(before)
+            .position(|c| c.client_token.as_deref().is_some_and(|t| t.starts_with(uid)))
+    })
+    .await
+}
+
+/// Objects the client-side rate limiter holds back 10 s or more say so while their work goes on
+/// (reason `Throttled`, "client-side rate limit"), and all end Ready: 40 Creates at 2 calls a
+/// second keep the last ones waiting about 20 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_held_long_by_the_rate_limit_say_throttled() {
+    const OBJECTS: usize = 40;
+    let (ns, emu) = setup("throttled").await;
+    emu.fake.set_faults(Faults {
+        provisioning_delay_ms: 3000,
+        ..Faults::default()
+    });
+    let manifests: Vec<String> = services(&emu.fake, OBJECTS)
+        .iter()
+        .enumerate()
+        .map(|(i, svc)| {
+            manifest(
+                &format!("held-{i:02}"),
+                &format!("  serviceIdentifier: {svc}\n  serviceNetworkIdentifier: {NETWORK}"),
+            )
+        })
+        .collect();
+    let _op = Binary::spawn(&ns, &emu.url, &["--aws-max-rps", "2"]);
+    ok(kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&manifests.join("---\n")),
+    ));
+    let message = eventually(
+        "an object showing Throttled",
+        std::time::Duration::from_secs(120),
+        || async {
+            let list: Value =
+                serde_json::from_str(&ok(kubectl(&["get", "snsa", "-n", &ns, "-o", "json"], None))).unwrap();
+            list["items"].as_array()?.iter().find_map(|o| {
+                let ready = o["status"]["conditions"]
+                    .as_array()?
+                    .iter()
+                    .find(|c| c["type"] == "Ready")?;
+                (ready["reason"] == "Throttled").then(|| ready["message"].as_str().unwrap_or_default().to_string())
+            })
+        },
+    )
+    .await;
+    assert!(
+        message.contains("client-side rate limit") && message.contains("--aws-max-rps"),
+        "the message says whose limit held it: {message}"
+    );
+    ok(kubectl(
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "--all",
+            "--timeout=180s",
+            "-n",
+            &ns,
+            "snsa",
+        ],
+        None,
+    ));
 }

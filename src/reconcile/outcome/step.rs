@@ -77,6 +77,32 @@ impl Outcome {
         matches!(self.next, Next::Retry(_))
     }
 
+    /// Shows that the client-side rate limiter held the object's work back: once a step of the work
+    /// under way was `held` at least [`requeue::THROTTLED_AFTER`] ([`requeue::held`]), its verdicts
+    /// while the work goes on say reason `Throttled` and how long, until the work ends (Ready or
+    /// Stalled) or a step fails (its own reason shows). Kept in `memory` so the reason does not
+    /// flicker between steps, each flicker a status write.
+    #[must_use]
+    pub fn limited(mut self, memory: &mut Memory, held: std::time::Duration) -> Self {
+        if self.verdict.phase != Phase::Progressing || self.failed() {
+            memory.held = None;
+            return self;
+        }
+        if held >= requeue::THROTTLED_AFTER {
+            memory.held = Some(memory.held.map_or(held, |before| before.max(held)));
+        }
+        if let Some(held) = memory.held {
+            self.verdict.reason = Reason::Throttled;
+            self.verdict.message = format!(
+                "{}; its AWS work waited {} s behind the operator's client-side rate limit \
+                 (--aws-max-rps), which the namespaces with work queued share in turns",
+                self.verdict.message,
+                held.as_secs()
+            );
+        }
+        self
+    }
+
     /// Counts the step in the object's memory and says when to look again.
     pub fn schedule(&self, memory: &mut Memory) -> Requeue {
         self.schedule_timed(memory, Timing::default())

@@ -586,3 +586,61 @@ fn a_success_leaves_the_failure_count_for_the_status_write_to_reset() {
     o.schedule(&mut memory);
     assert_eq!(memory.failures, 3, "reset by the driver once the status is written");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Throttled (client-side): the rate limiter held the object's work back.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn work_held_long_by_the_limiter_shows_throttled_until_it_ends() {
+    let mut memory = Memory::default();
+    let mut status = tracked();
+    let creating = || waiting(&association(AssociationState::CreateInProgress), &mut tracked());
+    let short = creating().limited(&mut memory, secs(9));
+    assert_eq!(
+        verdict(&short),
+        (Phase::Progressing, Reason::Creating),
+        "9 s is not long"
+    );
+
+    let held = creating().limited(&mut memory, secs(12));
+    assert_eq!(verdict(&held), (Phase::Progressing, Reason::Throttled));
+    assert!(
+        held.verdict.message.starts_with(&creating().verdict.message)
+            && held
+                .verdict
+                .message
+                .contains("waited 12 s behind the operator's client-side rate limit"),
+        "{}",
+        held.verdict.message
+    );
+    let next = creating().limited(&mut memory, Duration::ZERO);
+    assert_eq!(
+        next.verdict, held.verdict,
+        "the same words on the next poll: no status write"
+    );
+
+    let ready = in_sync(
+        &association(AssociationState::Active),
+        false,
+        Some(GENERATION),
+        &mut status,
+    );
+    assert_eq!(
+        verdict(&ready.limited(&mut memory, secs(30))),
+        (Phase::Ready, Reason::Active)
+    );
+    assert_eq!(memory.held, None, "the work ended");
+    assert_eq!(verdict(&creating().limited(&mut memory, secs(1))).1, Reason::Creating);
+}
+
+#[test]
+fn a_failure_held_by_the_limiter_shows_its_own_reason() {
+    let mut memory = Memory {
+        held: Some(secs(20)),
+        ..Memory::default()
+    };
+    let failed = failed(err(ErrorKind::NotFound)).limited(&mut memory, secs(15));
+    assert_eq!(verdict(&failed), (Phase::Progressing, Reason::DependencyNotFound));
+    assert_eq!(memory.held, None);
+}

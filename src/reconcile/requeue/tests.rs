@@ -23,9 +23,25 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
 #[test]
 fn only_retries_of_failing_objects_give_their_worker_back_and_only_behind_a_queue() {
     let ms = Duration::from_millis;
-    assert_eq!(defer_retry(0, ms(5000)), None, "new work waits its turn in the limiter");
-    assert_eq!(defer_retry(3, ms(100)), None, "a short wait is taken");
-    assert_eq!(defer_retry(3, ms(700)), Some(ms(700)), "requeued when the limiter says");
+    for priority in [Priority::Change, Priority::Poll, Priority::Drift] {
+        assert!(
+            !defer_retry(priority, ms(5000)),
+            "{priority:?} waits its turn in the limiter"
+        );
+    }
+    assert!(!defer_retry(Priority::Retry, ms(100)), "a short wait is taken");
+    assert!(defer_retry(Priority::Retry, ms(700)), "put off for its turn");
+}
+
+#[test]
+fn a_step_is_held_by_the_limiter_for_its_waits_or_while_saturated_since_it_was_due() {
+    assert_eq!(held(None, secs(3), true), secs(3), "a first step: its own waits");
+    assert_eq!(held(Some(secs(14)), secs(3), true), secs(14), "late for a worker");
+    assert_eq!(
+        held(Some(secs(14)), secs(3), false),
+        secs(3),
+        "late, but not for the limiter's sake"
+    );
 }
 
 fn err(kind: ErrorKind) -> LatticeError {
