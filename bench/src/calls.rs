@@ -20,6 +20,9 @@ pub struct Call {
     pub error: Option<String>,
     /// Arrival time, Unix milliseconds (the emulator of issue 8 part 1 logs it).
     pub at_ms: Option<u64>,
+    /// The clientToken of a Create (the operator's is `<object uid>-<attempt>`).
+    #[serde(default)]
+    pub client_token: Option<String>,
 }
 
 impl Call {

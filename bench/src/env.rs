@@ -359,6 +359,10 @@ impl Operator {
             .env("AWS_SECRET_ACCESS_KEY", "bench")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NO_PROXY", "127.0.0.1,localhost")
+            // The flags' environment fallbacks a scenario relies on being absent (every namespace
+            // when no --namespace, the default concurrency).
+            .env_remove("WATCH_NAMESPACE")
+            .env_remove("CONCURRENCY")
             .env_remove("RUST_LOG");
         let process = Process::spawn("vpc-lattice-operator", &mut cmd, log)?;
         Ok(Self {

@@ -1,6 +1,7 @@
 //! `vlo-bench`: `make bench` (issue 8 part 3). Runs the release operator binary against a fresh real
-//! control plane and the release Lattice emulator per scenario, measures what issue 8 asks (times,
-//! AWS calls, status writes, reconciles, memory) and sets each figure beside its physical bound.
+//! control plane and the release Lattice emulator per scenario, measures what issues 8 and 10 ask
+//! (times, AWS calls, status writes, reconciles, memory, fairness across namespaces) and sets each
+//! figure beside its physical bound.
 //!
 //! - `vlo-bench run [--scenario NAME]…` writes `bench/results/<date>-<scenario>.json` per scenario,
 //!   prints the table and regenerates BENCHMARKS.md (full scale only).
@@ -8,6 +9,7 @@
 
 mod calls;
 mod env;
+mod fair;
 mod loopback;
 mod model;
 mod prom;
@@ -56,7 +58,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Run only this scenario (repeatable): single, burst-1k, fleet-10k. Default: all.
+    /// Run only this scenario (repeatable): single, burst-1k, fair-3k, fleet-10k. Default: all.
     #[arg(long = "scenario", value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     scenarios: Vec<String>,
     /// Multiply every object count by this (0.1: a tenth). Results of a scaled run go to

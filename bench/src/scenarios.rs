@@ -5,6 +5,8 @@
 //! - `burst-1k`: 1,000 objects applied at once against a 20 req/s quota (D = 5 s), then all deleted.
 //! - `fleet-10k`: 10,000 ACTIVE objects in 20 networks: the operator restarted over them, then 5
 //!   minutes of steady state with a 60 s resync; the operator's peak RSS.
+//! - `fair-3k` (issue 10, in [`crate::fair`]): 100 healthy objects applied while 3,000 failing ones
+//!   in other namespaces keep the rate limiter busy; the healthy objects' time to Ready.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,17 +25,17 @@ use crate::watch::Watch;
 use crate::{Result, now_ms};
 
 /// Every scenario, in the order a full run takes them.
-pub const ALL: [&str; 3] = ["single", "burst-1k", "fleet-10k"];
+pub const ALL: [&str; 4] = ["single", "burst-1k", "fair-3k", "fleet-10k"];
 
 const NAMESPACE: &str = "bench";
 /// How long the single and burst scenarios wait after the operator is ready before their first
 /// object: a fresh API server delivers the first watch events of a just-registered CRD ~2 s late.
-const FRESH_WATCH_SETTLE: Duration = Duration::from_secs(3);
+pub(crate) const FRESH_WATCH_SETTLE: Duration = Duration::from_secs(3);
 
 /// The account's request quota (emulator) and the operator's `--aws-max-rps`, as issue 8 sets it.
-const RATE: f64 = 20.0;
+pub(crate) const RATE: f64 = 20.0;
 /// Objects the bench creates at once (the API server is on the same two cores).
-const CREATE_CONCURRENCY: usize = 16;
+pub(crate) const CREATE_CONCURRENCY: usize = 16;
 
 /// What the whole run shares.
 pub struct Bench {
@@ -45,12 +47,12 @@ pub struct Bench {
 }
 
 impl Bench {
-    fn bin(&self, name: &str) -> PathBuf {
+    pub(crate) fn bin(&self, name: &str) -> PathBuf {
         self.bin_dir.join(name)
     }
 
     /// `n` divided by the scale knob, at least 1.
-    fn scaled(&self, n: usize) -> usize {
+    pub(crate) fn scaled(&self, n: usize) -> usize {
         ((n as f64 * self.scale).round() as usize).max(1)
     }
 }
@@ -65,22 +67,22 @@ pub struct Record {
 }
 
 impl Record {
-    fn row(&mut self, row: Row) {
+    pub(crate) fn row(&mut self, row: Row) {
         self.rows.push(row);
     }
-    fn phase(&mut self, name: &str, v: Value) {
+    pub(crate) fn phase(&mut self, name: &str, v: Value) {
         self.phases.insert(name.into(), v);
     }
 }
 
 /// Progress on stderr, with the scenario's elapsed time.
-struct Say {
-    scenario: &'static str,
-    start: Instant,
+pub(crate) struct Say {
+    pub(crate) scenario: &'static str,
+    pub(crate) start: Instant,
 }
 
 impl Say {
-    fn say(&self, msg: &str) {
+    pub(crate) fn say(&self, msg: &str) {
         let s = self.start.elapsed().as_secs();
         eprintln!("[{} {:02}:{:02}] {msg}", self.scenario, s / 60, s % 60);
     }
@@ -92,6 +94,7 @@ pub async fn run(b: &Bench, name: &str, rec: &mut Record) -> Result<()> {
     match name {
         "single" => single(b, &dir, rec).await,
         "burst-1k" => burst(b, &dir, rec).await,
+        "fair-3k" => crate::fair::fair(b, &dir, rec).await,
         "fleet-10k" => fleet(b, &dir, rec).await,
         other => Err(format!("no scenario {other}; scenarios: {}", ALL.join(", ")).into()),
     }
@@ -110,12 +113,12 @@ pub fn count(n: usize) -> String {
     out
 }
 
-fn secs(ms: u64) -> f64 {
+pub(crate) fn secs(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
 /// `n` distinct AWS-shaped IDs: `prefix` and 17 of `[0-9a-z]`.
-fn ids(prefix: &str, n: usize, taken: &mut HashSet<String>) -> Vec<String> {
+pub(crate) fn ids(prefix: &str, n: usize, taken: &mut HashSet<String>) -> Vec<String> {
     const CHARS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::rng();
     let mut out = Vec::with_capacity(n);
@@ -132,25 +135,29 @@ fn ids(prefix: &str, n: usize, taken: &mut HashSet<String>) -> Vec<String> {
 
 /// Services and networks for the emulator's flags, and the (service, network) pair of each object:
 /// object `i` gets network `i % networks` and service `i / networks`, so every pair is unique.
-struct Topology {
-    services: Vec<String>,
-    networks: Vec<String>,
+pub(crate) struct Topology {
+    pub(crate) services: Vec<String>,
+    pub(crate) networks: Vec<String>,
     objects: usize,
 }
 
 impl Topology {
-    fn new(objects: usize, networks: usize) -> Self {
+    pub(crate) fn new(objects: usize, networks: usize) -> Self {
+        Self::new_taking(objects, networks, &mut HashSet::new())
+    }
+
+    /// [`Topology::new`], its IDs distinct from those in `taken` (and added to it).
+    pub(crate) fn new_taking(objects: usize, networks: usize, taken: &mut HashSet<String>) -> Self {
         let networks = networks.clamp(1, objects.max(1));
         let services = objects.div_ceil(networks);
-        let mut taken = HashSet::new();
         Self {
-            services: ids("svc-", services, &mut taken),
-            networks: ids("sn-", networks, &mut taken),
+            services: ids("svc-", services, taken),
+            networks: ids("sn-", networks, taken),
             objects,
         }
     }
 
-    fn pair(&self, i: usize) -> (&str, &str) {
+    pub(crate) fn pair(&self, i: usize) -> (&str, &str) {
         let n = self.networks.len();
         (&self.services[i / n], &self.networks[i % n])
     }
@@ -162,11 +169,11 @@ impl Topology {
     }
 
     /// List pages one look at every network takes (100 associations a page).
-    fn pages(&self) -> usize {
+    pub(crate) fn pages(&self) -> usize {
         self.per_network().iter().map(|c| c.div_ceil(100).max(1)).sum()
     }
 
-    fn emulator_args(&self) -> Vec<String> {
+    pub(crate) fn emulator_args(&self) -> Vec<String> {
         let mut a = Vec::new();
         for (i, s) in self.services.iter().enumerate() {
             a.push("--service".into());
@@ -180,7 +187,7 @@ impl Topology {
     }
 }
 
-fn resource() -> ApiResource {
+pub(crate) fn resource() -> ApiResource {
     ApiResource {
         group: "vpclattice.operator.dev".into(),
         version: "v1alpha1".into(),
@@ -191,7 +198,12 @@ fn resource() -> ApiResource {
 }
 
 fn object(name: &str, service: &str, network: &str) -> DynamicObject {
-    let mut o = DynamicObject::new(name, &resource()).within(NAMESPACE);
+    object_in(NAMESPACE, name, service, network)
+}
+
+/// An object of `namespace`.
+pub(crate) fn object_in(namespace: &str, name: &str, service: &str, network: &str) -> DynamicObject {
+    let mut o = DynamicObject::new(name, &resource()).within(namespace);
     o.data = json!({ "spec": {
         "serviceIdentifier": service,
         "serviceNetworkIdentifier": network,
@@ -200,28 +212,49 @@ fn object(name: &str, service: &str, network: &str) -> DynamicObject {
     o
 }
 
-/// A control plane with the namespace, an emulator and the bench's watch on the objects.
-struct Rig {
-    cp: ControlPlane,
-    emulator: Emulator,
+/// A control plane with the namespaces, an emulator and the bench's watch on the objects.
+pub(crate) struct Rig {
+    pub(crate) cp: ControlPlane,
+    pub(crate) emulator: Emulator,
+    /// The objects of the first namespace.
     api: Api<DynamicObject>,
-    watch: Watch,
+    pub(crate) watch: Watch,
     dir: PathBuf,
 }
 
 impl Rig {
+    /// The rig of one namespace, `bench`, watched alone.
     async fn up(b: &Bench, dir: &Path, say: &Say, emulator_args: &[String]) -> Result<Self> {
+        Self::up_in(b, dir, say, emulator_args, &[NAMESPACE]).await
+    }
+
+    /// The rig with `namespaces` (at least one): the watch covers that namespace when there is one,
+    /// every namespace when there are more.
+    pub(crate) async fn up_in(
+        b: &Bench,
+        dir: &Path,
+        say: &Say,
+        emulator_args: &[String],
+        namespaces: &[&str],
+    ) -> Result<Self> {
+        let first = *namespaces.first().ok_or("a rig needs a namespace")?;
         say.say("starting a fresh control plane (hack/control-plane.sh up)");
         let (crd, _) = operator_crd(&b.bin("vpc-lattice-operator"), &b.repo)?;
         let cp = ControlPlane::up(&b.repo, &dir.join("cp"), &crd).await?;
-        let ns: Namespace = serde_json::from_value(json!({ "metadata": { "name": NAMESPACE } }))?;
-        Api::<Namespace>::all(cp.client.clone())
-            .create(&PostParams::default(), &ns)
-            .await?;
+        for name in namespaces {
+            let ns: Namespace = serde_json::from_value(json!({ "metadata": { "name": name } }))?;
+            Api::<Namespace>::all(cp.client.clone())
+                .create(&PostParams::default(), &ns)
+                .await?;
+        }
         say.say("starting the emulator");
         let emulator = Emulator::start(&b.bin("lattice-emulator"), emulator_args, &dir.join("emulator.log")).await?;
-        let api: Api<DynamicObject> = Api::namespaced_with(cp.client.clone(), NAMESPACE, &resource());
-        let watch = Watch::start(api.clone());
+        let api: Api<DynamicObject> = Api::namespaced_with(cp.client.clone(), first, &resource());
+        let watch = if namespaces.len() == 1 {
+            Watch::start(api.clone())
+        } else {
+            Watch::start(Api::all_with(cp.client.clone(), &resource()))
+        };
         wait("the bench's watch to sync", Duration::from_secs(60), || async {
             Ok(watch.synced().then_some(()))
         })
@@ -235,8 +268,16 @@ impl Rig {
         })
     }
 
+    /// The operator, watching namespace `bench` only.
     fn operator(&self, b: &Bench, log: &str, args: &[&str]) -> Result<Operator> {
-        let mut all: Vec<String> = vec!["--namespace".into(), NAMESPACE.into()];
+        self.operator_in(b, log, Some(NAMESPACE), args)
+    }
+
+    /// The operator, watching `namespace` (`--namespace`), or every namespace when `None`.
+    pub(crate) fn operator_in(&self, b: &Bench, log: &str, namespace: Option<&str>, args: &[&str]) -> Result<Operator> {
+        let mut all: Vec<String> = namespace
+            .map(|ns| vec!["--namespace".into(), ns.into()])
+            .unwrap_or_default();
         all.extend(args.iter().map(|a| (*a).to_string()));
         Operator::start(
             &b.bin("vpc-lattice-operator"),
@@ -247,12 +288,21 @@ impl Rig {
         )
     }
 
-    /// Creates the objects, `CREATE_CONCURRENCY` at a time; returns when the first create was sent
-    /// and when the last one was accepted (Unix ms).
-    async fn create(&self, objects: Vec<DynamicObject>) -> Result<(u64, u64)> {
+    /// Creates the objects, `CREATE_CONCURRENCY` at a time, each in its own namespace (the rig's
+    /// first when it names none); returns when the first create was sent and when the last one was
+    /// accepted (Unix ms).
+    pub(crate) async fn create(&self, objects: Vec<DynamicObject>) -> Result<(u64, u64)> {
         let start = now_ms();
         futures::stream::iter(objects)
-            .map(|o| create_one(&self.api, o))
+            .map(|o| {
+                let api = match o.metadata.namespace.as_deref() {
+                    Some(ns) if Some(ns) != self.api.namespace() => {
+                        Api::namespaced_with(self.cp.client.clone(), ns, &resource())
+                    }
+                    _ => self.api.clone(),
+                };
+                async move { create_one(&api, o).await }
+            })
             .buffer_unordered(CREATE_CONCURRENCY)
             .try_collect::<Vec<()>>()
             .await?;
@@ -290,7 +340,7 @@ async fn create_one(api: &Api<DynamicObject>, o: DynamicObject) -> Result<()> {
 }
 
 /// Polls `check` every 250 ms until it yields a value; fails after `limit`.
-async fn wait<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
+pub(crate) async fn wait<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>>>,
@@ -309,7 +359,7 @@ where
 
 /// Waits until every one of `names` passes `done` per the watch, or `limit` passes; keeps the
 /// operator checked for life and says progress every 15 s. Returns whether all got there.
-async fn wait_all(
+pub(crate) async fn wait_all(
     rig: &Rig,
     op: &mut Operator,
     say: &Say,
@@ -354,7 +404,7 @@ fn timeline(calls: &[Call], from: u64, to: u64) -> Vec<Value> {
         .collect()
 }
 
-fn emulator_quota_args() -> Vec<String> {
+pub(crate) fn emulator_quota_args() -> Vec<String> {
     vec![
         "--request-rate".into(),
         RATE.to_string(),
