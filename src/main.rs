@@ -135,6 +135,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         Config {
             cluster_name: args.cluster_name,
             observation_max_age: args.observation_max_age,
+            workers: usize::from(args.concurrency),
         },
     ));
     let operator = Operator {

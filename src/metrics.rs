@@ -44,8 +44,8 @@ pub struct Metrics {
     /// Reads of the shared observation by how they were served: `kept` (the listing kept for the
     /// network), `joined` (a List another reconcile had started), `listed` (a new List).
     pub observations: Family<ServedLabels, Counter>,
-    /// Retries of failing objects that gave their worker back because their namespace's calls
-    /// queued for the rate limiter.
+    /// Reconciles that gave their worker back because their namespace's calls queued long for the
+    /// rate limiter (retries of failing objects sooner).
     pub deferred: Counter,
 }
 
@@ -90,7 +90,7 @@ impl Default for Metrics {
         );
         registry.register(
             "reconciles_deferred",
-            "Retries of failing objects requeued without an AWS call while their namespace's calls queued for the rate limiter",
+            "Reconciles put off without an AWS call while their namespace's calls queued long for the rate limiter",
             deferred.clone(),
         );
         Self {

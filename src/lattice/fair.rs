@@ -3,18 +3,24 @@
 //! first call is next in line however long another's queue is; inside a namespace, by the
 //! [`Priority`] of the reconcile that makes the call (first creates, deletions and edits, then polls
 //! of work under way, then drift checks, then retries of failing objects), and at one priority its
-//! mutations (Create, Delete, Tag, Untag) before its reads. (A global "mutations first" would let one
-//! namespace's stream of retried Creates starve another's polls.) Written by hand: the token bucket
-//! is `governor`'s, but no crate keeps per-key priority queues in front of one.
+//! mutations (Create, Delete, Tag, Untag) before its reads; a shared List before all of them. (A
+//! global "mutations first" would let one namespace's stream of retried Creates starve another's
+//! polls.) Written by hand: the token bucket is `governor`'s, but no crate keeps per-key priority
+//! queues in front of one.
 
 use std::collections::{HashMap, VecDeque};
 
 /// What a call does, for the limiter's order inside one priority.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CallClass {
+    /// A read that answers many objects, of any namespace and priority (the List of a service
+    /// network, which every object in it waiting for a listing joins): first in its namespace,
+    /// whatever the priority of the reconcile that happened to start it. (At that reconcile's
+    /// priority, one namespace's backlog would hold up the polls of every namespace joined to it.)
+    Shared,
     /// Changes AWS (Create, Delete, Tag, Untag): goes before the reads of its priority.
     Mutation,
-    /// Only reads (Get, List, ListTags).
+    /// Only reads of one object (Get, ListTags).
     Read,
 }
 
@@ -46,12 +52,26 @@ impl Priority {
     }
 }
 
-/// The queue a waiter joins inside its namespace: priority first, then mutations before reads.
+/// The queue a waiter joins inside its namespace: shared reads first, then by priority, and at one
+/// priority mutations before reads.
 fn level(priority: Priority, class: CallClass) -> usize {
-    priority as usize * 2 + usize::from(class == CallClass::Read)
+    match class {
+        CallClass::Shared => 0,
+        CallClass::Mutation => 1 + priority as usize * 2,
+        CallClass::Read => 2 + priority as usize * 2,
+    }
 }
 
-const LEVELS: usize = Priority::ALL.len() * 2;
+/// The class of the waiters of a level.
+fn class_of(level: usize) -> CallClass {
+    match level {
+        0 => CallClass::Shared,
+        l if l % 2 == 1 => CallClass::Mutation,
+        _ => CallClass::Read,
+    }
+}
+
+const LEVELS: usize = 1 + Priority::ALL.len() * 2;
 
 /// One namespace's waiters, one FIFO per level.
 #[derive(Debug)]
@@ -98,6 +118,17 @@ impl<W> Default for FairQueue<W> {
     }
 }
 
+/// Where a new call of a caller would stand in the limiter's queue now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Turn {
+    /// Calls of its namespace that would go before it.
+    pub ahead: usize,
+    /// About how long it would wait for its token.
+    pub wait: std::time::Duration,
+    /// Namespaces whose calls take turns, its own counted.
+    pub busy: usize,
+}
+
 /// Who a call is waiting for: its namespace's turn, at its reconcile's priority.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -125,11 +156,7 @@ impl<W> FairQueue<W> {
             .iter_mut()
             .enumerate()
             .find_map(|(at, fifo)| fifo.pop_front().map(|w| (at, w)))?;
-        let class = if at % 2 == 0 {
-            CallClass::Mutation
-        } else {
-            CallClass::Read
-        };
+        let class = class_of(at);
         if queue.len() == 0 {
             self.queues.remove(&namespace);
         } else {
@@ -146,7 +173,7 @@ impl<W> FairQueue<W> {
     pub fn mutations_waiting(&self, namespace: &str) -> bool {
         self.queues
             .get(namespace)
-            .is_some_and(|q| q.levels.iter().step_by(2).any(|fifo| !fifo.is_empty()))
+            .is_some_and(|q| q.levels.iter().skip(1).step_by(2).any(|fifo| !fifo.is_empty()))
     }
 
     /// How many calls of `namespace` wait.
@@ -163,12 +190,16 @@ impl<W> FairQueue<W> {
     /// namespace's waiters that go before it, each costing one turn of every busy namespace. Pure
     /// estimate for callers deciding whether to wait.
     pub fn turns_ahead(&self, caller: &Caller) -> usize {
-        let ahead = self
-            .queues
-            .get(&caller.namespace)
-            .map_or(0, |q| q.ahead_of(caller.priority));
+        let ahead = self.ahead(caller);
         let busy = self.busy_namespaces() + usize::from(self.waiting(&caller.namespace) == 0);
         (ahead + 1) * busy.max(1)
+    }
+
+    /// How many calls of the caller's namespace would go before a new call of it.
+    pub fn ahead(&self, caller: &Caller) -> usize {
+        self.queues
+            .get(&caller.namespace)
+            .map_or(0, |q| q.ahead_of(caller.priority))
     }
 
     /// How far apart a namespace's calls go while every busy namespace takes its turns: one round.
@@ -264,11 +295,12 @@ mod tests {
         q.push(CallClass::Read, &at("a", Priority::Change), 4);
         q.push(CallClass::Mutation, &at("a", Priority::Change), 5);
         q.push(CallClass::Mutation, &at("a", Priority::Poll), 6);
+        q.push(CallClass::Shared, &at("a", Priority::Retry), 7);
         let served: Vec<u32> = order(&mut q).into_iter().map(|(_, w)| w).collect();
         assert_eq!(
             served,
-            [5, 4, 6, 3, 2, 1],
-            "a retried Create waits behind a drift check's read"
+            [7, 5, 4, 6, 3, 2, 1],
+            "a shared List first, whoever started it; a retried Create behind a drift check's read"
         );
         assert!(!q.mutations_waiting("a"));
     }

@@ -27,7 +27,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
-pub use super::fair::{CallClass, Caller, Priority};
+pub use super::fair::{CallClass, Caller, Priority, Turn};
 use super::fair::{FairQueue, next_slot};
 use super::{
     Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
@@ -60,8 +60,9 @@ struct Inner {
     arrived: Notify,
     /// When a mutation of each namespace last had to wait for a token.
     mutation_waited: Mutex<HashMap<String, Instant>>,
-    /// When each namespace's last put-off retry comes back ([`Limiter::reserve`]).
-    slots: Mutex<HashMap<String, Instant>>,
+    /// When the last put-off reconcile of each namespace and priority comes back
+    /// ([`Limiter::reserve`]).
+    slots: Mutex<HashMap<(String, Priority), Instant>>,
 }
 
 /// A caller waiting for a token: told through `tx`; gone (cancelled) when the receiver is dropped.
@@ -128,34 +129,41 @@ impl Limiter {
             .is_some_and(|at| at.elapsed() < SATURATION_MEMORY)
     }
 
-    /// About how long a new call of `caller` would wait for its token now.
-    pub fn expected_wait(&self, caller: &Caller) -> Duration {
-        let turns = u32::try_from(self.inner.queue().turns_ahead(caller)).unwrap_or(u32::MAX);
-        self.inner.period.saturating_mul(turns.saturating_sub(1))
+    /// Where a new call of `caller` would stand now: the calls of its namespace ahead of it, and
+    /// about how long it would wait for its token.
+    pub fn turn(&self, caller: &Caller) -> Turn {
+        let queue = self.inner.queue();
+        Turn {
+            ahead: queue.ahead(caller),
+            wait: self.tokens(queue.turns_ahead(caller).saturating_sub(1)),
+            busy: queue.round(&caller.namespace),
+        }
     }
 
-    /// Reserves the time a retry put off for its turn comes back ([`next_slot`]): when its turn is
-    /// expected, and one share of the rate after the namespace's previous put-off retry. Returns
-    /// how long from now.
+    /// Reserves the time a reconcile put off for its turn comes back ([`next_slot`]): when its
+    /// turn is expected, and half a share of the rate after the previous put-off reconcile of its
+    /// namespace and priority (half: so that the namespace has a call back before each of its
+    /// turns; one that comes back to a queue is put off again). Returns how long from now.
     pub fn reserve(&self, caller: &Caller) -> Duration {
         let now = Instant::now();
-        let (wait, round) = {
+        let (turns, round) = {
             let queue = self.inner.queue();
             (queue.turns_ahead(caller), queue.round(&caller.namespace))
         };
-        let per = |turns: usize| {
-            self.inner
-                .period
-                .saturating_mul(u32::try_from(turns).unwrap_or(u32::MAX))
-        };
-        let earliest = now + per(wait.saturating_sub(1));
+        let earliest = now + self.tokens(turns.saturating_sub(1));
         let mut slots = lock(&self.inner.slots);
         if slots.len() > 1024 {
             slots.retain(|_, slot| *slot > now);
         }
-        let slot = next_slot(slots.get(&caller.namespace).copied(), earliest, per(round));
-        slots.insert(caller.namespace.clone(), slot);
+        let key = (caller.namespace.clone(), caller.priority);
+        let slot = next_slot(slots.get(&key).copied(), earliest, self.tokens(round) / 2);
+        slots.insert(key, slot);
         slot - now
+    }
+
+    /// How long the bucket takes to make `n` tokens.
+    fn tokens(&self, n: usize) -> Duration {
+        self.inner.period.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// How many calls of `namespace` wait for a token.
@@ -474,7 +482,7 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
     ) -> Result<Page<Association>, LatticeError> {
         self.call(
             "ListServiceNetworkServiceAssociations",
-            CallClass::Read,
+            CallClass::Shared,
             self.inner.list_associations(filter, next_token),
         )
         .await
@@ -593,7 +601,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn put_off_retries_of_a_namespace_come_back_one_share_apart() {
+    async fn put_off_reconciles_of_a_namespace_come_back_half_a_share_apart() {
         // 10 a second: a token every 100 ms; two busy namespaces, so a's share is one in 200 ms.
         let limiter = Arc::new(Limiter::new(10));
         saturate(&limiter);
@@ -615,10 +623,18 @@ mod tests {
         for pair in std::iter::once(&first).chain(&slots).collect::<Vec<_>>().windows(2) {
             let gap = pair[1].saturating_sub(*pair[0]);
             assert!(
-                gap >= Duration::from_millis(190),
-                "one share apart, not all at once: {slots:?} after {first:?}"
+                gap >= Duration::from_millis(95),
+                "half a share apart, not all at once: {slots:?} after {first:?}"
             );
         }
+        let poll = limiter.reserve(&Caller {
+            namespace: "a".into(),
+            priority: Priority::Poll,
+        });
+        assert!(
+            poll < slots[1],
+            "a poll is not put behind the namespace's put-off retries: {poll:?}"
+        );
         for w in waiting {
             w.await.unwrap();
         }

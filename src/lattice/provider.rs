@@ -42,15 +42,15 @@ pub trait LatticeProvider: Send + Sync {
         false
     }
 
-    /// About how long a new AWS call of `caller` (an object's namespace, at its reconcile's
-    /// priority) would wait for the rate limiter.
-    fn expected_wait(&self, _caller: &super::guard::Caller) -> std::time::Duration {
-        std::time::Duration::ZERO
+    /// Where a new AWS call of `caller` (an object's namespace, at its reconcile's priority) would
+    /// stand in the rate limiter's queue now.
+    fn turn(&self, _caller: &super::guard::Caller) -> super::guard::Turn {
+        super::guard::Turn::default()
     }
 
-    /// Reserves the time a retry of `caller` put off for its turn comes back; how long from now.
+    /// Reserves the time a reconcile of `caller` put off for its turn comes back; how long from now.
     fn reserve(&self, caller: &super::guard::Caller) -> std::time::Duration {
-        self.expected_wait(caller)
+        self.turn(caller).wait
     }
 }
 

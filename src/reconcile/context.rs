@@ -26,6 +26,9 @@ use crate::reconcile::requeue::{Memory, Timing};
 /// polls of every object in progress in one service network share one List per step.
 pub const DEFAULT_OBSERVATION_MAX_AGE: Duration = Duration::from_secs(1);
 
+/// The default of `--concurrency`.
+pub const DEFAULT_WORKERS: usize = 8;
+
 /// Operator settings the reconciler needs.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -34,6 +37,8 @@ pub struct Config {
     /// How long one listing of a service network's associations answers for its objects
     /// (`--observation-max-age`).
     pub observation_max_age: Duration,
+    /// How many reconciles run at once (`--concurrency`).
+    pub workers: usize,
 }
 
 impl Config {
@@ -42,6 +47,7 @@ impl Config {
         Self {
             cluster_name: cluster_name.into(),
             observation_max_age: DEFAULT_OBSERVATION_MAX_AGE,
+            workers: DEFAULT_WORKERS,
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct Context {
     /// When this process began reconciling: nothing waited for it before.
     pub started: Instant,
     memory: Mutex<HashMap<String, Memory>>,
+    /// Reconciles running now, by namespace.
+    running: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Context {
@@ -76,6 +84,7 @@ impl Context {
             config,
             started: Instant::now(),
             memory: Mutex::default(),
+            running: Arc::default(),
         }
     }
 
@@ -85,9 +94,45 @@ impl Context {
         f(all.entry(key.to_string()).or_default())
     }
 
+    /// Counts a reconcile of `namespace` as running until the returned guard is dropped.
+    pub(crate) fn running(&self, namespace: &str) -> Running {
+        *lock(&self.running).entry(namespace.to_string()).or_default() += 1;
+        Running {
+            all: self.running.clone(),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// How many reconciles of `namespace` run now.
+    pub(crate) fn running_in(&self, namespace: &str) -> usize {
+        lock(&self.running).get(namespace).copied().unwrap_or_default()
+    }
+
     /// Drops an object's memory (it is gone).
     pub(crate) fn forget(&self, key: &str) {
         self.memory.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A reconcile counted as running in its namespace ([`Context::running`]).
+pub(crate) struct Running {
+    all: Arc<Mutex<HashMap<String, usize>>>,
+    namespace: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut all = lock(&self.all);
+        if let Some(n) = all.get_mut(&self.namespace) {
+            *n -= 1;
+            if *n == 0 {
+                all.remove(&self.namespace);
+            }
+        }
     }
 }
 

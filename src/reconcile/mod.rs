@@ -67,6 +67,7 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
         priority: priority::of(&obj, failures),
         namespace: ns.clone(),
     };
+    let _running = ctx.running(&ns);
     let result = calling_as(
         caller,
         finalizer(&api, FINALIZER, obj, |event| async {
@@ -95,13 +96,7 @@ pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
 
 /// Apply: one step towards the association the object asks for.
 async fn apply(t: &Target<'_>) -> Result<Action, Error> {
-    // A failing object's retry does not hold a worker while its namespace's calls queue for the
-    // rate limiter: it comes back when its turn is due, and new work gets the worker.
-    let caller = guard::caller();
-    if requeue::defer_retry(caller.priority, t.ctx.lattice.expected_wait(&caller)) {
-        let after = t.ctx.lattice.reserve(&caller);
-        t.ctx.metrics.deferred.inc();
-        t.remember(|memory| memory.due = Some(Instant::now() + after));
+    if let Some(after) = put_off(t) {
         return Ok(Action::requeue(after));
     }
     let mut status = t.status();
@@ -158,6 +153,27 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
     })
 }
 
+/// A reconcile does not hold a worker while its namespace's calls queue long for the rate limiter
+/// ([`requeue::defer`]): it comes back at the time the limiter reserves for it, and the worker goes
+/// to other work, other namespaces' first of all. Its waiting still counts from when it was first
+/// due (shown as `Throttled` when long).
+fn put_off(t: &Target<'_>) -> Option<Duration> {
+    let caller = guard::caller();
+    let others = t.ctx.running_in(&t.namespace).saturating_sub(1);
+    if !requeue::defer(
+        caller.priority,
+        t.ctx.lattice.turn(&caller),
+        others,
+        t.ctx.config.workers,
+    ) {
+        return None;
+    }
+    let after = t.ctx.lattice.reserve(&caller);
+    t.ctx.metrics.deferred.inc();
+    t.remember(|memory| memory.due = memory.due.or_else(|| Some(Instant::now() + after)));
+    Some(after)
+}
+
 /// Cleanup: one step towards releasing the finalizer. kube's finalizer contract is that a Cleanup
 /// which returns `Ok` loses its finalizer, so a step that must wait returns `CleanupPending`.
 async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
@@ -166,6 +182,9 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
     let cleaned = match decide::decide_cleanup(t.desired.deletion) {
         Cleanup::Retain => outcome::retained(&status),
         Cleanup::Delete(deletion) => {
+            if let Some(after) = put_off(t) {
+                return Err(Error::CleanupPending(after));
+            }
             let step = match t.lattice().await? {
                 Ok(tenant) => {
                     scope = Some(t.scope(&tenant));

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::error::Error;
 use super::reason::Reason;
-use crate::lattice::guard::Priority;
+use crate::lattice::guard::{Priority, Turn};
 use crate::lattice::observation::Begun;
 use crate::lattice::{ErrorKind, LatticeError};
 
@@ -62,16 +62,22 @@ pub fn held(overdue: Option<Duration>, waited: Duration, saturated: bool) -> Dur
     }
 }
 
-/// A retry of a failing object waits its turn outside the worker pool while its namespace already
-/// has calls waiting for the rate limiter this long or longer.
-pub const DEFER_RETRY_ABOVE: Duration = Duration::from_millis(200);
+/// A reconcile may give its worker back only when its first call would wait for the rate limiter
+/// this long or longer.
+pub const DEFER_ABOVE: Duration = Duration::from_millis(200);
 
-/// Whether a reconcile should give its worker back instead of waiting for a token: only a retry of
-/// a failing object ([`Priority::Retry`]; new objects, deletions and edits always go ahead), and only
-/// while its namespace's calls would wait at least [`DEFER_RETRY_ABOVE`]. Then it is requeued at the
-/// time the limiter reserves for it. Pure.
-pub fn defer_retry(priority: Priority, expected_wait: Duration) -> bool {
-    priority == Priority::Retry && expected_wait >= DEFER_RETRY_ABOVE
+/// Whether a reconcile should give its worker back instead of waiting for a token, pure: only when
+/// its first call would wait at least [`DEFER_ABOVE`], and then a retry of a failing object
+/// ([`Priority::Retry`]) always; any other only while several namespaces take turns and `running`
+/// other reconciles of its namespace already hold its share of the `workers` (divided among those
+/// namespaces): they take the namespace's turns meanwhile, and the worker goes to another
+/// namespace's work. (One namespace alone keeps every worker: its burst runs as fast as before.)
+/// It is requeued at the time the limiter reserves for it.
+pub fn defer(priority: Priority, turn: Turn, running: usize, workers: usize) -> bool {
+    if turn.wait < DEFER_ABOVE {
+        return false;
+    }
+    priority == Priority::Retry || (turn.busy > 1 && running >= (workers / turn.busy).max(1))
 }
 
 /// `base * 2^(n-1)`, capped, for the n-th consecutive attempt (n ≥ 1).

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use tokio::sync::Mutex;
 
-use crate::lattice::guard::{AwsCallMetrics, Caller, Guarded, SharedLimiter};
+use crate::lattice::guard::{AwsCallMetrics, Caller, Guarded, SharedLimiter, Turn};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::sdk::SdkLattice;
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
@@ -173,8 +173,8 @@ impl LatticeProvider for NamespaceRoles {
         self.limiter.saturated(namespace)
     }
 
-    fn expected_wait(&self, caller: &Caller) -> Duration {
-        self.limiter.expected_wait(caller)
+    fn turn(&self, caller: &Caller) -> Turn {
+        self.limiter.turn(caller)
     }
 
     fn reserve(&self, caller: &Caller) -> Duration {

@@ -21,16 +21,36 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
 ];
 
 #[test]
-fn only_retries_of_failing_objects_give_their_worker_back_and_only_behind_a_queue() {
-    let ms = Duration::from_millis;
+fn a_reconcile_gives_its_worker_back_when_its_namespace_holds_its_share_retries_always() {
+    let turn = |ms: u64, busy: usize| Turn {
+        ahead: 1,
+        wait: Duration::from_millis(ms),
+        busy,
+    };
     for priority in [Priority::Change, Priority::Poll, Priority::Drift] {
+        assert!(!defer(priority, turn(150, 4), 5, 8), "{priority:?} waits a short turn");
         assert!(
-            !defer_retry(priority, ms(5000)),
-            "{priority:?} waits its turn in the limiter"
+            defer(priority, turn(300, 4), 2, 8),
+            "{priority:?}: 2 of its namespace run, its share of 8 workers among 4 namespaces"
+        );
+        assert!(
+            !defer(priority, turn(300, 4), 1, 8),
+            "{priority:?}: its namespace's second"
+        );
+        assert!(
+            !defer(priority, turn(5000, 1), 7, 8),
+            "{priority:?}: one namespace alone keeps every worker"
+        );
+        assert!(
+            defer(priority, turn(300, 20), 1, 8),
+            "more namespaces than workers: one each"
         );
     }
-    assert!(!defer_retry(Priority::Retry, ms(100)), "a short wait is taken");
-    assert!(defer_retry(Priority::Retry, ms(700)), "put off for its turn");
+    assert!(!defer(Priority::Retry, turn(100, 4), 0, 8), "a short wait is taken");
+    assert!(
+        defer(Priority::Retry, turn(300, 1), 0, 8),
+        "a retry is put off behind any queue"
+    );
 }
 
 #[test]
