@@ -58,7 +58,7 @@ struct RunArgs {
     /// identity (Stalled `NoRoleForNamespace`, no call) instead of the operator's own.
     #[arg(long, env = "REQUIRE_NAMESPACE_ROLE", default_value_t = false, action = clap::ArgAction::Set)]
     require_namespace_role: bool,
-    /// Maximum VPC Lattice calls per second, across all objects.
+    /// Maximum VPC Lattice calls per second, across all objects; namespaces take turns for them.
     #[arg(long, env = "AWS_MAX_RPS", default_value_t = 10)]
     aws_max_rps: u32,
     /// Name of this cluster, written to the ownership tag of every association.
