@@ -401,7 +401,7 @@ pub(crate) async fn fair(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()> 
             "reconciles",
         )
         .note(format!(
-            "the operator's reconciles_deferred_total (retries of failing objects that gave their worker back); \
+            "the operator's reconciles_deferred_total (reconciles that gave their worker back); \
              {deferred0} before the healthy apply, {deferred1} in all"
         )),
     );

@@ -551,7 +551,7 @@ on (round-robin: one turn of each failing namespace, then a healthy one's, so 4)
 healthy Ready from healthy and from failing namespaces (a Create by the object of its client token,
 `<uid>-<attempt>`; any other call but a List names an association, which only healthy objects have; the
 shared network's List pages counted apart); the throttled share; the operator's
-`reconciles_deferred_total` (retries of failing objects that gave their worker back) in that window.
+`reconciles_deferred_total` (reconciles that gave their worker back) in that window.
 
 **`fleet-10k`**: 10,000 objects in 20 networks of 500 (500 services). *Seeding* is done through the
 operator itself (fastest honest way: the emulator without quota and with D = 0, the operator at
