@@ -75,27 +75,28 @@ live_pid() {
   echo "$pid"
 }
 
+# Waits up to 5 s until none of the PIDs runs.
+wait_gone() {
+  local pid i
+  for ((i = 0; i < 50; i++)); do
+    local alive=()
+    for pid in "$@"; do running "$pid" && alive+=("$pid"); done
+    ((${#alive[@]})) || return 0
+    sleep 0.1
+  done
+}
+
 # Stops the named processes: SIGTERM, wait up to 5 s, then SIGKILL.
 stop() {
-  local dir="$1" name pid pids=() i
+  local dir="$1" name pid pids=()
   shift
   for name in "$@"; do
     if pid="$(live_pid "$dir" "$name")"; then pids+=("$pid"); kill -TERM "$pid" 2>/dev/null || true; fi
   done
-  for ((i = 0; i < 50; i++)); do
-    local alive=()
-    for pid in "${pids[@]}"; do running "$pid" && alive+=("$pid"); done
-    ((${#alive[@]})) || break
-    sleep 0.1
-  done
+  wait_gone "${pids[@]}"
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   # Gone for good (its listening sockets closed) before anything starts in its place.
-  for ((i = 0; i < 50; i++)); do
-    local left=()
-    for pid in "${pids[@]}"; do running "$pid" && left+=("$pid"); done
-    ((${#left[@]})) || break
-    sleep 0.1
-  done
+  wait_gone "${pids[@]}"
   for name in "$@"; do rm -f "$dir/$name.pid"; done
 }
 

@@ -9,6 +9,7 @@
 //! queues in front of one.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 /// What a call does, for the limiter's order inside one priority.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,16 +41,6 @@ pub enum Priority {
 impl Priority {
     /// Every priority, most urgent first.
     pub const ALL: [Priority; 4] = [Priority::Change, Priority::Poll, Priority::Drift, Priority::Retry];
-
-    /// The label value of the limiter's metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Change => "change",
-            Priority::Poll => "poll",
-            Priority::Drift => "drift",
-            Priority::Retry => "retry",
-        }
-    }
 }
 
 /// The queue a waiter joins inside its namespace: shared reads first, then by priority, and at one
@@ -121,10 +112,8 @@ impl<W> Default for FairQueue<W> {
 /// Where a new call of a caller would stand in the limiter's queue now.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Turn {
-    /// Calls of its namespace that would go before it.
-    pub ahead: usize,
     /// About how long it would wait for its token.
-    pub wait: std::time::Duration,
+    pub wait: Duration,
     /// Namespaces whose calls take turns, its own counted.
     pub busy: usize,
 }
@@ -190,9 +179,7 @@ impl<W> FairQueue<W> {
     /// namespace's waiters that go before it, each costing one turn of every busy namespace. Pure
     /// estimate for callers deciding whether to wait.
     pub fn turns_ahead(&self, caller: &Caller) -> usize {
-        let ahead = self.ahead(caller);
-        let busy = self.busy_namespaces() + usize::from(self.waiting(&caller.namespace) == 0);
-        (ahead + 1) * busy.max(1)
+        (self.ahead(caller) + 1) * self.round(&caller.namespace)
     }
 
     /// How many calls of the caller's namespace would go before a new call of it.
@@ -208,14 +195,11 @@ impl<W> FairQueue<W> {
     }
 }
 
-/// The time a retry put off for its turn comes back ([`super::guard::Limiter::reserve`]), pure: when
-/// the limiter expects its turn (`earliest`), but never sooner than one `spacing` (the namespace's
-/// share of the rate) after the namespace's last put-off retry, so that a thousand of them come back
-/// one at a time at the pace they can be served, not all at once to be put off again.
-pub fn next_slot<T>(last: Option<T>, earliest: T, spacing: std::time::Duration) -> T
-where
-    T: Copy + Ord + std::ops::Add<std::time::Duration, Output = T>,
-{
+/// The time a reconcile put off for its turn comes back ([`super::guard::Limiter::reserve`]), pure:
+/// when the limiter expects its turn (`earliest`), but never sooner than one `spacing` (a part of
+/// the namespace's share of the rate) after the last one put off, so that a thousand of them come
+/// back a few at a time at the pace they can be served, not all at once to be put off again.
+pub fn next_slot(last: Option<Instant>, earliest: Instant, spacing: Duration) -> Instant {
     match last {
         Some(last) if last + spacing > earliest => last + spacing,
         _ => earliest,
@@ -307,8 +291,9 @@ mod tests {
 
     #[test]
     fn put_off_retries_come_back_one_share_apart() {
-        let spacing = std::time::Duration::from_millis(300);
-        let at = |t: u64| std::time::Duration::from_millis(t);
+        let spacing = Duration::from_millis(300);
+        let base = Instant::now();
+        let at = |t: u64| base + Duration::from_millis(t);
         assert_eq!(
             next_slot(None, at(500), spacing),
             at(500),

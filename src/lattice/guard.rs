@@ -27,6 +27,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 
+use crate::lock;
+
 pub use super::fair::{CallClass, Caller, Priority, Turn};
 use super::fair::{FairQueue, next_slot};
 use super::{
@@ -129,12 +131,11 @@ impl Limiter {
             .is_some_and(|at| at.elapsed() < SATURATION_MEMORY)
     }
 
-    /// Where a new call of `caller` would stand now: the calls of its namespace ahead of it, and
-    /// about how long it would wait for its token.
+    /// Where a new call of `caller` would stand now: about how long it would wait for its token, and
+    /// how many namespaces take turns.
     pub fn turn(&self, caller: &Caller) -> Turn {
         let queue = self.inner.queue();
         Turn {
-            ahead: queue.ahead(caller),
             wait: self.tokens(queue.turns_ahead(caller).saturating_sub(1)),
             busy: queue.round(&caller.namespace),
         }
@@ -146,17 +147,13 @@ impl Limiter {
     /// turns; one that comes back to a queue is put off again). Returns how long from now.
     pub fn reserve(&self, caller: &Caller) -> Duration {
         let now = Instant::now();
-        let (turns, round) = {
-            let queue = self.inner.queue();
-            (queue.turns_ahead(caller), queue.round(&caller.namespace))
-        };
-        let earliest = now + self.tokens(turns.saturating_sub(1));
+        let turn = self.turn(caller);
         let mut slots = lock(&self.inner.slots);
         if slots.len() > 1024 {
             slots.retain(|_, slot| *slot > now);
         }
         let key = (caller.namespace.clone(), caller.priority);
-        let slot = next_slot(slots.get(&key).copied(), earliest, self.tokens(round) / 2);
+        let slot = next_slot(slots.get(&key).copied(), now + turn.wait, self.tokens(turn.busy) / 2);
         slots.insert(key, slot);
         slot - now
     }
@@ -176,10 +173,6 @@ impl Inner {
     fn queue(&self) -> std::sync::MutexGuard<'_, FairQueue<Waiter>> {
         lock(&self.queue)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Hands out tokens as the bucket makes them, each to the next waiter in the fair order.
@@ -431,7 +424,7 @@ impl<L> Guarded<L> {
             && let Some(after) = e.retry_after
         {
             let until = tokio::time::Instant::now() + after;
-            let mut quiet = self.quiet_until.lock().unwrap_or_else(|p| p.into_inner());
+            let mut quiet = lock(&self.quiet_until);
             *quiet = Some(quiet.map_or(until, |q| q.max(until)));
         }
         result
@@ -440,7 +433,7 @@ impl<L> Guarded<L> {
     /// Sleeps until the time the latest throttled answer named, if it is still ahead.
     async fn wait_out_throttling(&self) {
         loop {
-            let until = *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner());
+            let until = *lock(&self.quiet_until);
             match until {
                 Some(until) if until > tokio::time::Instant::now() => tokio::time::sleep_until(until).await,
                 _ => return,

@@ -16,6 +16,7 @@ use crate::api::{
 use crate::lattice::observation::{Begun, Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{LatticeError, Tags};
+use crate::lock;
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity};
 use crate::reconcile::error::Error;
@@ -66,7 +67,7 @@ pub struct Context {
     pub started: Instant,
     memory: Mutex<HashMap<String, Memory>>,
     /// Reconciles running now, by namespace.
-    running: Arc<Mutex<HashMap<String, usize>>>,
+    running: Mutex<HashMap<String, usize>>,
 }
 
 impl Context {
@@ -84,21 +85,21 @@ impl Context {
             config,
             started: Instant::now(),
             memory: Mutex::default(),
-            running: Arc::default(),
+            running: Mutex::default(),
         }
     }
 
     /// Changes an object's memory; returns what `f` returns.
     pub(crate) fn remember<T>(&self, key: &str, f: impl FnOnce(&mut Memory) -> T) -> T {
-        let mut all = self.memory.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all = lock(&self.memory);
         f(all.entry(key.to_string()).or_default())
     }
 
     /// Counts a reconcile of `namespace` as running until the returned guard is dropped.
-    pub(crate) fn running(&self, namespace: &str) -> Running {
+    pub(crate) fn running(&self, namespace: &str) -> Running<'_> {
         *lock(&self.running).entry(namespace.to_string()).or_default() += 1;
         Running {
-            all: self.running.clone(),
+            ctx: self,
             namespace: namespace.to_string(),
         }
     }
@@ -110,23 +111,19 @@ impl Context {
 
     /// Drops an object's memory (it is gone).
     pub(crate) fn forget(&self, key: &str) {
-        self.memory.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        lock(&self.memory).remove(key);
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// A reconcile counted as running in its namespace ([`Context::running`]).
-pub(crate) struct Running {
-    all: Arc<Mutex<HashMap<String, usize>>>,
+pub(crate) struct Running<'a> {
+    ctx: &'a Context,
     namespace: String,
 }
 
-impl Drop for Running {
+impl Drop for Running<'_> {
     fn drop(&mut self) {
-        let mut all = lock(&self.all);
+        let mut all = lock(&self.ctx.running);
         if let Some(n) = all.get_mut(&self.namespace) {
             *n -= 1;
             if *n == 0 {

@@ -23,7 +23,6 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
 #[test]
 fn a_reconcile_gives_its_worker_back_when_its_namespace_holds_its_share_retries_always() {
     let turn = |ms: u64, busy: usize| Turn {
-        ahead: 1,
         wait: Duration::from_millis(ms),
         busy,
     };
