@@ -15,6 +15,12 @@ pub const FINALIZER: &str = "vpclattice.operator.dev/association-cleanup";
 pub const OWNER_TAG: &str = "vpclattice.operator.dev/owner";
 /// Tag naming the cluster (`--cluster-name`) whose operator created an association.
 pub const CLUSTER_TAG: &str = "vpclattice.operator.dev/cluster";
+/// Tag the AWS Gateway API Controller puts on the Lattice resources it manages (and the only ones it
+/// deletes): an association carrying it is never adopted, tagged or deleted by this operator.
+pub const GATEWAY_MANAGED_TAG: &str = "application-networking.k8s.aws/ManagedBy";
+/// Namespace label that allows `spec.adoptionPolicy: Always` in the namespace (the default of
+/// `--allow-adoption-label`, and of the chart's admission policy).
+pub const ALLOW_ADOPTION_LABEL: &str = "vpclattice.operator.dev/allow-adoption";
 
 /// Pattern of a service identifier, exactly as the AWS model has it, anchored.
 pub const SERVICE_IDENTIFIER_PATTERN: &str =
@@ -78,7 +84,11 @@ pub struct ServiceNetworkServiceAssociationSpec {
 
     /// Whether to take over an association of the same service and service network that already
     /// exists in AWS: `IfOwned` (default) only when its ownership tags name this object (a lost
-    /// status, a restore from backup), `Always` whatever its tags, `Never` not at all.
+    /// status, a restore from backup); `Always` also one no live object of this cluster owns (no
+    /// ownership tags, a deleted owner, another cluster's), and only in namespaces the platform team
+    /// labels `vpclattice.operator.dev/allow-adoption=true`; `Never` not at all. An association
+    /// another existing object owns, or one the AWS Gateway API Controller manages, is never adopted.
+    /// Adopting rewrites the association's tags, and deleting this object then deletes it.
     #[serde(default)]
     pub adoption_policy: AdoptionPolicy,
 }
@@ -99,7 +109,8 @@ pub enum AdoptionPolicy {
     /// Adopt only an association whose ownership tags name this object.
     #[default]
     IfOwned,
-    /// Adopt any association of the same service and service network.
+    /// Also adopt an association no live object of this cluster owns (only in namespaces the
+    /// platform team allows).
     Always,
     /// Never adopt; report `AlreadyAssociated` instead.
     Never,

@@ -14,8 +14,8 @@ use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::reconcile::{Config, Context};
 use vpc_lattice_operator::runtime::run::{Election, Operator, ServedMetrics, stop_on_signal};
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
-use vpc_lattice_operator::runtime::tenancy::NamespaceRoles;
-use vpc_lattice_operator::runtime::{ControllerOptions, admin};
+use vpc_lattice_operator::runtime::tenancy::{NamespaceRoles, TenancyRules};
+use vpc_lattice_operator::runtime::{ControllerOptions, admin, identity};
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the controller.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the CustomResourceDefinition as YAML.
     Crd,
 }
@@ -58,15 +58,31 @@ struct RunArgs {
     /// identity (Stalled `NoRoleForNamespace`, no call) instead of the operator's own.
     #[arg(long, env = "REQUIRE_NAMESPACE_ROLE", default_value_t = false, action = clap::ArgAction::Set)]
     require_namespace_role: bool,
+    /// IAM role ARN patterns a namespace's `vpclattice.operator.dev/aws-role-arn` annotation may
+    /// name (repeatable, or comma-separated; `*` matches any run of characters, `?` one). A namespace
+    /// naming another role is Stalled (`RoleNotAllowed`) without an STS call. None given: any role.
+    #[arg(long = "allowed-role-arn", env = "ALLOWED_ROLE_ARNS", value_delimiter = ',')]
+    allowed_role_arns: Vec<String>,
+    /// The Namespace label, `KEY=VALUE`, that allows `adoptionPolicy: Always` in a namespace: only
+    /// there may an object take over an association no live object of this cluster owns.
+    #[arg(long, env = "ALLOW_ADOPTION_LABEL", default_value = "vpclattice.operator.dev/allow-adoption=true", value_parser = parse_label)]
+    allow_adoption_label: (String, String),
     /// Maximum VPC Lattice calls per second, across all objects; namespaces take turns for them.
     #[arg(long, env = "AWS_MAX_RPS", default_value_t = 10)]
     aws_max_rps: u32,
-    /// Name of this cluster, written to the ownership tag of every association.
-    #[arg(long, env = "CLUSTER_NAME", default_value = "default")]
+    /// Name of this cluster (required), written to the `vpclattice.operator.dev/cluster` tag of every
+    /// association: give each cluster that shares an AWS account its own, and use it in the
+    /// tag-scoped IAM policy (docs/security.md). Keep it once chosen: it is how this cluster knows its
+    /// associations.
+    #[arg(long, env = "CLUSTER_NAME", value_parser = parse_cluster_name)]
     cluster_name: String,
     /// Elect a leader through a Lease so that only one replica reconciles.
     #[arg(long, env = "LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set)]
     leader_elect: bool,
+    /// Name of the leader Lease; give each installation in one namespace its own (the chart uses
+    /// `<release fullname>-leader`).
+    #[arg(long, env = "LEADER_ELECTION_ID", default_value = vpc_lattice_operator::runtime::leader::LEASE_NAME)]
+    leader_election_id: String,
     /// Namespace of the leader Lease (default: the pod's namespace, else `default`).
     #[arg(long, env = "LEASE_NAMESPACE")]
     lease_namespace: Option<String>,
@@ -81,6 +97,24 @@ struct RunArgs {
     log_filter: String,
 }
 
+/// A cluster name: a tag value AWS accepts (1-256 characters of letters, digits, white space and
+/// `_ . : / = + - @`).
+fn parse_cluster_name(s: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    if s.trim().is_empty() || s.chars().count() > 256 || !s.chars().all(allowed) {
+        return Err("1-256 characters of letters, digits, white space and _ . : / = + - @ (an AWS tag value)".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A label selector of one `KEY=VALUE`.
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err("expected KEY=VALUE, e.g. vpclattice.operator.dev/allow-adoption=true".into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
@@ -93,7 +127,7 @@ async fn main() -> ExitCode {
                 eprintln!("error: invalid --log-filter {:?}: {e}", args.log_filter);
                 return ExitCode::from(2);
             }
-            match run(args).await {
+            match run(*args).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     error!(error = %e, "operator failed");
@@ -119,14 +153,14 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("failed to bind the admin server to {}: {e}", args.admin_addr))?;
     let admin = tokio::spawn(admin::serve(listener, ready.clone(), metrics.clone()));
 
+    let aws = SdkLattice::load_config().await;
+    identity::log_caller(&aws, &args.cluster_name).await;
     let lattice = Arc::new(
-        NamespaceRoles::new(
-            client.clone(),
-            SdkLattice::load_config().await,
-            limiter(args.aws_max_rps),
-            aws_calls,
-        )
-        .requiring_a_role(args.require_namespace_role),
+        NamespaceRoles::new(client.clone(), aws, limiter(args.aws_max_rps), aws_calls).with_rules(TenancyRules {
+            require_role: args.require_namespace_role,
+            allowed_roles: args.allowed_role_arns,
+            adoption_label: args.allow_adoption_label,
+        }),
     );
     let ctx = Arc::new(Context::new(
         client,
@@ -148,7 +182,9 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
                 ..DriftOptions::default()
             },
         },
-        election: args.leader_elect.then(|| Election::from_env(args.lease_namespace)),
+        election: args
+            .leader_elect
+            .then(|| Election::from_env(args.lease_namespace, args.leader_election_id)),
         ready,
         leader,
         shutdown_timeout: args.shutdown_timeout,

@@ -52,8 +52,14 @@ impl IntoResponse for WireError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = match e.kind {
-            // NoRole is the operator's own refusal and never comes from AWS.
-            ErrorKind::Validation | ErrorKind::Other | ErrorKind::NoRole => StatusCode::BAD_REQUEST,
+            // NoRole, RoleNotAllowed and the credentials kinds are the operator's own and never
+            // come from VPC Lattice.
+            ErrorKind::Validation
+            | ErrorKind::Other
+            | ErrorKind::NoRole
+            | ErrorKind::RoleNotAllowed
+            | ErrorKind::Credentials
+            | ErrorKind::CredentialsTransient => StatusCode::BAD_REQUEST,
             ErrorKind::AccessDenied => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Conflict => StatusCode::CONFLICT,

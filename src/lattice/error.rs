@@ -29,6 +29,13 @@ pub enum ErrorKind {
     /// No AWS call was made: the namespace names no IAM role and the operator requires one
     /// (`--require-namespace-role`).
     NoRole,
+    /// No AWS call was made: the namespace names a role outside the allow-list (`--allowed-role-arn`).
+    RoleNotAllowed,
+    /// No credentials could be had (STS refused the role or the web identity, none are configured,
+    /// STS answered nonsense) or no region is configured: a human must fix the identity.
+    Credentials,
+    /// No credentials could be had because STS could not be reached or failed (timeout, 5xx): retried.
+    CredentialsTransient,
 }
 
 /// A classified error from VPC Lattice.
@@ -73,7 +80,10 @@ impl LatticeError {
 
     /// True when retrying later can succeed without anyone changing anything.
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, ErrorKind::Throttled | ErrorKind::Transient)
+        matches!(
+            self.kind,
+            ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient
+        )
     }
 
     /// Classifies an error code AWS returned that the operation's model does not name.
@@ -112,6 +122,9 @@ pub fn classify<E>(err: SdkError<E, Response>) -> LatticeError
 where
     E: Classify + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if let Some(failure) = super::credentials::credentials_failure(&err) {
+        return failure;
+    }
     match &err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
@@ -122,22 +135,31 @@ where
         SdkError::TimeoutError(_) => transport("TimeoutError", &err),
         SdkError::DispatchFailure(_) => transport("DispatchFailure", &err),
         SdkError::ResponseError(_) => transport("ResponseError", &err),
-        SdkError::ConstructionFailure(_) => LatticeError::new(
-            ErrorKind::Other,
-            "ConstructionFailure",
-            aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-        ),
+        SdkError::ConstructionFailure(_) => LatticeError::new(ErrorKind::Other, "ConstructionFailure", readable(&err)),
         // SdkError is non-exhaustive: whatever comes next is retried.
         _ => transport("SdkError", &err),
     }
 }
 
 fn transport<E: std::error::Error + 'static>(code: &str, err: &SdkError<E, Response>) -> LatticeError {
-    LatticeError::new(
-        ErrorKind::Transient,
-        code,
-        aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
-    )
+    LatticeError::new(ErrorKind::Transient, code, readable(err))
+}
+
+/// An error and its sources as a person reads them: each one's `Display`, joined by `: `, a source
+/// whose words the text already holds left out. (The SDK's `DisplayErrorContext` appends the whole
+/// `Debug` form, hundreds of characters of Rust structs, which must not reach a condition or Event.)
+pub fn readable(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let words = e.to_string();
+        if !words.is_empty() && !text.contains(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        next = e.source();
+    }
+    text
 }
 
 /// One modeled variant of an operation error, mapped to its class.

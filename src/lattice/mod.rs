@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+pub mod credentials;
 pub mod error;
 pub mod fair;
 pub mod guard;

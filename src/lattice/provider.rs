@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{LatticeApi, LatticeError};
+use crate::reconcile::decide::AlwaysAdoption;
 
 /// The client for one namespace, and a key naming its identity (namespaces with the same key share
 /// an AWS view, so the drift scan lists each service network once per key).
@@ -14,6 +15,8 @@ use super::{LatticeApi, LatticeError};
 pub struct Tenant {
     pub key: String,
     pub api: Arc<dyn LatticeApi>,
+    /// Whether the namespace lets `adoptionPolicy: Always` take over associations.
+    pub always_adoption: AlwaysAdoption,
 }
 
 /// Why a namespace has no Lattice client.
@@ -54,7 +57,8 @@ pub trait LatticeProvider: Send + Sync {
     }
 }
 
-/// One identity for every namespace.
+/// One identity for every namespace, and `adoptionPolicy: Always` allowed in all of them (the
+/// in-process tests' provider; the operator's is `runtime::tenancy::NamespaceRoles`).
 pub struct Single(pub Arc<dyn LatticeApi>);
 
 #[async_trait]
@@ -63,6 +67,7 @@ impl LatticeProvider for Single {
         Ok(Tenant {
             key: "default".into(),
             api: self.0.clone(),
+            always_adoption: AlwaysAdoption::Allowed,
         })
     }
 }

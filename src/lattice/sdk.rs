@@ -8,7 +8,7 @@ use aws_sdk_resourcegroupstagging as tagging;
 use aws_sdk_vpclattice::Client;
 use aws_sdk_vpclattice::types as t;
 
-use super::error::classify;
+use super::error::{Classify, ErrorKind, classify};
 use super::{
     ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError,
     ListFilter, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
@@ -26,11 +26,56 @@ pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 pub struct SdkLattice {
     client: Client,
     tagging: tagging::Client,
+    /// Whose credentials sign the calls, in words (`the operator's own identity`, `role …`): named
+    /// in the message when they cannot be had.
+    identity: String,
+    /// No region is configured: no call can be signed or routed, so none is made.
+    no_region: bool,
 }
 
 impl SdkLattice {
     pub fn new(client: Client, tagging: tagging::Client) -> Self {
-        Self { client, tagging }
+        Self {
+            client,
+            tagging,
+            identity: "the operator's own identity".into(),
+            no_region: false,
+        }
+    }
+
+    /// Names whose credentials sign the calls, for the messages of credentials failures.
+    #[must_use]
+    pub fn signing_as(mut self, identity: impl Into<String>) -> Self {
+        self.identity = identity.into();
+        self
+    }
+
+    /// Refuses every call before it is made when no region is configured.
+    fn usable(&self) -> Result<(), LatticeError> {
+        if !self.no_region {
+            return Ok(());
+        }
+        Err(LatticeError::new(
+            ErrorKind::Credentials,
+            super::credentials::CREDENTIALS_UNAVAILABLE,
+            "no AWS region is configured, so no call can be signed: set the chart value aws.region (the \
+             AWS_REGION variable), or give the node's instance metadata a region",
+        ))
+    }
+
+    /// Classifies a failed call; a credentials failure names whose credentials they were.
+    fn fail<E>(
+        &self,
+        err: aws_sdk_vpclattice::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+    ) -> LatticeError
+    where
+        E: Classify + aws_sdk_vpclattice::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut e = classify(err);
+        if matches!(e.kind, ErrorKind::Credentials | ErrorKind::CredentialsTransient) {
+            e.message = format!("{} ({})", e.message, self.identity);
+        }
+        e
     }
 
     /// The standard AWS configuration chain (credentials, region, endpoint overrides), with the SDK's
@@ -51,7 +96,10 @@ impl SdkLattice {
 
     /// A client for a loaded configuration.
     pub fn from_config(config: &aws_config::SdkConfig) -> Self {
-        Self::new(Client::new(config), tagging::Client::new(config))
+        Self {
+            no_region: config.region().is_none(),
+            ..Self::new(Client::new(config), tagging::Client::new(config))
+        }
     }
 }
 
@@ -104,6 +152,7 @@ macro_rules! with_targets {
 #[async_trait]
 impl LatticeApi for SdkLattice {
     async fn create_association(&self, req: &CreateAssociation) -> Result<Association, LatticeError> {
+        self.usable()?;
         let out = self
             .client
             .create_service_network_service_association()
@@ -113,18 +162,19 @@ impl LatticeApi for SdkLattice {
             .set_tags((!req.tags.is_empty()).then(|| req.tags.clone().into_iter().collect()))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(association!(&out))
     }
 
     async fn get_association(&self, id: &str) -> Result<Association, LatticeError> {
+        self.usable()?;
         let out = self
             .client
             .get_service_network_service_association()
             .service_network_service_association_identifier(id)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         let mut a = with_targets!(association!(&out), &out);
         a.failure_code = owned(out.failure_code());
         a.failure_message = owned(out.failure_message());
@@ -132,13 +182,14 @@ impl LatticeApi for SdkLattice {
     }
 
     async fn delete_association(&self, id: &str) -> Result<AssociationState, LatticeError> {
+        self.usable()?;
         let out = self
             .client
             .delete_service_network_service_association()
             .service_network_service_association_identifier(id)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(state(out.status()))
     }
 
@@ -147,6 +198,7 @@ impl LatticeApi for SdkLattice {
         filter: &ListFilter,
         next_token: Option<String>,
     ) -> Result<Page<Association>, LatticeError> {
+        self.usable()?;
         let out = self
             .client
             .list_service_network_service_associations()
@@ -156,7 +208,7 @@ impl LatticeApi for SdkLattice {
             .max_results(filter.max_results.unwrap_or(100))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(Page {
             items: out.items().iter().map(|s| with_targets!(association!(s), s)).collect(),
             next_token: owned(out.next_token()),
@@ -164,35 +216,38 @@ impl LatticeApi for SdkLattice {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
+        self.usable()?;
         let out = self
             .client
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(out.tags().map(|m| m.clone().into_iter().collect()).unwrap_or_default())
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {
+        self.usable()?;
         self.client
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(tags.clone().into_iter().collect()))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), LatticeError> {
+        self.usable()?;
         self.client
             .untag_resource()
             .resource_arn(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(())
     }
 
@@ -201,6 +256,7 @@ impl LatticeApi for SdkLattice {
         (key, value): (&str, &str),
         next_token: Option<String>,
     ) -> Result<Page<Tagged>, LatticeError> {
+        self.usable()?;
         let out = self
             .tagging
             .get_resources()
@@ -210,7 +266,7 @@ impl LatticeApi for SdkLattice {
             .set_pagination_token(next_token)
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| self.fail(e))?;
         Ok(Page {
             items: out
                 .resource_tag_mapping_list()

@@ -20,7 +20,7 @@ use crate::lock;
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity};
 use crate::reconcile::error::Error;
-use crate::reconcile::observe::Lookup;
+use crate::reconcile::observe::{ClusterOwners, Lookup};
 use crate::reconcile::requeue::{Memory, Timing};
 
 /// The default of `--observation-max-age`: the first step of the poll schedule (1 s), so that the
@@ -63,6 +63,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub config: Config,
+    /// The objects of this cluster, asked whether the owner an association's tags name exists.
+    owners: ClusterOwners,
     /// When this process began reconciling: nothing waited for it before.
     pub started: Instant,
     memory: Mutex<HashMap<String, Memory>>,
@@ -78,6 +80,7 @@ impl Context {
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
+            owners: ClusterOwners(client.clone()),
             client,
             lattice,
             observations: Observations::new(config.observation_max_age),
@@ -216,6 +219,7 @@ impl<'a> Target<'a> {
                 self.ctx.lattice.saturated(&self.namespace),
             ),
             metrics: &self.ctx.metrics,
+            owners: &self.ctx.owners,
         }
     }
 

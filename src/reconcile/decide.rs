@@ -2,7 +2,7 @@
 //! Pure functions, no I/O: every row of DESIGN.md's behaviour table is a case here (what each step
 //! then means, its reason, Events and requeue, is [`outcome`](super::outcome)'s).
 
-use crate::api::{AdoptionPolicy, CLUSTER_TAG, DeletionPolicy, OWNER_TAG};
+use crate::api::{AdoptionPolicy, CLUSTER_TAG, DeletionPolicy, GATEWAY_MANAGED_TAG, OWNER_TAG};
 use crate::lattice::{Association, AssociationState, CreateAssociation, Tags};
 
 /// Who an object is, as far as AWS is concerned.
@@ -36,6 +36,85 @@ impl Identity {
     pub fn owns(&self, tags: &Tags) -> bool {
         tags.get(OWNER_TAG) == Some(&self.owner) && tags.get(CLUSTER_TAG) == Some(&self.cluster)
     }
+
+    /// Who an association's `tags` say holds it, as seen from this object.
+    pub fn holder(&self, tags: &Tags) -> Holder {
+        if let Some(manager) = tags.get(GATEWAY_MANAGED_TAG) {
+            return Holder::Gateway(manager.clone());
+        }
+        match (tags.get(OWNER_TAG), tags.get(CLUSTER_TAG)) {
+            (None, _) => Holder::Nobody,
+            (Some(owner), Some(cluster)) if *cluster == self.cluster => match *owner == self.owner {
+                true => Holder::This,
+                false => Holder::Sibling(owner.clone()),
+            },
+            (Some(owner), cluster) => Holder::OtherCluster {
+                owner: owner.clone(),
+                cluster: cluster.cloned().unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// Who holds an association, by its tags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// This object: its ownership tags name it.
+    This,
+    /// The AWS Gateway API Controller (its `ManagedBy` tag, with that tag's value): never adopted,
+    /// tagged or deleted.
+    Gateway(String),
+    /// Another object of this cluster (`<namespace>/<name>`).
+    Sibling(String),
+    /// An object of another cluster (or ownership tags without a cluster tag).
+    OtherCluster { owner: String, cluster: String },
+    /// No ownership tags: made outside the operator (console, Terraform, the AWS CLI).
+    Nobody,
+}
+
+/// An association's tags as read from AWS, and whether the object they name exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub tags: Tags,
+    /// The owner tag names another object of this cluster and that object exists (or its existence
+    /// could not be checked, which counts as existing). Always false for any other holder.
+    pub owner_exists: bool,
+}
+
+impl Claim {
+    /// Tags whose holder, if another object of this cluster, does not exist.
+    pub fn unheld(tags: Tags) -> Self {
+        Self {
+            tags,
+            owner_exists: false,
+        }
+    }
+
+    /// Why this object must leave the association alone whatever its adoption policy (it belongs to
+    /// another live object of this cluster, or to the AWS Gateway API Controller), or `None`.
+    pub fn held_elsewhere(&self, identity: &Identity, id: &str) -> Option<String> {
+        match identity.holder(&self.tags) {
+            Holder::Gateway(manager) => Some(format!(
+                "association {id} is managed by the AWS Gateway API Controller ({GATEWAY_MANAGED_TAG}={manager}): \
+                 this operator never adopts, tags or deletes it; manage it through the Gateway API Controller, or \
+                 delete this object (deletionPolicy: Retain to be sure nothing is deleted)"
+            )),
+            Holder::Sibling(owner) if self.owner_exists => Some(format!(
+                "association {id} belongs to {owner} in this cluster ({OWNER_TAG}={owner}), which exists: an \
+                 association has one owner; delete this object, or delete {owner} first (with deletionPolicy: \
+                 Retain to keep the association) and then this object can adopt it"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the object's namespace lets `adoptionPolicy: Always` take over an association.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlwaysAdoption {
+    Allowed,
+    /// Not in this namespace: why, and how to get it allowed.
+    Refused(String),
 }
 
 /// What the desired state is.
@@ -70,7 +149,7 @@ pub enum TagCheck {
     /// current generation, and no drift scan has found them changed since.
     Verified,
     /// Read from AWS just now.
-    Read(Tags),
+    Read(Claim),
 }
 
 /// The next step of an object that is wanted.
@@ -82,6 +161,9 @@ pub enum Plan {
     Wait(Association),
     /// ACTIVE and tags match.
     InSync(Association),
+    /// Its tags say it belongs to another live object or to the AWS Gateway API Controller: leave
+    /// it alone (no write), and say why.
+    Held { association: Association, why: String },
     /// Add or change these tags.
     Tag { association: Association, tags: Tags },
     /// Remove these tags.
@@ -108,7 +190,13 @@ pub fn decide(desired: &Desired, identity: &Identity, recreate_attempts: i32, ob
         Observed::Found { association, tags } => match &association.status {
             AssociationState::CreateFailed | AssociationState::DeleteFailed => Plan::Recover(association.clone()),
             AssociationState::Active => match tags {
-                TagCheck::Read(current) => tag_plan(association, &desired.tags, current),
+                TagCheck::Read(claim) => match claim.held_elsewhere(identity, &association.id) {
+                    Some(why) => Plan::Held {
+                        association: association.clone(),
+                        why,
+                    },
+                    None => tag_plan(association, &desired.tags, &claim.tags),
+                },
                 TagCheck::Verified => Plan::InSync(association.clone()),
                 TagCheck::Unread => Plan::Wait(association.clone()),
             },
@@ -170,27 +258,53 @@ pub enum Adoption {
     Retry,
 }
 
-/// Applies the adoption policy to the association found for the pair, with its tags.
-pub fn adopt(policy: AdoptionPolicy, identity: &Identity, existing: Option<(Association, Tags)>) -> Adoption {
-    let Some((association, tags)) = existing else {
+/// Applies the adoption rules to the association found for the pair (`None`: none found), with
+/// its tags. Whatever the policy, an association another live object of this cluster owns, or the
+/// AWS Gateway API Controller manages, is never adopted; `Always` adopts any other only where the
+/// namespace allows it (`always`).
+pub fn adopt(
+    policy: AdoptionPolicy,
+    always: &AlwaysAdoption,
+    identity: &Identity,
+    existing: Option<(Association, Claim)>,
+) -> Adoption {
+    let Some((association, claim)) = existing else {
         return Adoption::Retry;
     };
-    let owned = identity.owns(&tags);
-    match policy {
-        AdoptionPolicy::Always => Adoption::Adopt(association),
-        AdoptionPolicy::IfOwned if owned => Adoption::Adopt(association),
-        AdoptionPolicy::IfOwned => Adoption::Refuse(format!(
-            "the service is already associated with the service network as {} ({}), which this object does not own \
-             (owner tag: {}); set spec.adoptionPolicy: Always to adopt it, or delete it",
-            association.id,
-            association.status,
-            tags.get(OWNER_TAG).map(String::as_str).unwrap_or("none"),
+    let id = &association.id;
+    if let Some(why) = claim.held_elsewhere(identity, id) {
+        return Adoption::Refuse(format!(
+            "the service is already associated with the service network: {why}"
+        ));
+    }
+    let holder = identity.holder(&claim.tags);
+    let held = match &holder {
+        Holder::This => "whose ownership tags name this object".to_string(),
+        Holder::Sibling(owner) => format!("owned by {owner}, which no longer exists"),
+        Holder::OtherCluster { owner, cluster } => format!("owned by {owner} of cluster {cluster:?}"),
+        Holder::Nobody => "which has no ownership tags (made outside this operator)".to_string(),
+        Holder::Gateway(_) => unreachable!("held elsewhere"),
+    };
+    let state = &association.status;
+    let risk = "adopting rewrites its tags to this object's, and deleting this object then deletes the association";
+    match (policy, holder) {
+        (AdoptionPolicy::Never, _) => Adoption::Refuse(format!(
+            "the service is already associated with the service network as {id} ({state}), {held}, and \
+             spec.adoptionPolicy is Never; use IfOwned to take back an association this object owns, or delete it"
         )),
-        AdoptionPolicy::Never => Adoption::Refuse(format!(
-            "the service is already associated with the service network as {} ({}) and spec.adoptionPolicy is Never; \
-             set it to Always (or IfOwned, when the tags name this object) to adopt it, or delete it",
-            association.id, association.status,
+        (_, Holder::This) => Adoption::Adopt(association),
+        (AdoptionPolicy::IfOwned, _) => Adoption::Refuse(format!(
+            "the service is already associated with the service network as {id} ({state}), {held}; this object \
+             adopts only an association its tags name (adoptionPolicy: IfOwned). To take it over, set \
+             adoptionPolicy: Always in a namespace the platform team allows ({risk}), or delete it"
         )),
+        (AdoptionPolicy::Always, _) => match always {
+            AlwaysAdoption::Allowed => Adoption::Adopt(association),
+            AlwaysAdoption::Refused(why) => Adoption::Refuse(format!(
+                "the service is already associated with the service network as {id} ({state}), {held}; \
+                 spec.adoptionPolicy is Always but {why}, so it is not adopted"
+            )),
+        },
     }
 }
 
@@ -226,20 +340,27 @@ pub enum DeletionStep {
     Delete(Association),
     /// AWS is still working on it; poll.
     Wait(Association),
+    /// Its tags say it is another live object's or the AWS Gateway API Controller's: drop the
+    /// finalizer without deleting it, and say why.
+    Leave { association: Association, why: String },
 }
 
 impl Deletion {
     /// The next step, given the association (by status id, or found by pair and owned), or `None`
-    /// when AWS has none.
-    pub fn next(self, observed: Option<&Association>) -> DeletionStep {
-        match observed {
-            None => DeletionStep::Release,
-            Some(a) => match a.status {
-                AssociationState::DeleteInProgress | AssociationState::CreateInProgress => {
-                    DeletionStep::Wait(a.clone())
-                }
-                _ => DeletionStep::Delete(a.clone()),
-            },
+    /// when AWS has none, and its tags when they were read (`claim`).
+    pub fn next(self, observed: Option<&Association>, claim: Option<&Claim>, identity: &Identity) -> DeletionStep {
+        let Some(a) = observed else {
+            return DeletionStep::Release;
+        };
+        if let Some(why) = claim.and_then(|c| c.held_elsewhere(identity, &a.id)) {
+            return DeletionStep::Leave {
+                association: a.clone(),
+                why,
+            };
+        }
+        match a.status {
+            AssociationState::DeleteInProgress | AssociationState::CreateInProgress => DeletionStep::Wait(a.clone()),
+            _ => DeletionStep::Delete(a.clone()),
         }
     }
 }

@@ -5,19 +5,17 @@ use tracing::info;
 
 use crate::lattice::CreateAssociation;
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags};
-use crate::reconcile::decide::Desired;
-use crate::reconcile::observe::{self, unless_gone};
-use crate::reconcile::outcome::Created;
+use crate::reconcile::observe::unless_gone;
 
-/// Create. When AWS says the pair is associated already, what holds it is read (for the adoption
-/// policy) instead of failing.
-pub async fn create(api: &dyn LatticeApi, req: &CreateAssociation, desired: &Desired) -> Result<Created, LatticeError> {
+/// Create: the association made (or made before with the same token), or `None` when AWS says the
+/// pair is associated already (a conflict: what holds it is for `observe` to read).
+pub async fn create(api: &dyn LatticeApi, req: &CreateAssociation) -> Result<Option<Association>, LatticeError> {
     match api.create_association(req).await {
         Ok(association) => {
             info!(id = association.id, "created association");
-            Ok(Created::New(association))
+            Ok(Some(association))
         }
-        Err(e) if e.kind == ErrorKind::Conflict => observe::pair(api, desired).await.map(Created::Taken),
+        Err(e) if e.kind == ErrorKind::Conflict => Ok(None),
         Err(e) => Err(e),
     }
 }

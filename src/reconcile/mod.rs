@@ -116,7 +116,8 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         status.tags_synced_generation = None;
     }
     let verified = generation.is_some() && status.tags_synced_generation == generation;
-    let observed = observe::wanted(&t.lookup(tenant), status, verified).await?;
+    let lookup = t.lookup(tenant);
+    let observed = observe::wanted(&lookup, &t.identity, status, verified).await?;
     if let Observed::Found { association, .. } = &observed
         && association.status == AssociationState::Active
     {
@@ -127,11 +128,21 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
     let api = tenant.api.as_ref();
     Ok(match plan {
         Plan::Create(req) => {
-            let created = execute::create(api, &req, &t.desired).await;
-            let begun = matches!(&created, Ok(Created::New(a)) if a.status == AssociationState::CreateInProgress);
+            let created = execute::create(api, &req).await;
+            let begun = matches!(&created, Ok(Some(a)) if a.status == AssociationState::CreateInProgress);
             t.mutated_begun(begun.then_some(Work::Create));
-            outcome::created(&req, created, t.desired.adoption, &t.identity, generation, status)
+            let created = match created {
+                Ok(Some(a)) => Ok(Created::New(a)),
+                // The pair is associated already: who holds it decides whether it is adopted.
+                Ok(None) => observe::pair(&lookup, &t.desired, &t.identity)
+                    .await
+                    .map(Created::Taken),
+                Err(e) => Err(e),
+            };
+            let adoption = (t.desired.adoption, &tenant.always_adoption);
+            outcome::created(&req, created, adoption, &t.identity, generation, status)
         }
+        Plan::Held { association, why } => outcome::held(&association, why, status),
         Plan::Wait(a) => outcome::waiting(&a, status),
         Plan::InSync(a) => outcome::in_sync(&a, t.was_ready(), generation, status),
         Plan::Tag { association, tags } => {
@@ -216,9 +227,13 @@ async fn deleting(
     deletion: Deletion,
     status: &mut Status,
 ) -> Result<Cleaned, LatticeError> {
-    let found = observe::remains(&t.lookup(tenant), status, &t.desired, &t.identity).await?;
-    Ok(match deletion.next(found.as_ref()) {
+    let generation = t.obj.metadata.generation;
+    let verified = generation.is_some() && status.tags_synced_generation == generation;
+    let found = observe::remains(&t.lookup(tenant), status, verified, &t.desired, &t.identity).await?;
+    let (association, claim) = found.map_or((None, None), |(a, claim)| (Some(a), claim));
+    Ok(match deletion.next(association.as_ref(), claim.as_ref(), &t.identity) {
         DeletionStep::Release => outcome::released(status),
+        DeletionStep::Leave { association, why } => outcome::left(&association, &why),
         DeletionStep::Wait(a) => outcome::deletion_waiting(&a, status),
         DeletionStep::Delete(a) => {
             let deleted = execute::delete(tenant.api.as_ref(), &a).await;

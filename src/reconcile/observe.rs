@@ -12,7 +12,50 @@ use crate::api::ServiceNetworkServiceAssociationStatus as Status;
 use crate::lattice::observation::{Begun, Observations, Says, Scope, Work};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
 use crate::metrics::Metrics;
-use crate::reconcile::decide::{Desired, Identity, Observed, TagCheck};
+use crate::reconcile::decide::{Claim, Desired, Holder, Identity, Observed, TagCheck};
+
+/// Whether an object named by an association's owner tag exists in this cluster.
+#[async_trait::async_trait]
+pub trait Owners: Send + Sync {
+    /// True when the object `<namespace>/<name>` exists, or its existence cannot be told (counted
+    /// as existing: an association is never taken from an owner that might be there).
+    async fn exists(&self, owner: &str) -> bool;
+}
+
+/// The objects of this cluster, read from the API server (a Get per question: asked only when an
+/// association's tags name another object, which is rare).
+pub struct ClusterOwners(pub kube::Client);
+
+#[async_trait::async_trait]
+impl Owners for ClusterOwners {
+    async fn exists(&self, owner: &str) -> bool {
+        use crate::api::ServiceNetworkServiceAssociation as Snsa;
+        let Some((namespace, name)) = owner.split_once('/') else {
+            return false;
+        };
+        match kube::Api::<Snsa>::namespaced(self.0.clone(), namespace)
+            .get_opt(name)
+            .await
+        {
+            Ok(found) => found.is_some(),
+            Err(e) => {
+                tracing::warn!(owner, error = %e, "could not tell whether the owner of an association exists; \
+                    treating it as existing");
+                true
+            }
+        }
+    }
+}
+
+/// The claim of `tags`, as seen from `identity`: whether the other object they name exists is
+/// asked of `owners` only when they name one.
+pub async fn claim(owners: &dyn Owners, identity: &Identity, tags: Tags) -> Claim {
+    let owner_exists = match identity.holder(&tags) {
+        Holder::Sibling(owner) => owners.exists(&owner).await,
+        _ => false,
+    };
+    Claim { tags, owner_exists }
+}
 
 /// A call's answer, or `None` when AWS says the thing asked about does not exist (any more).
 pub fn unless_gone<T>(result: Result<T, LatticeError>) -> Result<Option<T>, LatticeError> {
@@ -39,6 +82,8 @@ pub struct Lookup<'a> {
     pub age: Duration,
     /// Counts how each listing request was served.
     pub metrics: &'a Metrics,
+    /// Who else exists, for associations whose tags name another object.
+    pub owners: &'a dyn Owners,
 }
 
 impl Lookup<'_> {
@@ -75,7 +120,12 @@ impl Lookup<'_> {
 
 /// A wanted object's association (by the status's id), and its tags when it is ACTIVE, unless they
 /// are `verified` for the object's generation.
-pub async fn wanted(lookup: &Lookup<'_>, status: &Status, verified: bool) -> Result<Observed, LatticeError> {
+pub async fn wanted(
+    lookup: &Lookup<'_>,
+    identity: &Identity,
+    status: &Status,
+    verified: bool,
+) -> Result<Observed, LatticeError> {
     let Some(id) = &status.id else {
         return Ok(Observed::Untracked);
     };
@@ -85,7 +135,7 @@ pub async fn wanted(lookup: &Lookup<'_>, status: &Status, verified: bool) -> Res
     let tags = match association.status {
         AssociationState::Active if verified => TagCheck::Verified,
         AssociationState::Active => match unless_gone(lookup.api.list_tags(&association.arn).await)? {
-            Some(tags) => TagCheck::Read(tags),
+            Some(tags) => TagCheck::Read(claim(lookup.owners, identity, tags).await),
             // Deleted since it was listed.
             None => return Ok(Observed::Gone),
         },
@@ -95,36 +145,70 @@ pub async fn wanted(lookup: &Lookup<'_>, status: &Status, verified: bool) -> Res
 }
 
 /// The association of the object's (service network, service) pair, if there is one, with its tags.
-pub async fn pair(api: &dyn LatticeApi, desired: &Desired) -> Result<Option<(Association, Tags)>, LatticeError> {
+pub async fn pair(
+    lookup: &Lookup<'_>,
+    desired: &Desired,
+    identity: &Identity,
+) -> Result<Option<(Association, Claim)>, LatticeError> {
+    let api = lookup.api.as_ref();
     let found = find_association(api, &desired.service_network_identifier, &desired.service_identifier).await?;
     let Some(association) = found else {
         return Ok(None);
     };
     let tags = api.list_tags(&association.arn).await?;
-    Ok(Some((association, tags)))
+    Ok(Some((association, claim(lookup.owners, identity, tags).await)))
 }
 
-/// What is left in AWS of an object being deleted: its association by the status's id, else the
-/// pair's association when its tags name this object.
+/// What is left in AWS of an object being deleted: its association by the status's id (with its
+/// tags, unless they are `verified` for the object's generation or AWS is still working on it),
+/// else the pair's association when its tags name this object.
 pub async fn remains(
     lookup: &Lookup<'_>,
     status: &Status,
+    verified: bool,
     desired: &Desired,
     identity: &Identity,
-) -> Result<Option<Association>, LatticeError> {
-    match &status.id {
-        Some(id) => lookup.association(id).await,
-        None => Ok(pair(lookup.api.as_ref(), desired)
+) -> Result<Option<(Association, Option<Claim>)>, LatticeError> {
+    let Some(id) = &status.id else {
+        return Ok(pair(lookup, desired, identity)
             .await?
-            .filter(|(_, tags)| identity.owns(tags))
-            .map(|(association, _)| association)),
+            .filter(|(_, claim)| identity.owns(&claim.tags))
+            .map(|(association, claim)| (association, Some(claim))));
+    };
+    let Some(association) = lookup.association(id).await? else {
+        return Ok(None);
+    };
+    let settled = !matches!(
+        association.status,
+        AssociationState::CreateInProgress | AssociationState::DeleteInProgress
+    );
+    if verified || !settled {
+        return Ok(Some((association, None)));
     }
+    // Not verified as this object's: read who holds it before deleting it.
+    Ok(match unless_gone(lookup.api.list_tags(&association.arn).await)? {
+        Some(tags) => {
+            let claim = claim(lookup.owners, identity, tags).await;
+            Some((association, Some(claim)))
+        }
+        None => None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lattice::stub::Stub;
+
+    /// No other object exists.
+    struct NoOwners;
+
+    #[async_trait::async_trait]
+    impl Owners for NoOwners {
+        async fn exists(&self, _owner: &str) -> bool {
+            false
+        }
+    }
 
     fn scope() -> Scope {
         ("default".into(), "sn-0123456789abcdef0".into())
@@ -160,6 +244,7 @@ mod tests {
             begun,
             age: observations.max_age(),
             metrics: &metrics,
+            owners: &NoOwners,
         };
         let mut found = Vec::new();
         for id in ids {

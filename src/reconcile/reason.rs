@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Why an object stands where it stands, or why an Event was published.
 ///
-/// The first thirteen ([`Reason::CONDITIONS`]) are condition reasons; each is also published as an
+/// The first fifteen ([`Reason::CONDITIONS`]) are condition reasons; each is also published as an
 /// Event when it is news. The rest ([`Reason::EVENTS_ONLY`]) name one thing that happened and only
 /// ever appear on Events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +38,13 @@ pub enum Reason {
     /// The operator requires a role per namespace (`--require-namespace-role`) and the namespace
     /// names none: no AWS call is made (Stalled).
     NoRoleForNamespace,
+    /// The namespace names an IAM role outside the operator's allow-list (`--allowed-role-arn`): no
+    /// AWS call is made (Stalled).
+    RoleNotAllowed,
+    /// No AWS credentials could be had for the object's identity: STS refused the role or the web
+    /// identity, none are configured, or no region is (Stalled); or STS could not be reached
+    /// (retried with backoff). The message carries STS's words and where the fix lies.
+    CredentialsUnavailable,
     /// Event: AWS reports the association CREATE_FAILED; it is deleted to be created again.
     CreateFailed,
     /// Event: AWS reports the association DELETE_FAILED; it is deleted again.
@@ -54,7 +61,7 @@ pub enum Reason {
 
 impl Reason {
     /// The reasons a condition can carry (README.md lists them).
-    pub const CONDITIONS: [Reason; 13] = [
+    pub const CONDITIONS: [Reason; 15] = [
         Reason::Active,
         Reason::Creating,
         Reason::Recreating,
@@ -68,6 +75,8 @@ impl Reason {
         Reason::QuotaExceeded,
         Reason::AlreadyAssociated,
         Reason::NoRoleForNamespace,
+        Reason::RoleNotAllowed,
+        Reason::CredentialsUnavailable,
     ];
 
     /// The reasons only Events carry.
@@ -96,6 +105,8 @@ impl Reason {
             Reason::QuotaExceeded => "QuotaExceeded",
             Reason::AlreadyAssociated => "AlreadyAssociated",
             Reason::NoRoleForNamespace => "NoRoleForNamespace",
+            Reason::RoleNotAllowed => "RoleNotAllowed",
+            Reason::CredentialsUnavailable => "CredentialsUnavailable",
             Reason::CreateFailed => "CreateFailed",
             Reason::DeleteFailed => "DeleteFailed",
             Reason::TagsSynced => "TagsSynced",

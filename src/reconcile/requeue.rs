@@ -43,6 +43,9 @@ pub const ACCESS_DENIED_RECHECK: Duration = Duration::from_secs(300);
 /// The namespace names no IAM role while one is required: look again this often (Namespaces are not
 /// watched; their annotations are read again after 30 s).
 pub const NO_ROLE_RECHECK: Duration = Duration::from_secs(60);
+/// No credentials for the object's identity (STS refused, none configured): fixed outside the
+/// cluster, tried again this often (the SDK caches no failure, so each try asks STS once).
+pub const CREDENTIALS_RECHECK: Duration = Duration::from_secs(60);
 /// A quota used up: try again this often.
 pub const QUOTA_RECHECK: Duration = Duration::from_secs(900);
 
@@ -103,6 +106,9 @@ pub fn shows_as(kind: ErrorKind) -> (Reason, bool) {
         ErrorKind::Validation => (Reason::InvalidSpec, true),
         ErrorKind::AccessDenied => (Reason::AccessDenied, true),
         ErrorKind::NoRole => (Reason::NoRoleForNamespace, true),
+        ErrorKind::RoleNotAllowed => (Reason::RoleNotAllowed, true),
+        ErrorKind::Credentials => (Reason::CredentialsUnavailable, true),
+        ErrorKind::CredentialsTransient => (Reason::CredentialsUnavailable, false),
         ErrorKind::QuotaExceeded => (Reason::QuotaExceeded, true),
         ErrorKind::NotFound => (Reason::DependencyNotFound, false),
         ErrorKind::Throttled => (Reason::Throttled, false),
@@ -118,7 +124,8 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
     let requeue = match err.kind {
         ErrorKind::Validation => INVALID_SPEC_RECHECK,
         ErrorKind::AccessDenied => ACCESS_DENIED_RECHECK,
-        ErrorKind::NoRole => NO_ROLE_RECHECK,
+        ErrorKind::NoRole | ErrorKind::RoleNotAllowed => NO_ROLE_RECHECK,
+        ErrorKind::Credentials => CREDENTIALS_RECHECK,
         ErrorKind::QuotaExceeded => QUOTA_RECHECK,
         ErrorKind::NotFound => backoff(RECREATE_BACKOFF),
         // AWS's Retry-After is honoured; a zero or missing one falls back to backoff (never a hot loop).
@@ -126,7 +133,9 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
             Some(after) if !after.is_zero() => after,
             _ => backoff(ERROR_BACKOFF),
         },
-        ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other => backoff(ERROR_BACKOFF),
+        ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other | ErrorKind::CredentialsTransient => {
+            backoff(ERROR_BACKOFF)
+        }
     };
     Failure {
         reason,

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-/// Name of the Lease object.
+/// Default name of the Lease object (`--leader-election-id`).
 pub const LEASE_NAME: &str = "vpc-lattice-operator-leader";
 
 /// A held lease, renewed in the background.
@@ -18,20 +18,21 @@ pub struct Leader {
     renew: JoinHandle<()>,
 }
 
-/// Waits until this process holds the lease in `namespace`, then renews it in the background and
-/// cancels `lost` when it is lost or can no longer be renewed.
+/// Waits until this process holds the lease `lease` in `namespace`, then renews it in the background
+/// and cancels `lost` when it is lost or can no longer be renewed.
 pub async fn acquire(
     client: Client,
     namespace: &str,
+    lease: &str,
     identity: &str,
     lost: CancellationToken,
 ) -> Result<Leader, LeaseManagerError> {
-    let manager = LeaseManagerBuilder::new(client, LEASE_NAME)
+    let manager = LeaseManagerBuilder::new(client, lease)
         .with_namespace(namespace)
         .with_identity(identity)
         .build()
         .await?;
-    info!(lease = LEASE_NAME, namespace, identity, "waiting for the leader lease");
+    info!(lease, namespace, identity, "waiting for the leader lease");
     while !manager.changed().await? {}
     info!("leader lease acquired");
     let manager = Arc::new(manager);

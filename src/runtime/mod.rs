@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod controller;
+pub mod identity;
 pub mod leader;
 pub mod run;
 pub mod telemetry;

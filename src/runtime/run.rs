@@ -23,15 +23,18 @@ use crate::reconcile::Context;
 pub struct Election {
     /// Namespace of the Lease.
     pub namespace: String,
+    /// Name of the Lease (`--leader-election-id`).
+    pub lease: String,
     /// This replica's name in the Lease.
     pub identity: String,
 }
 
 impl Election {
-    /// The Lease in `namespace`, else in the pod's namespace (`POD_NAMESPACE`), else in `default`;
-    /// the pod's name (`POD_NAME`) as identity, else one made of the process id.
-    pub fn from_env(namespace: Option<String>) -> Self {
+    /// The Lease `lease` in `namespace`, else in the pod's namespace (`POD_NAMESPACE`), else in
+    /// `default`; the pod's name (`POD_NAME`) as identity, else one made of the process id.
+    pub fn from_env(namespace: Option<String>, lease: String) -> Self {
         Self {
+            lease,
             namespace: namespace
                 .or_else(|| std::env::var("POD_NAMESPACE").ok())
                 .unwrap_or_else(|| "default".into()),
@@ -110,6 +113,7 @@ impl Operator {
                 let acquired = leader::acquire(
                     self.ctx.client.clone(),
                     &election.namespace,
+                    &election.lease,
                     &election.identity,
                     stop.clone(),
                 );
@@ -199,6 +203,6 @@ mod tests {
 
     #[test]
     fn election_prefers_the_given_namespace() {
-        assert_eq!(Election::from_env(Some("ops".into())).namespace, "ops");
+        assert_eq!(Election::from_env(Some("ops".into()), "l".into()).namespace, "ops");
     }
 }

@@ -1,10 +1,15 @@
-//! Per-namespace AWS identity. A Namespace annotated `vpclattice.operator.dev/aws-role-arn: <role ARN>`
-//! has its objects reconciled with credentials from STS AssumeRole on that role (aws-config's
-//! `AssumeRoleProvider`, which caches and refreshes them); other namespaces use the operator's own
-//! identity, or, when the operator requires a role per namespace (`--require-namespace-role`), none:
-//! their objects are Stalled without an AWS call. A role that demands an external ID gets it from
-//! `vpclattice.operator.dev/aws-external-id`. One client per (role, external ID) is kept; every
-//! client shares the process's rate limiter.
+//! Per-namespace AWS identity and adoption rights. A Namespace annotated
+//! `vpclattice.operator.dev/aws-role-arn: <role ARN>` has its objects reconciled with credentials from
+//! STS AssumeRole on that role (aws-config's `AssumeRoleProvider`, which caches and refreshes them),
+//! provided the role matches the allow-list (`--allowed-role-arn`; else Stalled `RoleNotAllowed`, no
+//! STS call); other namespaces use the operator's own identity, or, when the operator requires a role
+//! per namespace (`--require-namespace-role`), none: their objects are Stalled without an AWS call. A
+//! role that demands an external ID gets it from `vpclattice.operator.dev/aws-external-id`. One client
+//! per (role, external ID) is kept; every client shares the process's rate limiter.
+//!
+//! The same Namespace read says whether `adoptionPolicy: Always` may take over associations there:
+//! only when the Namespace carries the label of `--allow-adoption-label` (set by whoever may edit
+//! Namespaces: the platform team).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +25,7 @@ use crate::lattice::guard::{AwsCallMetrics, Caller, Guarded, SharedLimiter, Turn
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::sdk::SdkLattice;
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
+use crate::reconcile::decide::AlwaysAdoption;
 
 /// The Namespace annotation naming the IAM role for its objects.
 pub const ROLE_ANNOTATION: &str = "vpclattice.operator.dev/aws-role-arn";
@@ -35,10 +41,28 @@ pub struct NamespaceRoles {
     own: Arc<dyn LatticeApi>,
     limiter: SharedLimiter,
     metrics: AwsCallMetrics,
-    annotations: Mutex<HashMap<String, (Instant, Option<Role>)>>,
+    namespaces_seen: Mutex<HashMap<String, (Instant, Facts)>>,
     roles: Mutex<HashMap<Role, Arc<dyn LatticeApi>>>,
+    rules: TenancyRules,
+}
+
+/// What the platform team decides for every namespace (flags).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TenancyRules {
     /// Namespaces without a role annotation get no AWS identity (`--require-namespace-role`).
-    require_role: bool,
+    pub require_role: bool,
+    /// Role ARN patterns a namespace may name (`--allowed-role-arn`; `*` and `?` wildcards); empty:
+    /// any role.
+    pub allowed_roles: Vec<String>,
+    /// The Namespace label (key, value) that allows `adoptionPolicy: Always` (`--allow-adoption-label`).
+    pub adoption_label: (String, String),
+}
+
+/// What one Namespace read says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Facts {
+    role: Option<Role>,
+    allows_adoption: bool,
 }
 
 /// A namespace's role annotation and its optional external ID annotation.
@@ -50,8 +74,12 @@ struct Role {
 
 impl NamespaceRoles {
     pub fn new(client: kube::Client, base: SdkConfig, limiter: SharedLimiter, metrics: AwsCallMetrics) -> Self {
+        let own_identity = match std::env::var("AWS_ROLE_ARN") {
+            Ok(role) if !role.is_empty() => format!("the operator's own identity, web identity role {role}"),
+            _ => "the operator's own identity".to_string(),
+        };
         let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(
-            SdkLattice::from_config(&base),
+            SdkLattice::from_config(&base).signing_as(own_identity),
             limiter.clone(),
             metrics.clone(),
         ));
@@ -61,26 +89,25 @@ impl NamespaceRoles {
             own,
             limiter,
             metrics,
-            annotations: Mutex::default(),
+            namespaces_seen: Mutex::default(),
             roles: Mutex::default(),
-            require_role: false,
+            rules: TenancyRules::default(),
         }
     }
 
-    /// Namespaces without a role annotation get no AWS identity: their objects are Stalled
-    /// (`NoRoleForNamespace`) and no AWS call is made for them.
+    /// Applies the platform team's rules (flags) to every namespace.
     #[must_use]
-    pub fn requiring_a_role(mut self, require: bool) -> Self {
-        self.require_role = require;
+    pub fn with_rules(mut self, rules: TenancyRules) -> Self {
+        self.rules = rules;
         self
     }
 
-    async fn role_of(&self, namespace: &str) -> Result<Option<Role>, TenantError> {
-        let mut cache = self.annotations.lock().await;
-        if let Some((at, role)) = cache.get(namespace)
+    async fn facts_of(&self, namespace: &str) -> Result<Facts, TenantError> {
+        let mut cache = self.namespaces_seen.lock().await;
+        if let Some((at, facts)) = cache.get(namespace)
             && at.elapsed() < ANNOTATION_TTL
         {
-            return Ok(role.clone());
+            return Ok(facts.clone());
         }
         let ns = self
             .namespaces
@@ -90,15 +117,30 @@ impl NamespaceRoles {
                 namespace: namespace.to_string(),
                 source,
             })?;
-        let role = ns.and_then(|n| {
-            let annotations = n.metadata.annotations?;
+        let metadata = ns.map(|n| n.metadata).unwrap_or_default();
+        let role = metadata.annotations.as_ref().and_then(|annotations| {
             Some(Role {
                 arn: annotations.get(ROLE_ANNOTATION)?.clone(),
                 external_id: annotations.get(EXTERNAL_ID_ANNOTATION).cloned(),
             })
         });
-        cache.insert(namespace.to_string(), (Instant::now(), role.clone()));
-        Ok(role)
+        let (key, value) = &self.rules.adoption_label;
+        let allows_adoption = metadata.labels.as_ref().and_then(|l| l.get(key)) == Some(value);
+        let facts = Facts { role, allows_adoption };
+        cache.insert(namespace.to_string(), (Instant::now(), facts.clone()));
+        Ok(facts)
+    }
+
+    /// Whether `namespace` (with `facts`) may use `adoptionPolicy: Always`.
+    fn always_adoption(&self, namespace: &str, facts: &Facts) -> AlwaysAdoption {
+        if facts.allows_adoption {
+            return AlwaysAdoption::Allowed;
+        }
+        let (key, value) = &self.rules.adoption_label;
+        AlwaysAdoption::Refused(format!(
+            "namespace {namespace} lacks the label {key}={value} that allows it (set on the Namespace by the \
+             platform team; see docs/security.md)"
+        ))
     }
 
     async fn client_for_role(&self, role: &Role) -> Arc<dyn LatticeApi> {
@@ -118,7 +160,10 @@ impl NamespaceRoles {
                 credentials,
             ))
             .build();
-        let sdk = SdkLattice::from_config(&config);
+        let sdk = SdkLattice::from_config(&config).signing_as(format!(
+            "role {} assumed for the namespace's {ROLE_ANNOTATION} annotation",
+            role.arn
+        ));
         let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.limiter.clone(), self.metrics.clone()));
         roles.insert(role.clone(), api.clone());
         api
@@ -135,37 +180,85 @@ pub fn is_role_arn(s: &str) -> bool {
             && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty()))
 }
 
+/// True when `arn` matches `pattern`, where `*` stands for any run of characters and `?` for one
+/// (IAM's ARN wildcards). Pure; written by hand: a dozen lines that no dependency is worth.
+pub fn matches_pattern(pattern: &str, arn: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), arn.chars().collect());
+    // Positions of `p` that can match the prefix of `s` read so far.
+    let mut at = vec![false; p.len() + 1];
+    at[0] = true;
+    let close = |at: &mut Vec<bool>| {
+        for i in 0..p.len() {
+            if at[i] && p[i] == '*' {
+                at[i + 1] = true;
+            }
+        }
+    };
+    close(&mut at);
+    for c in s {
+        let mut next = vec![false; p.len() + 1];
+        for i in 0..p.len() {
+            if at[i] && (p[i] == '*' || p[i] == '?' || p[i] == c) {
+                next[if p[i] == '*' { i } else { i + 1 }] = true;
+            }
+        }
+        close(&mut next);
+        at = next;
+    }
+    at[p.len()]
+}
+
 #[async_trait]
 impl LatticeProvider for NamespaceRoles {
     async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError> {
-        match self.role_of(namespace).await? {
-            None if self.require_role => Err(TenantError::Identity(LatticeError::new(
+        let facts = self.facts_of(namespace).await?;
+        let always_adoption = self.always_adoption(namespace, &facts);
+        let refuse = |kind, code, message| Err(TenantError::Identity(LatticeError::new(kind, code, message)));
+        match facts.role {
+            None if self.rules.require_role => refuse(
                 ErrorKind::NoRole,
                 "NoRoleForNamespace",
                 format!(
                     "namespace {namespace} has no {ROLE_ANNOTATION} annotation and this operator requires one \
                      (--require-namespace-role): annotate the namespace with the IAM role its objects use"
                 ),
-            ))),
+            ),
             None => Ok(Tenant {
                 key: "default".into(),
                 api: self.own.clone(),
+                always_adoption,
             }),
-            Some(role) if is_role_arn(&role.arn) => Ok(Tenant {
-                key: role
-                    .external_id
-                    .as_ref()
-                    .map_or_else(|| role.arn.clone(), |id| format!("{} (external ID {id})", role.arn)),
-                api: self.client_for_role(&role).await,
-            }),
-            Some(Role { arn: role, .. }) => Err(TenantError::Identity(LatticeError::new(
+            Some(Role { arn: role, .. }) if !is_role_arn(&role) => refuse(
                 ErrorKind::Validation,
                 "InvalidRoleAnnotation",
                 format!(
                     "namespace {namespace} has annotation {ROLE_ANNOTATION}={role:?}, which is not an IAM role ARN \
                      (arn:<partition>:iam::<account>:role/<name>); fix or remove the annotation"
                 ),
-            ))),
+            ),
+            Some(Role { arn: role, .. })
+                if !self.rules.allowed_roles.is_empty()
+                    && !self.rules.allowed_roles.iter().any(|p| matches_pattern(p, &role)) =>
+            {
+                refuse(
+                    ErrorKind::RoleNotAllowed,
+                    "RoleNotAllowed",
+                    format!(
+                        "namespace {namespace} names the role {role} ({ROLE_ANNOTATION}), which this operator may \
+                         not assume: it matches none of --allowed-role-arn {}; the platform team fixes the \
+                         annotation or the allow-list (chart value allowedRoleArns)",
+                        self.rules.allowed_roles.join(", ")
+                    ),
+                )
+            }
+            Some(role) => Ok(Tenant {
+                key: role
+                    .external_id
+                    .as_ref()
+                    .map_or_else(|| role.arn.clone(), |id| format!("{} (external ID {id})", role.arn)),
+                api: self.client_for_role(&role).await,
+                always_adoption,
+            }),
         }
     }
 
@@ -184,7 +277,25 @@ impl LatticeProvider for NamespaceRoles {
 
 #[cfg(test)]
 mod tests {
-    use super::is_role_arn;
+    use super::{is_role_arn, matches_pattern};
+
+    #[test]
+    fn role_patterns() {
+        let role = "arn:aws:iam::111122223333:role/lattice-payments";
+        assert!(matches_pattern(role, role));
+        assert!(matches_pattern("arn:aws:iam::111122223333:role/lattice-*", role));
+        assert!(matches_pattern("arn:aws:iam::*:role/lattice-*", role));
+        assert!(matches_pattern("*", role));
+        assert!(matches_pattern("arn:aws:iam::11112222333?:role/lattice-payments", role));
+        assert!(!matches_pattern("arn:aws:iam::111122223333:role/lattice-", role));
+        assert!(!matches_pattern("arn:aws:iam::444455556666:role/*", role));
+        assert!(!matches_pattern(
+            "arn:aws:iam::111122223333:role/lattice-payments-*",
+            role
+        ));
+        assert!(!matches_pattern("", role));
+        assert!(matches_pattern("a**b", "ab"));
+    }
 
     #[test]
     fn role_arns() {

@@ -47,7 +47,7 @@ fn association(status: AssociationState) -> Association {
 fn found(status: AssociationState, tags: Option<Tags>) -> Observed {
     Observed::Found {
         association: association(status),
-        tags: tags.map_or(TagCheck::Unread, TagCheck::Read),
+        tags: tags.map_or(TagCheck::Unread, |t| TagCheck::Read(Claim::unheld(t))),
     }
 }
 
@@ -500,8 +500,35 @@ fn foreign_tags() -> Tags {
     tags(&[(OWNER_TAG, "other-ns/other-object"), (CLUSTER_TAG, "prod-eu")])
 }
 
-fn existing(t: Tags) -> Option<(Association, Tags)> {
-    Some((association(AssociationState::Active), t))
+fn existing(t: Tags) -> Option<(Association, Claim)> {
+    Some((association(AssociationState::Active), Claim::unheld(t)))
+}
+
+/// The association, its tags naming `owner` of this cluster, which exists.
+fn held_by_live(owner: &str) -> Option<(Association, Claim)> {
+    Some((
+        association(AssociationState::Active),
+        Claim {
+            tags: tags(&[(OWNER_TAG, owner), (CLUSTER_TAG, "prod-eu")]),
+            owner_exists: true,
+        },
+    ))
+}
+
+fn gateway_tags() -> Tags {
+    tags(&[
+        (GATEWAY_MANAGED_TAG, "123456789012/my-cluster/my-gateway"),
+        ("team", "web"),
+    ])
+}
+
+fn refused_here() -> AlwaysAdoption {
+    AlwaysAdoption::Refused("namespace payments lacks the label vpclattice.operator.dev/allow-adoption=true".into())
+}
+
+/// Adoption with `Always` allowed in the namespace.
+fn adopt_allowed(policy: AdoptionPolicy, existing: Option<(Association, Claim)>) -> Adoption {
+    adopt(policy, &AlwaysAdoption::Allowed, &identity(), existing)
 }
 
 #[track_caller]
@@ -517,41 +544,79 @@ fn assert_refused_naming_id(result: Adoption) -> String {
 }
 
 #[test]
+fn holder_reads_the_tags() {
+    let id = identity();
+    assert_eq!(id.holder(&owned_tags()), Holder::This);
+    assert_eq!(
+        id.holder(&foreign_tags()),
+        Holder::Sibling("other-ns/other-object".into())
+    );
+    assert_eq!(id.holder(&Tags::new()), Holder::Nobody);
+    assert_eq!(
+        id.holder(&tags(&[
+            (OWNER_TAG, "payments/payments-in-shared"),
+            (CLUSTER_TAG, "prod-us")
+        ])),
+        Holder::OtherCluster {
+            owner: "payments/payments-in-shared".into(),
+            cluster: "prod-us".into()
+        },
+        "the same namespace/name in another cluster is not this object"
+    );
+    let mut gateway_and_ours = owned_tags();
+    gateway_and_ours.extend(gateway_tags());
+    assert!(
+        matches!(id.holder(&gateway_and_ours), Holder::Gateway(_)),
+        "the Gateway API Controller's tag wins over ownership tags"
+    );
+}
+
+#[test]
 fn adopt_if_owned_adopts_an_owned_association() {
     assert_eq!(
-        adopt(AdoptionPolicy::IfOwned, &identity(), existing(owned_tags())),
+        adopt(
+            AdoptionPolicy::IfOwned,
+            &refused_here(),
+            &identity(),
+            existing(owned_tags())
+        ),
         Adoption::Adopt(association(AssociationState::Active))
     );
 }
 
 #[test]
-fn adopt_if_owned_refuses_a_foreign_association() {
-    let message = assert_refused_naming_id(adopt(AdoptionPolicy::IfOwned, &identity(), existing(foreign_tags())));
+fn adopt_if_owned_refuses_an_association_of_a_deleted_object_and_says_what_always_risks() {
+    let message = assert_refused_naming_id(adopt_allowed(AdoptionPolicy::IfOwned, existing(foreign_tags())));
     assert!(message.contains("other-ns/other-object"), "names the owner: {message}");
     assert!(
         message.contains("adoptionPolicy: Always"),
         "says how to adopt: {message}"
     );
+    assert!(
+        message.contains("deletes the association"),
+        "says what adopting risks: {message}"
+    );
 }
 
 #[test]
 fn adopt_if_owned_refuses_an_untagged_association() {
-    let message = assert_refused_naming_id(adopt(AdoptionPolicy::IfOwned, &identity(), existing(Tags::new())));
-    assert!(message.contains("owner tag: none"), "{message}");
+    let message = assert_refused_naming_id(adopt_allowed(AdoptionPolicy::IfOwned, existing(Tags::new())));
+    assert!(message.contains("no ownership tags"), "{message}");
 }
 
 #[test]
 fn adopt_if_owned_refuses_when_cluster_tag_differs() {
     let mut t = identity().ownership_tags();
     t.insert(CLUSTER_TAG.into(), "prod-us".into());
-    assert_refused_naming_id(adopt(AdoptionPolicy::IfOwned, &identity(), existing(t)));
+    let message = assert_refused_naming_id(adopt_allowed(AdoptionPolicy::IfOwned, existing(t)));
+    assert!(message.contains("cluster \"prod-us\""), "{message}");
 }
 
 #[test]
-fn adopt_always_adopts_owned_and_foreign() {
+fn adopt_always_adopts_what_no_live_object_holds_where_allowed() {
     for t in [owned_tags(), foreign_tags(), Tags::new()] {
         assert_eq!(
-            adopt(AdoptionPolicy::Always, &identity(), existing(t)),
+            adopt_allowed(AdoptionPolicy::Always, existing(t)),
             Adoption::Adopt(association(AssociationState::Active))
         );
     }
@@ -561,25 +626,106 @@ fn adopt_always_adopts_owned_and_foreign() {
 fn adopt_always_adopts_whatever_the_status() {
     let a = association(AssociationState::CreateFailed);
     assert_eq!(
-        adopt(AdoptionPolicy::Always, &identity(), Some((a.clone(), Tags::new()))),
+        adopt_allowed(AdoptionPolicy::Always, Some((a.clone(), Claim::unheld(Tags::new())))),
         Adoption::Adopt(a)
     );
 }
 
 #[test]
+fn adopt_always_refuses_outside_allowed_namespaces_but_still_takes_back_its_own() {
+    for t in [foreign_tags(), Tags::new()] {
+        let message =
+            assert_refused_naming_id(adopt(AdoptionPolicy::Always, &refused_here(), &identity(), existing(t)));
+        assert!(message.contains("lacks the label"), "says why: {message}");
+    }
+    assert_eq!(
+        adopt(
+            AdoptionPolicy::Always,
+            &refused_here(),
+            &identity(),
+            existing(owned_tags())
+        ),
+        Adoption::Adopt(association(AssociationState::Active)),
+        "an association whose tags name this object is its own"
+    );
+}
+
+#[test]
+fn no_policy_adopts_an_association_another_live_object_owns() {
+    for policy in [AdoptionPolicy::IfOwned, AdoptionPolicy::Always, AdoptionPolicy::Never] {
+        let message = assert_refused_naming_id(adopt_allowed(policy, held_by_live("team-b/app")));
+        assert!(message.contains("belongs to team-b/app"), "names the owner: {message}");
+        assert!(message.contains("which exists"), "{message}");
+    }
+}
+
+#[test]
+fn no_policy_adopts_a_gateway_controller_association() {
+    for policy in [AdoptionPolicy::IfOwned, AdoptionPolicy::Always, AdoptionPolicy::Never] {
+        let message = assert_refused_naming_id(adopt_allowed(policy, existing(gateway_tags())));
+        assert!(
+            message.contains("AWS Gateway API Controller"),
+            "says who manages it: {message}"
+        );
+        assert!(message.contains(GATEWAY_MANAGED_TAG), "{message}");
+    }
+}
+
+#[test]
 fn adopt_never_refuses_even_an_owned_association() {
     for t in [owned_tags(), foreign_tags()] {
-        let message = assert_refused_naming_id(adopt(AdoptionPolicy::Never, &identity(), existing(t)));
+        let message = assert_refused_naming_id(adopt_allowed(AdoptionPolicy::Never, existing(t)));
         assert!(message.contains("Never"), "{message}");
-        assert!(message.contains("Always"), "says how to adopt: {message}");
+        assert!(message.contains("IfOwned"), "says how to take back its own: {message}");
     }
 }
 
 #[test]
 fn adopt_with_nothing_found_retries_for_every_policy() {
     for policy in [AdoptionPolicy::IfOwned, AdoptionPolicy::Always, AdoptionPolicy::Never] {
-        assert_eq!(adopt(policy, &identity(), None), Adoption::Retry, "{policy:?}");
+        assert_eq!(adopt_allowed(policy, None), Adoption::Retry, "{policy:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A tracked association whose tags now name another live object or the Gateway controller: left
+// alone, no write (no tag flip-flop between two objects).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_active_association_held_by_another_live_object_is_left_alone() {
+    let (a, claim) = held_by_live("team-b/app").unwrap();
+    let plan = decide(
+        &desired(),
+        &identity(),
+        0,
+        &Observed::Found {
+            association: a,
+            tags: TagCheck::Read(claim),
+        },
+    );
+    let Plan::Held { why, .. } = plan else {
+        panic!("expected Held, got {plan:?}");
+    };
+    assert!(why.contains("team-b/app"), "{why}");
+}
+
+#[test]
+fn an_active_association_of_a_deleted_object_or_another_cluster_gets_this_objects_tags() {
+    let mut other_cluster = identity().ownership_tags();
+    other_cluster.insert(CLUSTER_TAG.into(), "prod-us".into());
+    for t in [foreign_tags(), other_cluster] {
+        assert!(matches!(
+            decide_active(&desired(), t),
+            Plan::Untag { .. } | Plan::Tag { .. }
+        ));
+    }
+}
+
+#[test]
+fn an_active_association_the_gateway_controller_manages_is_never_tagged() {
+    let plan = decide_active(&desired(), gateway_tags());
+    assert!(matches!(plan, Plan::Held { .. }), "{plan:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -594,12 +740,28 @@ const ALL_STATES: [AssociationState; 5] = [
     AssociationState::DeleteFailed,
 ];
 
-/// The deletion step for what AWS holds, under deletionPolicy Delete.
+/// The deletion step for what AWS holds, under deletionPolicy Delete (tags not read).
 fn deletion(observed: Option<&Association>) -> DeletionStep {
+    deletion_seeing(observed, None)
+}
+
+/// The deletion step for what AWS holds, with its tags read (`claim`).
+fn deletion_seeing(observed: Option<&Association>, claim: Option<&Claim>) -> DeletionStep {
     let Cleanup::Delete(deletion) = decide_cleanup(DeletionPolicy::Delete) else {
         panic!("deletionPolicy Delete must allow a deletion");
     };
-    deletion.next(observed)
+    deletion.next(observed, claim, &identity())
+}
+
+#[test]
+fn cleanup_leaves_an_association_held_by_another_live_object_or_the_gateway_controller() {
+    let (a, live) = held_by_live("team-b/app").unwrap();
+    for claim in [live, Claim::unheld(gateway_tags())] {
+        let step = deletion_seeing(Some(&a), Some(&claim));
+        assert!(matches!(step, DeletionStep::Leave { .. }), "{step:?}");
+    }
+    let ours = Claim::unheld(owned_tags());
+    assert_eq!(deletion_seeing(Some(&a), Some(&ours)), DeletionStep::Delete(a.clone()));
 }
 
 #[test]

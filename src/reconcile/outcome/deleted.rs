@@ -35,6 +35,16 @@ pub fn released(status: &Status) -> Cleaned {
     Cleaned::Released(vec![Event::normal(Reason::Deleted, "Delete", note)])
 }
 
+/// Deletion step `Leave`: the association is not this object's to delete (its tags name another
+/// live object, or the AWS Gateway API Controller); the finalizer goes and the association stays.
+pub fn left(a: &Association, why: &str) -> Cleaned {
+    Cleaned::Released(vec![Event::warning(
+        Reason::Retained,
+        "Delete",
+        format!("association {} not deleted: {why}", a.id),
+    )])
+}
+
 /// Deletion step `Wait`: AWS is still working on it.
 pub fn deletion_waiting(a: &Association, status: &mut Status) -> Cleaned {
     record(status, a);

@@ -7,9 +7,9 @@ mod deleted;
 mod step;
 mod wanted;
 
-pub use deleted::{Cleaned, deleting, deletion_waiting, released, retained};
+pub use deleted::{Cleaned, deleting, deletion_waiting, left, released, retained};
 pub use step::{Event, Outcome, failed};
-pub use wanted::{Created, created, in_sync, recovering, recreate, tagged, untagged, waiting};
+pub use wanted::{Created, created, held, in_sync, recovering, recreate, tagged, untagged, waiting};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,24 @@ use crate::reconcile::reason::Reason;
 use crate::reconcile::requeue::{self, Memory, Next, Requeue, Timing};
 use crate::reconcile::status::{Phase, Verdict};
 
+/// The most an Event's note may hold: the API server refuses a longer one (events.k8s.io/v1 `note`).
+pub const EVENT_NOTE_MAX: usize = 1024;
+/// The most a condition's message holds here (the API allows 32 KiB; beyond this it is no longer
+/// read): AWS messages of any length are cut to it, with the cut said.
+pub const CONDITION_MESSAGE_MAX: usize = 2048;
+
+/// `text` cut to at most `max` bytes (at a character boundary), ending with how much was cut.
+pub fn fit(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut keep = max.saturating_sub(40);
+    while !text.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!("{}… ({} more bytes cut)", &text[..keep], text.len() - keep)
+}
+
 /// A Kubernetes Event to publish about the object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -23,7 +41,7 @@ impl Event {
             type_: EventType::Normal,
             reason,
             action,
-            note: note.into(),
+            note: fit(&note.into(), EVENT_NOTE_MAX),
         }
     }
 
@@ -48,7 +66,7 @@ pub struct Outcome {
 impl Outcome {
     pub(super) fn new(phase: Phase, reason: Reason, message: impl Into<String>, next: Next) -> Self {
         Self {
-            verdict: Verdict::new(phase, reason, message),
+            verdict: Verdict::new(phase, reason, fit(&message.into(), CONDITION_MESSAGE_MAX)),
             events: Vec::new(),
             next,
             recreated: false,
@@ -120,4 +138,38 @@ pub fn failed(err: LatticeError) -> Outcome {
     let phase = if stalled { Phase::Stalled } else { Phase::Progressing };
     let message = err.to_string();
     Outcome::new(phase, reason, &message, Next::Retry(err)).with(Event::warning(reason, "Reconcile", message))
+}
+
+#[cfg(test)]
+mod fit_tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_kept_whole() {
+        assert_eq!(fit("access denied", 1024), "access denied");
+    }
+
+    #[test]
+    fn long_text_is_cut_to_the_limit_and_says_so() {
+        let long = "é".repeat(3000); // 6000 bytes, two per character
+        let cut = fit(&long, EVENT_NOTE_MAX);
+        assert!(cut.len() <= EVENT_NOTE_MAX, "{}", cut.len());
+        assert!(cut.ends_with("more bytes cut)"), "{cut}");
+        let kept = cut.split('…').next().unwrap().len();
+        assert_eq!(cut, format!("{}… ({} more bytes cut)", &long[..kept], 6000 - kept));
+    }
+
+    #[test]
+    fn a_failure_with_a_4_kib_message_fits_its_event_and_condition() {
+        let err = LatticeError::new(
+            crate::lattice::ErrorKind::AccessDenied,
+            "AccessDeniedException",
+            "x".repeat(4096),
+        );
+        let o = failed(err);
+        assert!(o.verdict.message.len() <= CONDITION_MESSAGE_MAX);
+        assert!(o.verdict.message.starts_with("AccessDeniedException: xxx"));
+        assert!(o.events.iter().all(|e| e.note.len() <= EVENT_NOTE_MAX));
+        assert!(o.events[0].note.ends_with("more bytes cut)"));
+    }
 }

@@ -10,7 +10,7 @@ use kube::runtime::events::EventType;
 use super::*;
 use crate::api::{AdoptionPolicy, CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociationStatus as Status};
 use crate::lattice::{Association, AssociationState, CreateAssociation, ErrorKind, LatticeError, Tags};
-use crate::reconcile::decide::Identity;
+use crate::reconcile::decide::{AlwaysAdoption, Claim, Identity};
 use crate::reconcile::reason::Reason;
 use crate::reconcile::requeue::tests::ERROR_KINDS;
 use crate::reconcile::requeue::{Memory, NEXT_STEP, Next, Requeue, classify};
@@ -65,7 +65,14 @@ fn err(kind: ErrorKind) -> LatticeError {
 
 /// Plan `Create`'s outcome for the request of [`request`], as [`identity`].
 fn create(result: Result<Created, LatticeError>, policy: AdoptionPolicy, status: &mut Status) -> Outcome {
-    created(&request(), result, policy, &identity(), Some(GENERATION), status)
+    created(
+        &request(),
+        result,
+        (policy, &AlwaysAdoption::Allowed),
+        &identity(),
+        Some(GENERATION),
+        status,
+    )
 }
 
 /// The verdict's phase and reason.
@@ -160,7 +167,10 @@ fn a_failed_create_keeps_its_token_for_the_retry() {
 // ---------------------------------------------------------------------------------------------
 
 fn taken(tags: Tags) -> Result<Created, LatticeError> {
-    Ok(Created::Taken(Some((association(AssociationState::Active), tags))))
+    Ok(Created::Taken(Some((
+        association(AssociationState::Active),
+        Claim::unheld(tags),
+    ))))
 }
 
 #[test]

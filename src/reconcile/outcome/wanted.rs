@@ -4,7 +4,7 @@
 use super::step::{Event, Outcome, failed};
 use crate::api::{AdoptionPolicy, ServiceNetworkServiceAssociationStatus as Status};
 use crate::lattice::{Association, AssociationState, CreateAssociation, LatticeError, Tags};
-use crate::reconcile::decide::{Adoption, Identity, adopt};
+use crate::reconcile::decide::{Adoption, AlwaysAdoption, Claim, Identity, adopt};
 use crate::reconcile::reason::Reason;
 use crate::reconcile::requeue::{CONFLICT_RETRY, Next, REFUSED_RECHECK};
 use crate::reconcile::status::{Phase, forget, record};
@@ -16,7 +16,7 @@ pub enum Created {
     New(Association),
     /// The pair is associated already: the association found for it, with its tags (`None`: nothing
     /// found after all).
-    Taken(Option<(Association, Tags)>),
+    Taken(Option<(Association, Claim)>),
 }
 
 /// Plan `Create`: the association is being created, adopted, refused, or created again later.
@@ -24,7 +24,7 @@ pub enum Created {
 pub fn created(
     req: &CreateAssociation,
     created: Result<Created, LatticeError>,
-    policy: AdoptionPolicy,
+    (policy, always): (AdoptionPolicy, &AlwaysAdoption),
     identity: &Identity,
     generation: Option<i64>,
     status: &mut Status,
@@ -51,7 +51,7 @@ pub fn created(
             ));
         }
     };
-    match adopt(policy, identity, existing) {
+    match adopt(policy, always, identity, existing) {
         Adoption::Adopt(a) => {
             record(status, &a);
             let note = format!("adopted existing association {} ({})", a.id, a.status);
@@ -70,6 +70,19 @@ pub fn created(
             Next::After(CONFLICT_RETRY),
         ),
     }
+}
+
+/// Plan `Held`: the association's tags say it is another live object's or the AWS Gateway API
+/// Controller's; nothing is written to it, and the object is Stalled until that changes.
+pub fn held(a: &Association, why: String, status: &mut Status) -> Outcome {
+    record(status, a);
+    Outcome::new(
+        Phase::Stalled,
+        Reason::AlreadyAssociated,
+        &why,
+        Next::After(REFUSED_RECHECK),
+    )
+    .with(Event::warning(Reason::AlreadyAssociated, "Reconcile", why))
 }
 
 /// Plan `Wait`: AWS is creating or deleting it.

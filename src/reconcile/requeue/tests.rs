@@ -8,7 +8,7 @@ fn secs(s: u64) -> Duration {
 }
 
 /// Every error class.
-pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
+pub(crate) const ERROR_KINDS: [ErrorKind; 12] = [
     ErrorKind::Validation,
     ErrorKind::AccessDenied,
     ErrorKind::NotFound,
@@ -18,6 +18,9 @@ pub(crate) const ERROR_KINDS: [ErrorKind; 9] = [
     ErrorKind::Transient,
     ErrorKind::Other,
     ErrorKind::NoRole,
+    ErrorKind::RoleNotAllowed,
+    ErrorKind::Credentials,
+    ErrorKind::CredentialsTransient,
 ];
 
 #[test]
@@ -237,9 +240,40 @@ fn classify_only_human_fixable_classes_are_stalled() {
             ErrorKind::Validation,
             ErrorKind::AccessDenied,
             ErrorKind::QuotaExceeded,
-            ErrorKind::NoRole
+            ErrorKind::NoRole,
+            ErrorKind::RoleNotAllowed,
+            ErrorKind::Credentials,
         ]
     );
+}
+
+#[test]
+fn classify_credentials_refused_is_stalled_every_minute_unreachable_sts_backs_off() {
+    for failures in [0, 1, 5, 50] {
+        assert_failure(
+            &err(ErrorKind::Credentials),
+            failures,
+            Reason::CredentialsUnavailable,
+            true,
+            secs(60),
+        );
+        assert_failure(
+            &err(ErrorKind::RoleNotAllowed),
+            failures,
+            Reason::RoleNotAllowed,
+            true,
+            secs(60),
+        );
+    }
+    for (failures, expected) in [(1, 1), (3, 4), (10, 300)] {
+        assert_failure(
+            &err(ErrorKind::CredentialsTransient),
+            failures,
+            Reason::CredentialsUnavailable,
+            false,
+            secs(expected),
+        );
+    }
 }
 
 #[test]
