@@ -72,7 +72,8 @@ pub struct ServiceNetworkServiceAssociationSpec {
     /// Tags for the association. Authoritative: tags in AWS are added, changed and removed to
     /// match, except keys beginning `aws:` and the operator's own ownership tags. At most 48 (AWS
     /// allows 50, the operator adds two); keys 1-128 characters, values up to 256, of Unicode
-    /// letters, digits, white space and `_ . : / = + - @`; keys may not begin with `aws:`.
+    /// letters, digits, white space and `_ . : / = + - @`; keys may not begin with `aws:`,
+    /// `vpclattice.operator.dev/` or `application-networking.k8s.aws/`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "tags_schema")]
     pub tags: BTreeMap<String, String>,
@@ -224,6 +225,10 @@ fn tags_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
             {
                 "rule": format!("self.all(k, !k.startsWith('{GROUP}/'))"),
                 "message": "tag keys beginning 'vpclattice.operator.dev/' are reserved for the operator's ownership tags",
+            },
+            {
+                "rule": "self.all(k, !k.startsWith('application-networking.k8s.aws/'))",
+                "message": "tag keys beginning 'application-networking.k8s.aws/' belong to the AWS Gateway API Controller",
             },
         ],
     })

@@ -73,6 +73,11 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
             "reserved for the operator",
         ),
         (
+            "gateway-tag",
+            vec![SVC, SN, "tags: {'application-networking.k8s.aws/ManagedBy': x}"],
+            "belong to the AWS Gateway API Controller",
+        ),
+        (
             "bad-deletion",
             vec![SVC, SN, "deletionPolicy: Forever"],
             "supported values: \"Delete\", \"Retain\"",

@@ -16,4 +16,5 @@ mod install;
 mod lifecycle;
 mod monitoring;
 mod observation;
+mod takeover;
 mod tenancy;

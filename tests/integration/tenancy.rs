@@ -280,3 +280,60 @@ async fn under_concurrent_load_each_namespace_is_served_by_its_own_role() {
         b.len()
     );
 }
+
+/// Two installations in one namespace (e.g. two Helm releases, each watching its own namespace)
+/// each lead through a Lease of their own (`--leader-election-id`): neither waits for the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_installations_in_one_namespace_each_lead_with_their_own_lease() {
+    let client = cluster::client().await;
+    let home = cluster::namespace(&client, "two-releases").await;
+    let (watch_a, watch_b) = (
+        cluster::namespace(&client, "release-a").await,
+        cluster::namespace(&client, "release-b").await,
+    );
+    let emu = emulator().await;
+    let spawn = |watch: &str, lease: &str| {
+        Binary::spawn_with_env(
+            watch,
+            &emu.url,
+            &[
+                "--leader-elect",
+                "true",
+                "--lease-namespace",
+                &home,
+                "--leader-election-id",
+                lease,
+            ],
+            &[("POD_NAME", lease)],
+        )
+    };
+    let (a, b) = (spawn(&watch_a, "release-a-leader"), spawn(&watch_b, "release-b-leader"));
+    for (op, lease) in [(&a, "release-a-leader"), (&b, "release-b-leader")] {
+        eventually(&format!("{lease} leads"), Duration::from_secs(60), || async {
+            let metrics = op.admin_get("/metrics").await?.1;
+            metrics
+                .lines()
+                .any(|l| l == "vpc_lattice_operator_leader 1")
+                .then_some(())
+        })
+        .await;
+        let holder = ok(kubectl(
+            &[
+                "get",
+                "lease",
+                lease,
+                "-n",
+                &home,
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ],
+            None,
+        ));
+        assert_eq!(holder, lease, "each Lease held by its own installation");
+    }
+    // Both reconcile: each installation's object gets Ready.
+    for watch in [&watch_a, &watch_b] {
+        apply_app(watch);
+        wait_ready(watch, "app");
+    }
+}
