@@ -7,7 +7,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{LatticeApi, LatticeError};
-use crate::reconcile::decide::AlwaysAdoption;
 
 /// The client for one namespace, and a key naming its identity (namespaces with the same key share
 /// an AWS view, so the drift scan lists each service network once per key).
@@ -17,6 +16,14 @@ pub struct Tenant {
     pub api: Arc<dyn LatticeApi>,
     /// Whether the namespace lets `adoptionPolicy: Always` take over associations.
     pub always_adoption: AlwaysAdoption,
+}
+
+/// Whether the object's namespace lets `adoptionPolicy: Always` take over an association.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AlwaysAdoption {
+    Allowed,
+    /// Not in this namespace: why, and how to get it allowed.
+    Refused(String),
 }
 
 /// Why a namespace has no Lattice client.

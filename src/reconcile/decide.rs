@@ -3,6 +3,7 @@
 //! then means, its reason, Events and requeue, is [`outcome`](super::outcome)'s).
 
 use crate::api::{AdoptionPolicy, CLUSTER_TAG, DeletionPolicy, GATEWAY_MANAGED_TAG, OWNER_TAG};
+pub use crate::lattice::provider::AlwaysAdoption;
 use crate::lattice::{Association, AssociationState, CreateAssociation, Tags};
 
 /// Who an object is, as far as AWS is concerned.
@@ -107,14 +108,6 @@ impl Claim {
             _ => None,
         }
     }
-}
-
-/// Whether the object's namespace lets `adoptionPolicy: Always` take over an association.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AlwaysAdoption {
-    Allowed,
-    /// Not in this namespace: why, and how to get it allowed.
-    Refused(String),
 }
 
 /// What the desired state is.
