@@ -173,6 +173,8 @@ pub struct FakeLattice {
     account: String,
     region: String,
     state: Mutex<State>,
+    /// STS: its faults, call log and issued credentials (see [`crate::sts`]).
+    pub(crate) sts: crate::sts::Sts,
     /// Keys the checksum of `nextToken`s, so a token this instance did not issue (or issued for
     /// another filter) is refused.
     token_key: std::collections::hash_map::RandomState,
@@ -250,6 +252,7 @@ impl FakeLattice {
             account: account.into(),
             region: region.into(),
             state: Mutex::new(State::default()),
+            sts: crate::sts::Sts::default(),
             token_key: std::collections::hash_map::RandomState::new(),
         }
     }

@@ -1,11 +1,12 @@
-//! `lattice-emulator`: serves the fault-injecting VPC Lattice emulator on a loopback port, seeded with
-//! services and service networks, for `make demo` and local runs of the operator (the tests serve the
-//! same router in-process). Dev and test only.
+//! `lattice-emulator`: serves the fault-injecting VPC Lattice emulator (and STS, for
+//! `AWS_ENDPOINT_URL_STS`) on a loopback port, seeded with services and service networks, for
+//! `make demo` and local runs of the operator (the tests serve the same router in-process). Dev and
+//! test only.
 
 use std::sync::Arc;
 
 use clap::Parser;
-use lattice_emulator::{FakeLattice, Faults};
+use lattice_emulator::{FakeLattice, Faults, StsFaults};
 
 #[derive(Parser)]
 #[command(about = "A fault-injecting VPC Lattice emulator speaking the AWS REST/JSON wire protocol")]
@@ -39,6 +40,15 @@ struct Args {
     /// The request quota's bucket size (default: max(1, ceil(request rate))).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     request_burst: Option<u32>,
+    /// STS: deny `AssumeRole` on this role ARN (`*`: every role) with AccessDenied (repeatable).
+    #[arg(long = "sts-deny-assume-role")]
+    sts_deny_assume_role: Vec<String>,
+    /// STS: deny `AssumeRoleWithWebIdentity` on this role ARN (`*`: every role) (repeatable).
+    #[arg(long = "sts-deny-web-identity")]
+    sts_deny_web_identity: Vec<String>,
+    /// STS: answer every call with HTTP 200 and an HTML page (a broken STS).
+    #[arg(long)]
+    sts_broken: bool,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -69,6 +79,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         provisioning_jitter_ms: args.provisioning_jitter_ms,
         request_rate: args.request_rate,
         request_burst: args.request_burst,
+        ..Default::default()
+    });
+    fake.set_sts_faults(StsFaults {
+        deny_assume_role: args.sts_deny_assume_role.into_iter().collect(),
+        deny_web_identity: args.sts_deny_web_identity.into_iter().collect(),
+        broken: args.sts_broken,
         ..Default::default()
     });
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;

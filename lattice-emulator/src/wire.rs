@@ -11,6 +11,10 @@
 //! `x-amzn-ErrorType` header and a `{"__type", "Message"}` body, so the operator's tagging client can
 //! be pointed here with `AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API`.
 //!
+//! AWS STS (`AssumeRole`, `AssumeRoleWithWebIdentity`, `GetCallerIdentity`) is served on the same
+//! port too, in awsQuery: `POST /` with a form-encoded body and no `X-Amz-Target` (see [`crate::sts`]),
+//! for `AWS_ENDPOINT_URL_STS`.
+//!
 //! Each request's SigV4 access key ID stands for its account: the request quota (a token bucket per
 //! account, [`Faults::request_rate`]) is kept per key. Fault knobs, the request log and seeding live
 //! under `/_emulator/`, which is never throttled. Written by hand: no library emulates
@@ -420,20 +424,34 @@ async fn aws_json_operation(State(f): State<Shared>, headers: HeaderMap, body: B
     }
 }
 
-/// Logs the access key ID each API request was signed with (`Credential=<key>/…` in SigV4) and
-/// serves the request as that account (its request quota, its calls' `accessKeyId`).
-async fn record_caller(State(f): State<Shared>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/_emulator/") {
-        return next.run(req).await;
+/// `POST /`: STS (awsQuery, a form-encoded body) or an awsJson1_1 operation (`X-Amz-Target`).
+async fn post_root(State(f): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if crate::sts::is_query(&headers) {
+        return crate::sts::serve(&f, &headers, &body);
     }
-    let key = req
-        .headers()
+    aws_json_operation(State(f), headers, body).await
+}
+
+/// The access key ID a request was signed with (`Credential=<key>/…` in SigV4's `Authorization`).
+pub(crate) fn signing_key(headers: &HeaderMap) -> Option<String> {
+    headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|a| a.split("Credential=").nth(1))
         .and_then(|c| c.split('/').next())
-        .unwrap_or_default()
-        .to_string();
+        .map(str::to_string)
+}
+
+/// Logs the access key ID each API request was signed with and serves the request as that account
+/// (its request quota, its calls' `accessKeyId`). STS requests are not Lattice calls: they keep
+/// their own log ([`FakeLattice::sts_calls`]).
+async fn record_caller(State(f): State<Shared>, req: Request, next: Next) -> Response {
+    let sts =
+        req.method() == axum::http::Method::POST && req.uri().path() == "/" && crate::sts::is_query(req.headers());
+    if sts || req.uri().path().starts_with("/_emulator/") {
+        return next.run(req).await;
+    }
+    let key = signing_key(req.headers()).unwrap_or_default();
     f.record_caller(Caller {
         method: req.method().to_string(),
         path: req.uri().path().to_string(),
@@ -492,11 +510,11 @@ async fn delete_out_of_band(State(f): State<Shared>, Path(id): Path<String>) -> 
     }
 }
 
-/// The wire APIs (VPC Lattice's restJson1 routes, the Tagging API's awsJson1_1 `POST /`) and the
-/// `/_emulator/` admin routes over one fake.
+/// The wire APIs (VPC Lattice's restJson1 routes; on `POST /`, the Tagging API's awsJson1_1 and STS's
+/// awsQuery) and the `/_emulator/` admin routes over one fake.
 pub fn router(fake: Shared) -> Router {
     Router::new()
-        .route("/", post(aws_json_operation))
+        .route("/", post(post_root))
         .route(
             "/servicenetworkserviceassociations",
             post(create_association).get(list_associations),
@@ -521,6 +539,7 @@ pub fn router(fake: Shared) -> Router {
         .route("/_emulator/callers", get(callers))
         .route("/_emulator/associations", get(all_associations).post(seed_associations))
         .route("/_emulator/associations/{id}", delete(delete_out_of_band))
+        .merge(crate::sts::admin_routes())
         .layer(middleware::from_fn_with_state(fake.clone(), record_caller))
         .with_state(fake)
 }
