@@ -50,6 +50,9 @@ pub struct Faults {
     /// The next Create is answered with this error code (`AccessDeniedException`,
     /// `ValidationException`, `ServiceQuotaExceededException`, …).
     pub create_error: Option<String>,
+    /// The message of that error, padded to at least this many bytes (0: a short message), for the
+    /// tests of what reaches a condition and an Event.
+    pub create_error_message_bytes: usize,
     /// The request quota: requests per second each account (access key ID) may make, refilling a
     /// token bucket; beyond it calls are answered with ThrottlingException (HTTP 429, `Retry-After`).
     /// 0 (the default) is unlimited.
@@ -496,7 +499,11 @@ impl FakeLattice {
         {
             s.faults.create_error = None;
             let kind = LatticeError::from_code(Some(&code), None, None).kind;
-            Err(err(kind, &code, format!("{code} (injected)")))
+            let mut message = format!("{code} (injected)");
+            while message.len() < s.faults.create_error_message_bytes {
+                message.push_str(" and more words of the message");
+            }
+            Err(err(kind, &code, message))
         } else if s.faults.server_errors > 0 {
             s.faults.server_errors -= 1;
             Err(err(

@@ -19,34 +19,35 @@ pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
 /// What STS said, when a credential provider's failure was an STS call's.
 struct StsAnswer {
     call: &'static str,
-    code: Option<String>,
-    message: Option<String>,
+    /// STS's words: its error code and message, or what was wrong with its answer.
+    said: Option<String>,
     /// The call may succeed later unchanged (timeout, connection failure, 5xx, throttling).
     transient: bool,
 }
 
 fn sts_answer<E: ProvideErrorMetadata>(call: &'static str, e: &SdkError<E>) -> StsAnswer {
-    let (code, message, transient) = match e {
+    let (said, transient) = match e {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
-            let code = ctx.err().code().map(str::to_string);
-            let throttled = matches!(code.as_deref(), Some("Throttling" | "ThrottlingException"));
-            (
-                code,
-                ctx.err().message().map(str::to_string),
-                status >= 500 || throttled,
-            )
+            let message = ctx.err().message().unwrap_or("no message");
+            match ctx.err().code() {
+                Some(code) => (
+                    Some(format!("STS {call} answered {code}: {message}")),
+                    status >= 500 || code.starts_with("Throttling"),
+                ),
+                // Not an STS answer at all (e.g. an HTML page from a proxy): it will not fix itself.
+                None => (
+                    Some(format!(
+                        "STS {call} answered HTTP {status} with something that is not an STS answer ({message}); check AWS_ENDPOINT_URL_STS and proxies"
+                    )),
+                    status >= 500,
+                ),
+            }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (None, None, true),
-        // An answer that is not STS's (e.g. an HTML page from a proxy): it will not fix itself.
-        _ => (None, None, false),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (None, true),
+        _ => (None, false),
     };
-    StsAnswer {
-        call,
-        code,
-        message,
-        transient,
-    }
+    StsAnswer { call, said, transient }
 }
 
 /// The STS answer somewhere in `err`'s sources, if one is there.
@@ -105,15 +106,7 @@ pub fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<LatticeErro
     };
     let not_loaded = matches!(failure, CredentialsError::CredentialsNotLoaded(_));
     let said = match &sts {
-        Some(StsAnswer {
-            call,
-            code: Some(code),
-            message,
-            ..
-        }) => format!(
-            "STS {call} answered {code}: {}",
-            message.as_deref().unwrap_or("no message")
-        ),
+        Some(StsAnswer { said: Some(said), .. }) => said.clone(),
         Some(StsAnswer { call, .. }) => format!("STS {call} failed: {}", readable(failure)),
         None => readable(failure),
     };

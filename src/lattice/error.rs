@@ -146,14 +146,15 @@ fn transport<E: std::error::Error + 'static>(code: &str, err: &SdkError<E, Respo
 }
 
 /// An error and its sources as a person reads them: each one's `Display`, joined by `: `, a source
-/// whose words the text already holds left out. (The SDK's `DisplayErrorContext` appends the whole
-/// `Debug` form, hundreds of characters of Rust structs, which must not reach a condition or Event.)
+/// whose words the text already holds, or that prints a Rust struct (`Error { code: … }`), left
+/// out. (The SDK's `DisplayErrorContext` appends the whole `Debug` form, hundreds of characters of
+/// Rust structs, which must not reach a condition or Event.)
 pub fn readable(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut next = err.source();
     while let Some(e) = next {
         let words = e.to_string();
-        if !words.is_empty() && !text.contains(&words) {
+        if !words.is_empty() && !text.contains(&words) && !words.contains(" { ") {
             text.push_str(": ");
             text.push_str(&words);
         }

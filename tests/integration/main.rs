@@ -11,6 +11,7 @@ mod fairness;
 mod faults;
 mod generated;
 mod gitops;
+mod identity;
 mod image;
 mod install;
 mod lifecycle;

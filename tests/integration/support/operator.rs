@@ -119,10 +119,12 @@ impl Binary {
         Self::start(namespace, endpoint, extra, env, Stdio::from(file))
     }
 
+    /// `env` is set after the defaults below; an empty value removes the variable instead.
     fn start(namespace: &str, endpoint: &str, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Self {
         let port = free_port();
         let admin = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"));
+        command
             .args(["run", "--admin-addr", &admin, "--cluster-name", CLUSTER])
             // An empty namespace: every namespace (only on a control plane of the test's own).
             .args(if namespace.is_empty() {
@@ -139,8 +141,14 @@ impl Binary {
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RUST_LOG", "info,vpc_lattice_operator=debug")
-            .envs(env.iter().copied())
+            .env("RUST_LOG", "info,vpc_lattice_operator=debug");
+        for (key, value) in env {
+            match value.is_empty() {
+                true => command.env_remove(key),
+                false => command.env(key, value),
+            };
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
