@@ -307,7 +307,15 @@ async fn a_lattice_call_whose_assume_role_is_denied_fails_before_dispatch() {
         "SdkLattice: kind {:?}, code {:?}, message {}",
         e.kind, e.code, e.message
     );
-    assert_eq!(e.kind, ErrorKind::Transient, "{e:?}");
+    assert_eq!(e.kind, ErrorKind::Credentials, "a refusal a human must fix: {e:?}");
+    assert_eq!(e.code, "CredentialsUnavailable");
+    assert!(
+        e.message.contains("STS AssumeRole answered AccessDenied: User: ")
+            && e.message.contains(ROLE)
+            && !e.message.contains("{ "),
+        "STS's words, readable: {}",
+        e.message
+    );
 }
 
 fn variant<E, R>(e: &SdkError<E, R>) -> &'static str {
