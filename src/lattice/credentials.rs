@@ -19,35 +19,48 @@ pub const CREDENTIALS_UNAVAILABLE: &str = "CredentialsUnavailable";
 /// What STS said, when a credential provider's failure was an STS call's.
 struct StsAnswer {
     call: &'static str,
+    /// STS answered with an error code: it refused (rather than answered nonsense or nothing).
+    refused: bool,
     /// STS's words: its error code and message, or what was wrong with its answer.
     said: Option<String>,
     /// The call may succeed later unchanged (timeout, connection failure, 5xx, throttling).
     transient: bool,
 }
 
-fn sts_answer<E: ProvideErrorMetadata>(call: &'static str, e: &SdkError<E>) -> StsAnswer {
-    let (said, transient) = match e {
+fn sts_answer<E: ProvideErrorMetadata + StdError + 'static>(call: &'static str, e: &SdkError<E>) -> StsAnswer {
+    let (said, transient, refused) = match e {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
-            let message = ctx.err().message().unwrap_or("no message");
             match ctx.err().code() {
                 Some(code) => (
-                    Some(format!("STS {call} answered {code}: {message}")),
+                    Some(format!(
+                        "STS {call} answered {code}: {}",
+                        ctx.err().message().unwrap_or("no message")
+                    )),
                     status >= 500 || code.starts_with("Throttling"),
+                    true,
                 ),
                 // Not an STS answer at all (e.g. an HTML page from a proxy): it will not fix itself.
                 None => (
                     Some(format!(
-                        "STS {call} answered HTTP {status} with something that is not an STS answer ({message}); check AWS_ENDPOINT_URL_STS and proxies"
+                        "STS {call} answered HTTP {status} with something that is not an STS answer ({}): check \
+                         AWS_ENDPOINT_URL_STS, AWS_STS_REGIONAL_ENDPOINTS and any proxy on the way",
+                        readable(ctx.err())
                     )),
                     status >= 500,
+                    false,
                 ),
             }
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (None, true),
-        _ => (None, false),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (None, true, false),
+        _ => (None, false, false),
     };
-    StsAnswer { call, said, transient }
+    StsAnswer {
+        call,
+        refused,
+        said,
+        transient,
+    }
 }
 
 /// The STS answer somewhere in `err`'s sources, if one is there.
@@ -74,12 +87,12 @@ fn remedy(call: Option<&str>, not_loaded: bool) -> &'static str {
         }
         Some("AssumeRoleWithWebIdentity") => {
             "the role's trust policy must trust this cluster's OIDC provider for the operator's ServiceAccount \
-             (IRSA; see docs/security.md), and the role ARN must be right"
+             (IRSA; see docs/iam.md), and the role ARN must be right"
         }
         Some(_) => {
             "the role's trust policy must let the operator's identity assume it (and expect the namespace's \
              external ID, if it demands one), and the operator's identity needs sts:AssumeRole on it; see \
-             docs/security.md"
+             docs/iam.md"
         }
         None => {
             "check the operator's AWS identity settings (IRSA, Pod Identity, AWS_* variables); see docs/security.md"
@@ -115,10 +128,13 @@ pub fn credentials_failure(err: &(dyn StdError + 'static)) -> Option<LatticeErro
     } else {
         ErrorKind::Credentials
     };
-    let remedy = remedy(sts.as_ref().map(|s| s.call), not_loaded);
-    Some(LatticeError::new(
-        kind,
-        CREDENTIALS_UNAVAILABLE,
-        format!("could not get AWS credentials: {said}; {remedy}"),
-    ))
+    let message = match &sts {
+        // Not a refusal: what was wrong is said already.
+        Some(s) if !s.refused && s.said.is_some() => format!("could not get AWS credentials: {said}"),
+        _ => format!(
+            "could not get AWS credentials: {said}; {}",
+            remedy(sts.as_ref().map(|s| s.call), not_loaded)
+        ),
+    };
+    Some(LatticeError::new(kind, CREDENTIALS_UNAVAILABLE, message))
 }
