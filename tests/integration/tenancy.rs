@@ -331,9 +331,16 @@ async fn two_installations_in_one_namespace_each_lead_with_their_own_lease() {
         ));
         assert_eq!(holder, lease, "each Lease held by its own installation");
     }
-    // Both reconcile: each installation's object gets Ready.
-    for watch in [&watch_a, &watch_b] {
-        apply_app(watch);
+    // Both reconcile: each installation's object (of its own service) gets Ready.
+    for (watch, service) in [(&watch_a, crate::e2e::SERVICE), (&watch_b, crate::e2e::SERVICE_2)] {
+        let spec = format!(
+            "  serviceIdentifier: {service}\n  serviceNetworkIdentifier: {}",
+            crate::e2e::NETWORK
+        );
+        ok(kubectl(
+            &["apply", "-n", watch, "-f", "-"],
+            Some(&crate::e2e::manifest("app", &spec)),
+        ));
         wait_ready(watch, "app");
     }
 }
