@@ -4,19 +4,22 @@
 //! running out of cluster with a token of the chart's ServiceAccount, does a full lifecycle — so the
 //! chart's RBAC is proven sufficient — and `kubectl auth can-i` proves it is no more than that.
 //! Upgrade rolls the Deployment; uninstall leaves the CRD and users' objects; the documented CRD
-//! upgrade path applies a changed CRD.
+//! upgrade path applies a changed CRD. Two releases share a namespace (no object of one is the
+//! other's, each leads through its own Lease), and the chart's ValidatingAdmissionPolicy refuses
+//! `adoptionPolicy: Always` outside labelled namespaces on a real API server.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::e2e::{NETWORK, SERVICE, apply_app, emulator, get, manifest, ok, wait_ready};
 use crate::support::cluster::{self, REPO, kubectl};
-use crate::support::operator::Binary;
+use crate::support::operator::free_port;
 use crate::support::tools;
-use crate::support::{copy_dir, eventually, text};
+use crate::support::{copy_dir, eventually, http_get, text};
 
 const CHART: &str = "charts/vpc-lattice-operator";
 const CRD: &str = "servicenetworkserviceassociations.vpclattice.operator.dev";
@@ -63,11 +66,32 @@ fn can_i(user: &str, ns: Option<&str>, what: &[&str]) -> bool {
 
 /// The installed release: its namespace, the ServiceAccount the Deployment runs as, and its Pods.
 struct Release {
+    name: String,
     ns: String,
     deployment: String,
 }
 
 impl Release {
+    /// The leader Lease the chart gives the operator (`--leader-election-id`): `<full name>-leader`.
+    fn lease(&self) -> String {
+        format!("{}-leader", self.deployment)
+    }
+
+    /// The name of the release's objects outside its namespace: `<namespace>.<full name>`.
+    fn qualified(&self) -> String {
+        format!("{}.{}", self.ns, self.deployment)
+    }
+
+    /// The container args of the Deployment, as the chart rendered them.
+    fn args(&self) -> Vec<String> {
+        self.deployment()["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .expect("the operator container's args")
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
     fn deployment(&self) -> Value {
         json(&["get", "deployment", &self.deployment, "-n", &self.ns, "-o", "json"])
     }
@@ -157,7 +181,7 @@ impl Release {
 }
 
 fn install(release: &str, ns: &str, values: &str) -> Release {
-    let file = std::env::temp_dir().join(format!("vlo-values-{ns}.yaml"));
+    let file = std::env::temp_dir().join(format!("vlo-values-{ns}-{release}.yaml"));
     std::fs::write(&file, values).unwrap();
     helm_ok(&[
         "install",
@@ -171,30 +195,128 @@ fn install(release: &str, ns: &str, values: &str) -> Release {
         "--timeout",
         "5m",
     ]);
-    let deployments = json(&["get", "deployments", "-n", ns, "-o", "json"]);
+    let instance = format!("app.kubernetes.io/instance={release}");
+    let deployments = json(&["get", "deployments", "-n", ns, "-l", &instance, "-o", "json"]);
     let items = deployments["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "the chart makes one Deployment");
     Release {
+        name: release.into(),
         ns: ns.into(),
         deployment: items[0]["metadata"]["name"].as_str().unwrap().into(),
     }
 }
 
-/// Runs the real operator out of cluster as the chart's ServiceAccount, with leader election in the
-/// release namespace as the chart configures it, and drives one object through its whole life.
+/// The real operator binary, run out of cluster as a Pod of a release runs it (the kwok nodes run
+/// no containers): the Deployment's args as the chart rendered them (the admin server moved to a
+/// free loopback port), a token of the release's ServiceAccount, and the Pod's `POD_NAME` and
+/// `POD_NAMESPACE` (the Lease holder's identity).
+struct Deployed {
+    child: Mutex<Child>,
+    admin: String,
+    log: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Deployed {
+    /// Starts it with `more` args after the Deployment's, against the Lattice endpoint `endpoint`.
+    fn start(release: &Release, pod: &str, endpoint: &str, more: &[String]) -> Self {
+        let admin = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<String> = release
+            .args()
+            .into_iter()
+            .map(|a| {
+                if a.starts_with("--admin-addr=") {
+                    format!("--admin-addr={admin}")
+                } else {
+                    a
+                }
+            })
+            .collect();
+        assert!(args.contains(&format!("--admin-addr={admin}")), "{args:?}");
+        args.extend_from_slice(more);
+        let kubeconfig = release.token_kubeconfig();
+        let log = std::env::temp_dir().join(format!("vlo-{}-{pod}-{}.log", release.ns, std::process::id()));
+        let child = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+            .args(&args)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("POD_NAME", pod)
+            .env("POD_NAMESPACE", &release.ns)
+            .env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
+            .env("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create the operator's log"))
+            .spawn()
+            .expect("start the operator binary");
+        Self {
+            child: Mutex::new(child),
+            admin,
+            log,
+            kubeconfig,
+        }
+    }
+
+    /// Panics with the operator's log if it has exited (e.g. it refused an argument).
+    fn assert_running(&self) {
+        let exited = {
+            let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+            child.try_wait().expect("wait for the operator")
+        };
+        if let Some(status) = exited {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            panic!("the operator run with the chart's args exited ({status}):\n{log}");
+        }
+    }
+
+    /// Waits until `/readyz` answers 200.
+    async fn ready(&self) {
+        eventually("operator /readyz", LIMIT, || {
+            self.assert_running();
+            async {
+                http_get(&format!("http://{}/readyz", self.admin))
+                    .await
+                    .filter(|r| r.0 == 200)
+            }
+        })
+        .await;
+    }
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        let child = self.child.get_mut().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_file(&self.kubeconfig);
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The name of one of the release's Pods.
+fn a_pod_of(release: &Release) -> String {
+    let pods = release.pods();
+    pods.first()
+        .and_then(|p| p["metadata"]["name"].as_str())
+        .expect("the release has a Pod")
+        .into()
+}
+
+/// Runs the real operator out of cluster as the chart configures it (its args, its ServiceAccount,
+/// one of its Pods' identity; confined to `app_ns` when the release watches every namespace, so as
+/// not to reconcile other tests' objects) and drives one object through its whole life.
 async fn lifecycle_as(release: &Release, app_ns: &str) {
     let emu = emulator().await;
-    let kubeconfig = release.token_kubeconfig();
-    let op = Binary::spawn_with_env(
-        app_ns,
-        &emu.url,
-        &["--leader-elect", "true", "--lease-namespace", &release.ns],
-        &[("KUBECONFIG", kubeconfig.to_str().unwrap())],
-    );
-    eventually("operator /readyz", LIMIT, || async {
-        op.admin_get("/readyz").await.filter(|r| r.0 == 200)
-    })
-    .await;
+    let more = if release.args().iter().any(|a| a.starts_with("--namespace=")) {
+        vec![]
+    } else {
+        vec![format!("--namespace={app_ns}")]
+    };
+    let op = Deployed::start(release, &a_pod_of(release), &emu.url, &more);
+    op.ready().await;
     apply_app(app_ns);
     wait_ready(app_ns, "app");
     assert_eq!(emu.fake.associations().len(), 1);
@@ -209,7 +331,7 @@ async fn lifecycle_as(release: &Release, app_ns: &str) {
         emu.fake.associations().is_empty(),
         "the association went with the object"
     );
-    let _ = std::fs::remove_file(kubeconfig);
+    op.assert_running();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,10 +371,12 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
         assert!(can_i(&user, Some(&app_ns), &what), "{user} can {what:?}");
         assert!(can_i(&user, None, &what), "{user} can {what:?} in all namespaces");
     }
+    let lease = format!("leases.coordination.k8s.io/{}", release.lease());
+    assert_eq!(lease, "leases.coordination.k8s.io/vlo-ha-vpc-lattice-operator-leader");
     for what in [
         ["create", "leases.coordination.k8s.io"],
-        ["get", "leases.coordination.k8s.io/vpc-lattice-operator-leader"],
-        ["patch", "leases.coordination.k8s.io/vpc-lattice-operator-leader"],
+        ["get", lease.as_str()],
+        ["patch", lease.as_str()],
     ] {
         assert!(can_i(&user, Some(&ns), &what), "{user} can {what:?} in {ns}");
         assert!(
@@ -260,10 +384,16 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
             "{user} cannot {what:?} outside {ns}"
         );
     }
-    assert!(
-        !can_i(&user, Some(&ns), &["patch", "leases.coordination.k8s.io/someone-else"]),
-        "{user} writes only its own Lease"
-    );
+    for other in ["someone-else", "vpc-lattice-operator-leader"] {
+        assert!(
+            !can_i(
+                &user,
+                Some(&ns),
+                &["patch", &format!("leases.coordination.k8s.io/{other}")]
+            ),
+            "{user} writes only its own Lease, not {other}"
+        );
+    }
     for what in [
         vec!["get", "secrets"],
         vec!["list", "secrets"],
@@ -456,4 +586,265 @@ async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
         None,
     ));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Installs two releases of the chart into one namespace, each watching a namespace of its own.
+async fn two_releases(prefix: &str) -> (String, [(Release, String); 2]) {
+    cluster::with_nodes();
+    let client = cluster::client().await;
+    let ns = cluster::restricted_namespace(&client, &format!("vlo-{prefix}")).await;
+    let mut releases = vec![];
+    for side in ["a", "b"] {
+        let watched = cluster::namespace(&client, &format!("{prefix}-team-{side}")).await;
+        let values = format!("clusterName: test-cluster\nreplicaCount: 1\nwatchNamespace: {watched}\n");
+        releases.push((install(&format!("{prefix}-{side}"), &ns, &values), watched));
+    }
+    let [a, b]: [(Release, String); 2] = releases.try_into().ok().unwrap();
+    (ns, [a, b])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_releases_in_one_namespace_install_side_by_side() {
+    let (ns, releases) = two_releases("pair").await;
+    let [(a, _), (b, _)] = &releases;
+    assert_ne!(a.deployment, b.deployment);
+    for ((r, watched), (other, _)) in [(&releases[0], &releases[1]), (&releases[1], &releases[0])] {
+        assert_eq!(r.ready_pod_zones().len(), 1);
+        // Its objects outside the release namespace are named `<namespace>.<full name>`.
+        let instance = format!("app.kubernetes.io/instance={}", r.name);
+        for (kind, namespace) in [
+            ("clusterrole", None),
+            ("clusterrolebinding", None),
+            ("validatingadmissionpolicy", None),
+            ("validatingadmissionpolicybinding", None),
+            ("role", Some(watched.as_str())),
+            ("rolebinding", Some(watched.as_str())),
+        ] {
+            let mut args = vec!["get", kind, "-l", &instance, "-o", "json"];
+            if let Some(n) = namespace {
+                args.extend(["-n", n]);
+            }
+            let items = json(&args);
+            let names: Vec<&str> = items["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["metadata"]["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(names, [r.qualified()], "{kind} of {}", r.name);
+        }
+        let vapb = json(&["get", "validatingadmissionpolicybinding", &r.qualified(), "-o", "json"]);
+        assert_eq!(vapb["spec"]["policyName"], r.qualified().as_str());
+        assert_eq!(
+            vapb["spec"]["matchResources"]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            watched.as_str(),
+            "each release's admission policy applies where it watches"
+        );
+        // Each reads and writes its own Lease, not the other's.
+        let user = r.user();
+        let own = format!("leases.coordination.k8s.io/{}", r.lease());
+        let theirs = format!("leases.coordination.k8s.io/{}", other.lease());
+        assert!(can_i(&user, Some(&ns), &["patch", &own]), "{user} patches {own}");
+        assert!(
+            !can_i(&user, Some(&ns), &["patch", &theirs]),
+            "{user} cannot patch {theirs}"
+        );
+        assert!(can_i(&user, Some(watched.as_str()), &["watch", CRD]));
+    }
+    // Helm tracks them apart: uninstalling one leaves the other whole.
+    helm_ok(&["uninstall", &a.name, "-n", &ns, "--wait"]);
+    assert!(!kubectl(&["get", "clusterrole", &a.qualified()], None).status.success());
+    for kind in ["clusterrole", "clusterrolebinding", "validatingadmissionpolicy"] {
+        ok(kubectl(&["get", kind, &b.qualified()], None));
+    }
+    assert_eq!(b.deployment()["status"]["readyReplicas"], 1);
+    helm_ok(&["uninstall", &b.name, "-n", &ns, "--wait"]);
+}
+
+/// Each release's operator, run with the chart's args (`--leader-election-id=<full name>-leader`), holds a
+/// Lease of its own, so both lead at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_releases_in_one_namespace_each_lead_through_their_own_lease() {
+    let (ns, releases) = two_releases("lead").await;
+    let emu = emulator().await;
+    let ops: Vec<(&Release, String, Deployed)> = releases
+        .iter()
+        .map(|(r, _)| {
+            let pod = a_pod_of(r);
+            let op = Deployed::start(r, &pod, &emu.url, &[]);
+            (r, pod, op)
+        })
+        .collect();
+    for (r, pod, op) in &ops {
+        op.ready().await;
+        let holder = eventually(&format!("{} holds Lease {}", r.name, r.lease()), LIMIT, || {
+            op.assert_running();
+            async {
+                let out = kubectl(&["get", "lease", &r.lease(), "-n", &ns, "-o", "json"], None);
+                let lease: Value = serde_json::from_slice(&out.stdout).ok()?;
+                lease["spec"]["holderIdentity"].as_str().map(String::from)
+            }
+        })
+        .await;
+        assert_eq!(
+            &holder,
+            pod,
+            "Lease {} is held by a Pod of release {}",
+            r.lease(),
+            r.name
+        );
+        let metrics = http_get(&format!("http://{}/metrics", op.admin))
+            .await
+            .expect("/metrics");
+        assert!(
+            metrics.1.lines().any(|l| l == "vpc_lattice_operator_leader 1"),
+            "{} leads: {}",
+            r.name,
+            metrics.1
+        );
+    }
+    for (_, _, op) in &ops {
+        op.assert_running();
+    }
+    drop(ops);
+    for (r, _) in &releases {
+        helm_ok(&["uninstall", &r.name, "-n", &ns, "--wait"]);
+    }
+}
+
+/// helm against a control plane of the test's own.
+fn helm_at(cp: &cluster::Private, args: &[&str]) -> String {
+    let home = std::env::temp_dir().join(format!("vlo-helm-private-{}", std::process::id()));
+    let out = Command::new(tools::helm())
+        .env("KUBECONFIG", cp.kubeconfig())
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .args(args)
+        .output()
+        .expect("run helm");
+    assert!(out.status.success(), "helm {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into()
+}
+
+/// The chart's ValidatingAdmissionPolicy on a real API server, installed cluster-wide as by default:
+/// on a control plane of the test's own, since it refuses `Always` in every unlabelled namespace
+/// (other tests may use it in theirs). No nodes: the policy needs no Pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admission_policy_refuses_adoption_outside_labelled_namespaces() {
+    let cp = cluster::Private::start("adoption");
+    let label = "vpclattice.operator.dev/allow-adoption=true";
+    let (key, value) = label.split_once('=').unwrap();
+    cp.ok(
+        &["apply", "-f", "-"],
+        Some(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: vlo-system}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: plain}}\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata: {{name: adopters, labels: {{{key}: \"{value}\"}}}}\n"
+        )),
+    );
+    let spec = |policy: &str| {
+        let mut s = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
+        if !policy.is_empty() {
+            s.push_str(&format!("\n  adoptionPolicy: {policy}"));
+        }
+        s
+    };
+    let apply = |ns: &str, name: &str, policy: &str, dry_run: bool| {
+        let mut args = vec!["apply", "-n", ns, "-f", "-"];
+        if dry_run {
+            args.push("--dry-run=server");
+        }
+        let out = cp.kubectl(&args, Some(&manifest(name, &spec(policy))));
+        if out.status.success() {
+            Ok(text(&out))
+        } else {
+            Err(text(&out))
+        }
+    };
+    // Made before the policy exists: an object that is `Always` already in an unlabelled namespace.
+    apply("plain", "legacy", "Always", false).expect("no policy yet");
+
+    helm_at(
+        &cp,
+        &[
+            "install",
+            "vlo",
+            &format!("{REPO}/{CHART}"),
+            "-n",
+            "vlo-system",
+            "--set",
+            "clusterName=test-cluster",
+        ],
+    );
+    let name = "vlo-system.vlo-vpc-lattice-operator";
+    cp.ok(&["get", "validatingadmissionpolicy", name], None);
+    let binding: Value =
+        serde_json::from_str(&cp.ok(&["get", "validatingadmissionpolicybinding", name, "-o", "json"], None)).unwrap();
+    assert_eq!(binding["spec"]["policyName"], name);
+    assert_eq!(binding["spec"]["validationActions"], serde_json::json!(["Deny"]));
+
+    // The API server loads a new policy asynchronously: wait (bounded) until it refuses a create,
+    // then check what it says.
+    let err = eventually("the admission policy takes effect", LIMIT, || async {
+        apply("plain", "adopt", "Always", true).err()
+    })
+    .await;
+    let rule = format!(
+        "spec.adoptionPolicy: Always is allowed only in namespaces labelled {label} (set by the platform team; \
+         see docs/security.md), and namespace plain is not: use IfOwned, or ask for the label"
+    );
+    let denied = format!("ValidatingAdmissionPolicy '{name}' with binding '{name}' denied request: {rule}");
+    assert!(
+        err.contains(&denied),
+        "the refusal names the rule and what to do: {err}"
+    );
+    assert!(err.contains("is forbidden"), "{err}");
+
+    // A real create is refused the same way and stores nothing.
+    let err = apply("plain", "adopt", "Always", false).expect_err("Always in an unlabelled namespace");
+    assert!(err.contains(&denied), "{err}");
+    assert!(
+        !cp.kubectl(&["get", "snsa", "adopt", "-n", "plain"], None)
+            .status
+            .success()
+    );
+
+    // IfOwned, Never and the default are accepted anywhere.
+    for policy in ["IfOwned", "Never", ""] {
+        apply("plain", "dry", policy, true).unwrap_or_else(|e| panic!("{policy:?} in plain: {e}"));
+    }
+    apply("plain", "owned", "IfOwned", false).expect("IfOwned in plain");
+
+    // An update that changes the policy to Always is refused; the object stays as it was.
+    let err = apply("plain", "owned", "Always", false).expect_err("IfOwned -> Always in plain");
+    assert!(err.contains(&denied), "{err}");
+    let owned: Value =
+        serde_json::from_str(&cp.ok(&["get", "snsa", "owned", "-n", "plain", "-o", "json"], None)).unwrap();
+    assert_eq!(owned["spec"]["adoptionPolicy"], "IfOwned");
+
+    // An object that is Always already stays updatable (the operator must still remove its
+    // finalizer), may leave Always, but not come back.
+    cp.ok(&["label", "snsa", "legacy", "-n", "plain", "touched=yes"], None);
+    cp.ok(
+        &["annotate", "snsa", "legacy", "-n", "plain", "example.test/note=kept"],
+        None,
+    );
+    apply("plain", "legacy", "IfOwned", false).expect("Always -> IfOwned");
+    let err = apply("plain", "legacy", "Always", false).expect_err("IfOwned -> Always again");
+    assert!(err.contains(&denied), "{err}");
+
+    // In the labelled namespace Always is accepted, on create and on update.
+    apply("adopters", "adopt", "Always", true).expect("Always in a labelled namespace (dry run)");
+    apply("adopters", "adopt", "Always", false).expect("Always in a labelled namespace");
+    apply("adopters", "owned", "IfOwned", false).expect("IfOwned in a labelled namespace");
+    apply("adopters", "owned", "Always", false).expect("IfOwned -> Always in a labelled namespace");
+    let adopted: Value =
+        serde_json::from_str(&cp.ok(&["get", "snsa", "owned", "-n", "adopters", "-o", "json"], None)).unwrap();
+    assert_eq!(adopted["spec"]["adoptionPolicy"], "Always");
+
+    // Objects are deleted whatever their policy.
+    cp.ok(&["delete", "snsa", "--all", "-n", "plain", "--wait=false"], None);
+    cp.ok(&["delete", "snsa", "--all", "-n", "adopters", "--wait=false"], None);
+    helm_at(&cp, &["uninstall", "vlo", "-n", "vlo-system"]);
 }

@@ -20,6 +20,28 @@ already contains the name). Truncated to 63 characters (the DNS label limit).
 {{- end }}
 {{- end }}
 
+{{/*
+The name of the release's objects outside its namespace: the cluster-scoped ones (ClusterRole,
+ClusterRoleBinding, ValidatingAdmissionPolicy and its binding) and those in the watched namespace
+(Role, RoleBinding) or the dashboard's: `<release namespace>.<full name>`. A release makes at most one
+object of each kind there, and a namespace name holds no dot, so two releases get the same name only
+when they share both namespace and full name (when their Deployments would collide too), whatever
+dots and dashes their names hold.
+*/}}
+{{- define "vpc-lattice-operator.qualifiedName" -}}
+{{- printf "%s.%s" .Release.Namespace (include "vpc-lattice-operator.fullname" .) }}
+{{- end }}
+
+{{/* The name of the leader Lease (`--leader-election-id`): one per release, so releases may share a namespace. */}}
+{{- define "vpc-lattice-operator.leaseName" -}}
+{{- printf "%s-leader" (include "vpc-lattice-operator.fullname" .) }}
+{{- end }}
+
+{{/* clusterName, which has no default. */}}
+{{- define "vpc-lattice-operator.clusterName" -}}
+{{- required "clusterName is required: the name of this cluster, written to the vpclattice.operator.dev/cluster tag of every association and used by the tag-scoped IAM policy; give each cluster that shares an AWS account its own" .Values.clusterName }}
+{{- end }}
+
 {{/* chart-version, for the helm.sh/chart label. */}}
 {{- define "vpc-lattice-operator.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}

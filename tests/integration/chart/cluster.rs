@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 
 use serde_norway::Value;
 
-use super::{CHART, NAMESPACE, RELEASE, monitoring_crds, parse_docs, template_in, variants};
+use super::{
+    CHART, CLUSTER_NAME, LEASE, NAMESPACE, RELEASE, TEST_VALUES, monitoring_crds, parse_docs, template_in, variants,
+};
 use crate::support::cluster::{self, kubectl};
 use crate::support::text;
 use crate::support::tools::helm;
@@ -155,6 +157,8 @@ fn chart_install_dry_run_renders_the_notes() {
             "--namespace",
             NAMESPACE,
             "--dry-run=server",
+            "-f",
+            TEST_VALUES,
             "--set",
             "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::111122223333:role/lattice",
         ])
@@ -169,7 +173,22 @@ fn chart_install_dry_run_renders_the_notes() {
         "kubectl get snsa -A".into(),
         "IRSA role arn:aws:iam::111122223333:role/lattice".into(),
         "kubectl apply --server-side --force-conflicts -f crds/".into(),
+        format!("for cluster \"{CLUSTER_NAME}\""),
+        format!("kubectl -n {NAMESPACE} get lease {LEASE} -o jsonpath"),
+        "kubectl label namespace <namespace> vpclattice.operator.dev/allow-adoption=true".into(),
+        format!("ValidatingAdmissionPolicy {NAMESPACE}.{RELEASE} refuses"),
     ] {
         assert!(notes.contains(&needle), "NOTES tell `{needle}`: {notes}");
     }
+
+    // Without clusterName helm install refuses, saying why.
+    let out = cluster::helm_env(&mut std::process::Command::new(helm()), home.path())
+        .args(["install", RELEASE, CHART, "--namespace", NAMESPACE, "--dry-run=server"])
+        .output()
+        .expect("helm install --dry-run");
+    assert!(
+        !out.status.success() && text(&out).contains("clusterName is required: the name of this cluster"),
+        "{}",
+        text(&out)
+    );
 }

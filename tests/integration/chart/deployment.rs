@@ -71,6 +71,12 @@ fn chart_every_operator_flag_is_a_value() {
         "aws.region=eu-west-1",
         "--set",
         "aws.endpointUrl=https://vpc-lattice.example.test",
+        "--set",
+        "allowedRoleArns[0]=arn:aws:iam::111122223333:role/lattice-*",
+        "--set",
+        "allowedRoleArns[1]=arn:aws-cn:iam::*:role/platform/team-?",
+        "--set",
+        "adoption.allowedNamespaceLabel=platform.example.com/adopt=yes",
     ]);
     let args = r.args();
     for want in [
@@ -80,14 +86,32 @@ fn chart_every_operator_flag_is_a_value() {
         "--resync-interval=45s",
         "--observation-max-age=2500ms",
         "--aws-max-rps=25",
+        "--allow-adoption-label=platform.example.com/adopt=yes",
         "--leader-elect=true",
         "--lease-namespace=lattice-system",
+        "--leader-election-id=vpc-lattice-operator-leader",
         "--admin-addr=[::]:9090",
         "--log-format=text",
         "--log-filter=warn,vpc_lattice_operator=debug",
     ] {
         assert!(args.contains(&want.to_string()), "{want} in {args:?}");
     }
+    // One --allowed-role-arn per entry, in order; none when the list is empty (any role).
+    let roles: Vec<&str> = args
+        .iter()
+        .filter_map(|a| a.strip_prefix("--allowed-role-arn="))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "arn:aws:iam::111122223333:role/lattice-*",
+            "arn:aws-cn:iam::*:role/platform/team-?"
+        ]
+    );
+    assert!(
+        !render(&[]).args().iter().any(|a| a.starts_with("--allowed-role-arn")),
+        "no allow-list by default"
+    );
     let env = r.env();
     assert_eq!(env["AWS_REGION"]["value"], "eu-west-1");
     assert_eq!(

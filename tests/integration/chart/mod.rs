@@ -3,8 +3,10 @@
 //! is in its own header. The alerts and the dashboard are tested in monitoring.rs, a real install in
 //! install.rs. Here: the chart's constants and the helpers that render it and read what it renders.
 
+pub mod adoption;
 pub mod cluster;
 pub mod deployment;
+pub mod names;
 pub mod rbac;
 pub mod render;
 pub mod replicas;
@@ -29,8 +31,13 @@ pub const NAMESPACE: &str = "lattice-system";
 /// The Kubernetes version `helm template`/`helm lint` assume (the test control plane's); helm's own
 /// default is older than the chart's kubeVersion.
 pub const KUBE_VERSION: &str = "1.37.0";
-/// The name of the Lease (src/runtime/leader.rs).
-pub const LEASE: &str = vpc_lattice_operator::runtime::leader::LEASE_NAME;
+/// The leader Lease of [`RELEASE`]: `<full name>-leader` (`--leader-election-id`).
+pub const LEASE: &str = "vpc-lattice-operator-leader";
+/// The values every render starts from (`-f`, so a test's own `-f` and `--set` win): `clusterName`,
+/// which the chart requires.
+pub const TEST_VALUES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/chart/test-values.yaml");
+/// The `clusterName` of [`TEST_VALUES`].
+pub const CLUSTER_NAME: &str = "test-cluster";
 
 /// The directory holding the ServiceMonitor and PrometheusRule CRDs of the pinned prometheus-operator.
 pub fn monitoring_crds() -> &'static Path {
@@ -46,8 +53,16 @@ pub fn run(program: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/// `helm template` of the chart as `release` in `namespace` with more arguments (`--set …`, `-f …`).
+/// `helm template` of the chart as `release` in `namespace` with [`TEST_VALUES`] and more arguments
+/// (`--set …`, `-f …`).
 pub fn template_in(release: &str, namespace: &str, args: &[&str]) -> Result<String, String> {
+    let mut all = vec!["-f", TEST_VALUES];
+    all.extend_from_slice(args);
+    template_bare_in(release, namespace, &all)
+}
+
+/// `helm template` of the chart as `release` in `namespace` with only `args` (not [`TEST_VALUES`]).
+pub fn template_bare_in(release: &str, namespace: &str, args: &[&str]) -> Result<String, String> {
     let mut all = vec![
         "template",
         release,

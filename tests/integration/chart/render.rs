@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 
 use serde_norway::Value;
 
-use super::{CHART, NAMESPACE, RELEASE, chart_yaml, render, render_in, run, s, seq, variants, yaml};
+use super::{
+    CHART, CLUSTER_NAME, LEASE, NAMESPACE, RELEASE, TEST_VALUES, chart_yaml, render, render_in, run, s, seq,
+    template_bare_in, variants, yaml,
+};
 use crate::support::text;
 use crate::support::tools::helm;
 
@@ -32,14 +35,57 @@ fn chart_versions_follow_the_cargo_package() {
         assert!(!chart[key].is_null(), "Chart.yaml has {key}");
     }
     // The kubeVersion constraint is enforced: the oldest supported minor renders, an older one not.
-    let at = |v: &str| run(&helm(), &["template", "x", CHART, "--kube-version", v], None);
-    assert!(at("1.28.0").status.success());
-    let old = at("1.27.9");
+    // Below 1.30 (no admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy) the admission policy
+    // must be turned off, and the chart says so.
+    let at = |v: &str, more: &[&str]| {
+        let mut args = vec!["template", "x", CHART, "-f", TEST_VALUES, "--kube-version", v];
+        args.extend_from_slice(more);
+        run(&helm(), &args, None)
+    };
+    let off = ["--set", "adoption.admissionPolicy.enabled=false"];
+    assert!(at("1.28.0", &off).status.success(), "{}", text(&at("1.28.0", &off)));
+    let old = at("1.27.9", &off);
     assert!(
         !old.status.success() && text(&old).contains("kubeVersion"),
         "{}",
         text(&old)
     );
+    let no_vap = at("1.29.9", &[]);
+    assert!(
+        !no_vap.status.success()
+            && text(&no_vap).contains(
+                "adoption.admissionPolicy.enabled needs Kubernetes 1.30 or newer (admissionregistration.k8s.io/v1 \
+                 ValidatingAdmissionPolicy): set it to false on older clusters"
+            ),
+        "{}",
+        text(&no_vap)
+    );
+    assert!(at("1.30.0", &[]).status.success());
+}
+
+#[test]
+fn chart_requires_the_cluster_name() {
+    let message = "clusterName is required: the name of this cluster, written to the vpclattice.operator.dev/cluster \
+                   tag of every association and used by the tag-scoped IAM policy; give each cluster that shares an \
+                   AWS account its own";
+    for args in [
+        &[][..],
+        &["--set", "clusterName="][..],
+        &["--set", "clusterName=null"][..],
+        &["--set", "replicaCount=1", "--set", "watchNamespace=team-a"][..],
+    ] {
+        let err = template_bare_in(RELEASE, NAMESPACE, args).expect_err("no clusterName");
+        assert!(err.contains(message), "{args:?}: helm names the missing value: {err}");
+    }
+    // helm lint renders leniently (`required` and `fail` do not fail it) but says it.
+    let lint = run(
+        &helm(),
+        &["lint", "--strict", "--kube-version", super::KUBE_VERSION, CHART],
+        None,
+    );
+    assert!(text(&lint).contains(message), "{}", text(&lint));
+    let r = render(&["--set", "clusterName=prod-eu-1"]);
+    assert!(r.args().contains(&"--cluster-name=prod-eu-1".to_string()));
 }
 
 #[test]
@@ -56,7 +102,9 @@ fn chart_defaults_render_an_ha_operator() {
             "Role",
             "RoleBinding",
             "Service",
-            "ServiceAccount"
+            "ServiceAccount",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
         ]
         .into_iter()
         .map(String::from)
@@ -65,6 +113,19 @@ fn chart_defaults_render_an_ha_operator() {
     );
     let d = r.deployment();
     assert_eq!(d["metadata"]["name"], RELEASE);
+    let cluster_scoped = format!("{NAMESPACE}.{RELEASE}");
+    for kind in [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ] {
+        assert_eq!(r.one(kind)["metadata"]["name"], cluster_scoped.as_str(), "{kind}");
+        assert!(
+            r.one(kind)["metadata"]["namespace"].is_null(),
+            "{kind} is cluster-scoped"
+        );
+    }
     assert_eq!(d["metadata"]["namespace"], NAMESPACE);
     assert_eq!(d["spec"]["replicas"], 2);
     let selector =
@@ -83,15 +144,17 @@ fn chart_defaults_render_an_ha_operator() {
         r.args(),
         [
             "run",
-            "--cluster-name=default",
+            format!("--cluster-name={CLUSTER_NAME}").as_str(),
             "--concurrency=8",
             "--resync-interval=10m",
             "--observation-max-age=1s",
             "--shutdown-timeout=20s",
             "--aws-max-rps=10",
             "--require-namespace-role=false",
+            "--allow-adoption-label=vpclattice.operator.dev/allow-adoption=true",
             "--leader-elect=true",
             "--lease-namespace=lattice-system",
+            format!("--leader-election-id={LEASE}").as_str(),
             "--admin-addr=0.0.0.0:8080",
             "--log-format=json",
             "--log-filter=info",
@@ -225,6 +288,15 @@ fn chart_names_follow_the_overrides() {
         .iter()
         .filter(|d| d["kind"] != "Role" && d["kind"] != "RoleBinding")
     {
-        assert_eq!(doc["metadata"]["name"], "lattice-operator", "{:?}", doc["kind"]);
+        let want = if doc["metadata"]["namespace"].is_null() {
+            format!("{NAMESPACE}.lattice-operator")
+        } else {
+            "lattice-operator".to_string()
+        };
+        assert_eq!(doc["metadata"]["name"], want.as_str(), "{:?}", doc["kind"]);
     }
+    assert!(
+        r.args()
+            .contains(&"--leader-election-id=lattice-operator-leader".to_string())
+    );
 }

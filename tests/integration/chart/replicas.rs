@@ -25,7 +25,11 @@ fn chart_replicas_leader_election_and_disruption_budget() {
     let r = render(&["--set", "leaderElection.enabled=false", "--set", "replicaCount=1"]);
     let args = r.args();
     assert!(args.contains(&"--leader-elect=false".to_string()));
-    assert!(!args.iter().any(|a| a.starts_with("--lease-namespace")));
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.starts_with("--lease-namespace") || a.starts_with("--leader-election-id"))
+    );
     assert!(r.all("Role").is_empty() && r.all("RoleBinding").is_empty());
     let err = template_in(RELEASE, NAMESPACE, &["--set", "leaderElection.enabled=false"]).unwrap_err();
     assert!(err.contains("leaderElection.enabled"), "{err}");

@@ -8,7 +8,9 @@ use std::process::Command;
 
 use serde_norway::Value;
 
-use super::{CHART, KUBE_VERSION, NAMESPACE, RELEASE, chart_yaml, run, template_in, values_file, variants, yaml};
+use super::{
+    CHART, KUBE_VERSION, NAMESPACE, RELEASE, TEST_VALUES, chart_yaml, run, template_in, values_file, variants, yaml,
+};
 use crate::support::tools::{helm, helm_docs};
 use crate::support::{copy_dir, text};
 
@@ -19,7 +21,17 @@ fn refused(values: &str, key: &str) {
     assert!(err.contains(key), "helm template names {key}: {err}");
     let lint = run(
         &helm(),
-        &["lint", "--strict", "--kube-version", KUBE_VERSION, CHART, "-f", &f.path],
+        &[
+            "lint",
+            "--strict",
+            "--kube-version",
+            KUBE_VERSION,
+            CHART,
+            "-f",
+            TEST_VALUES,
+            "-f",
+            &f.path,
+        ],
         None,
     );
     assert!(!lint.status.success(), "helm lint refuses {values}");
@@ -45,6 +57,34 @@ fn chart_schema_refuses_typos_and_wrong_types() {
     refused("prometheusRule:\n  disabledAlerts: [NoSuchAlert]\n", "disabledAlerts");
     refused("serviceMonitor:\n  interval: often\n", "interval");
     refused("podDisruptionBudget:\n  maxUnavailable: some\n", "maxUnavailable");
+    // clusterName: an AWS tag value (letters, digits, white space and _ . : / = + - @), 1-256 long.
+    refused("clusterName: 'prod#1'\n", "clusterName");
+    refused("clusterName: '   '\n", "clusterName");
+    refused(&format!("clusterName: {}\n", "c".repeat(257)), "clusterName");
+    refused("clusterName: 42\n", "clusterName");
+    for ok in ["prod-eu-1", "prod eu/1", "équipe_α:2=+@.", &"c".repeat(256)] {
+        let f = values_file(&format!("clusterName: '{ok}'\n"));
+        template_in(RELEASE, NAMESPACE, &["-f", &f.path]).unwrap_or_else(|e| panic!("clusterName {ok}: {e}"));
+    }
+    // allowedRoleArns: IAM role ARN patterns, without commas (the operator splits the flag at them).
+    refused("allowedRoleArns: arn:aws:iam::111122223333:role/a\n", "allowedRoleArns");
+    refused("allowedRoleArns: ['lattice-*']\n", "allowedRoleArns");
+    refused(
+        "allowedRoleArns: ['arn:aws:iam::111122223333:role/a,b']\n",
+        "allowedRoleArns",
+    );
+    refused(
+        "allowedRoleArns: ['arn:aws:iam::111122223333:user/a']\n",
+        "allowedRoleArns",
+    );
+    refused(
+        "allowedRoleArns: ['arn:aws:iam::1:role/a', 'arn:aws:iam::1:role/a']\n",
+        "allowedRoleArns",
+    );
+    // adoption: typed, no unknown keys.
+    refused("adoption:\n  allowedNamespaceLabels: a=b\n", "allowedNamespaceLabels");
+    refused("adoption:\n  admissionPolicy: true\n", "admissionPolicy");
+    refused("adoption:\n  admissionPolicy:\n    enable: true\n", "enable");
     // An umbrella chart's (or Rancher's) `global` is allowed.
     let f = values_file("global:\n  imageRegistry: mirror.example.test\n  cattle: {clusterId: c-1}\n");
     template_in(RELEASE, NAMESPACE, &["-f", &f.path]).expect("global is allowed");
@@ -61,14 +101,31 @@ fn chart_lint_strict_passes_for_every_variant() {
             CHART,
             "--namespace",
             NAMESPACE,
+            "-f",
+            TEST_VALUES,
         ];
         all.extend(args.iter().map(String::as_str));
         let out = run(&helm(), &all, None);
         assert!(out.status.success(), "helm lint --strict ({name}): {}", text(&out));
         assert!(text(&out).contains("0 chart(s) failed"), "{}", text(&out));
     }
-    // The minimum supported Kubernetes, too (deprecation checks at that version).
-    let out = run(&helm(), &["lint", "--strict", "--kube-version", "1.28.0", CHART], None);
+    // The minimum supported Kubernetes, too (deprecation checks at that version), where the admission
+    // policy (admissionregistration.k8s.io/v1 since 1.30) must be off.
+    let out = run(
+        &helm(),
+        &[
+            "lint",
+            "--strict",
+            "--kube-version",
+            "1.28.0",
+            CHART,
+            "-f",
+            TEST_VALUES,
+            "--set",
+            "adoption.admissionPolicy.enabled=false",
+        ],
+        None,
+    );
     assert!(out.status.success(), "{}", text(&out));
 }
 
