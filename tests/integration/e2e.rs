@@ -400,7 +400,15 @@ async fn a_taken_admin_port_fails_start_up_with_a_clear_message() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
-        .args(["run", "--admin-addr", &addr, "--namespace", "default", "--cluster-name", "test"])
+        .args([
+            "run",
+            "--admin-addr",
+            &addr,
+            "--namespace",
+            "default",
+            "--cluster-name",
+            "test",
+        ])
         .env("KUBECONFIG", cluster::kubeconfig())
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
