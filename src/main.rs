@@ -154,7 +154,8 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let admin = tokio::spawn(admin::serve(listener, ready.clone(), metrics.clone()));
 
     let aws = SdkLattice::load_config().await;
-    identity::log_caller(&aws, &args.cluster_name).await;
+    // Said in the background: an STS that does not answer must not hold the start.
+    tokio::spawn(identity::log_caller(aws.clone(), args.cluster_name.clone()));
     let lattice = Arc::new(
         NamespaceRoles::new(client.clone(), aws, limiter(args.aws_max_rps), aws_calls).with_rules(TenancyRules {
             require_role: args.require_namespace_role,

@@ -13,7 +13,8 @@ use crate::lattice::error::readable;
 const CALLER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Logs the region, the cluster name and the caller identity of `config`; never fails.
-pub async fn log_caller(config: &SdkConfig, cluster: &str) {
+pub async fn log_caller(config: SdkConfig, cluster: String) {
+    let (config, cluster) = (&config, cluster.as_str());
     let region = config.region().map(|r| r.to_string());
     if region.is_none() {
         warn!(
