@@ -31,11 +31,10 @@ pub const SERVICE_NETWORK_IDENTIFIER_PATTERN: &str =
 /// Characters AWS allows in tag keys and values: Unicode letters, digits, white space, `_ . : / = + - @`.
 pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
 
-/// Associates an Amazon VPC Lattice service with a service network, and keeps it associated.
-///
-/// The operator creates the association in AWS, reports its state in `.status`, recreates it when it
-/// fails or disappears, keeps its tags in line with `.spec.tags`, and deletes it when this object is
-/// deleted (unless `deletionPolicy` is `Retain`).
+/// The association to make and keep: which service joins which service network, the tags it
+/// carries, and what the operator does when the pair is associated already or this object is
+/// deleted. The operator creates the association in AWS, reports its state in `.status`, recreates
+/// it when it fails or disappears, and keeps its tags in line with `tags`.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "vpclattice.operator.dev",
@@ -48,13 +47,16 @@ pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
     namespaced,
     doc = "Associates an Amazon VPC Lattice service with a service network and keeps it associated.",
     status = "ServiceNetworkServiceAssociationStatus",
-    printcolumn = r#"{"name":"Service","type":"string","jsonPath":".spec.serviceIdentifier"}"#,
-    printcolumn = r#"{"name":"Network","type":"string","jsonPath":".spec.serviceNetworkIdentifier"}"#,
-    printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.associationStatus"}"#,
+    printcolumn = r#"{"name":"Service","type":"string","description":"The service's name, as AWS reports it","jsonPath":".status.serviceName"}"#,
+    printcolumn = r#"{"name":"Network","type":"string","description":"The service network's name, as AWS reports it","jsonPath":".status.serviceNetworkName"}"#,
+    printcolumn = r#"{"name":"Status","type":"string","description":"The association's status in AWS","jsonPath":".status.associationStatus"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
-    printcolumn = r#"{"name":"ID","type":"string","jsonPath":".status.id"}"#,
-    printcolumn = r#"{"name":"Reason","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Service-ID","type":"string","priority":1,"description":"spec.serviceIdentifier","jsonPath":".spec.serviceIdentifier"}"#,
+    printcolumn = r#"{"name":"Network-ID","type":"string","priority":1,"description":"spec.serviceNetworkIdentifier","jsonPath":".spec.serviceNetworkIdentifier"}"#,
+    printcolumn = r#"{"name":"ID","type":"string","priority":1,"description":"The association's ID","jsonPath":".status.id"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceNetworkServiceAssociationSpec {
@@ -241,8 +243,111 @@ impl ServiceNetworkServiceAssociation {
     }
 }
 
+/// The CustomResourceDefinition, its descriptions made whole paragraphs ([`paragraphs`]).
+pub fn crd() -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    use kube::CustomResourceExt;
+    let mut value = serde_json::to_value(ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises");
+    rewrap_descriptions(&mut value);
+    serde_json::from_value(value).expect("the CRD deserialises")
+}
+
 /// The CustomResourceDefinition as YAML, as `vpc-lattice-operator crd` prints it and `crds/` holds it.
 pub fn crd_yaml() -> String {
-    use kube::CustomResourceExt;
-    serde_norway::to_string(&ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises")
+    serde_norway::to_string(&crd()).expect("the CRD serialises")
+}
+
+/// Rewrites every `description` under `value` with [`paragraphs`].
+fn rewrap_descriptions(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    serde_json::Value::String(text) if key == "description" => *text = paragraphs(text),
+                    _ => rewrap_descriptions(v),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(rewrap_descriptions),
+        _ => {}
+    }
+}
+
+/// A doc comment as `kubectl explain` should show it: the line breaks of its source wrapping
+/// removed, paragraphs (a blank line) and list items (a line beginning `- `) kept.
+pub fn paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| {
+            let mut joined = String::new();
+            for line in paragraph.lines().map(str::trim) {
+                if !joined.is_empty() {
+                    joined.push(if line.starts_with("- ") { '\n' } else { ' ' });
+                }
+                joined.push_str(line);
+            }
+            joined
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every description of the generated CRD, with its path.
+    fn descriptions(value: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match v {
+                        serde_json::Value::String(text) if key == "description" => {
+                            out.push((path.into(), text.clone()))
+                        }
+                        _ => descriptions(v, &format!("{path}.{key}"), out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    descriptions(v, &format!("{path}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn paragraphs_join_wrapped_lines_and_keep_paragraphs_and_list_items() {
+        assert_eq!(paragraphs("one\ntwo\n\nthree"), "one two\n\nthree");
+        assert_eq!(paragraphs("items:\n- a\n- b"), "items:\n- a\n- b");
+        assert_eq!(paragraphs("no breaks"), "no breaks");
+    }
+
+    #[test]
+    fn no_description_of_the_crd_breaks_a_sentence() {
+        let mut all = Vec::new();
+        descriptions(&serde_json::to_value(crd()).unwrap(), "", &mut all);
+        assert!(all.len() > 20, "descriptions found: {}", all.len());
+        for (path, text) in &all {
+            for (i, _) in text.match_indices('\n') {
+                let (before, after) = (&text[..i], &text[i + 1..]);
+                assert!(
+                    before.ends_with('\n') || after.starts_with('\n') || after.starts_with("- "),
+                    "{path}: a line break inside a sentence: {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_spec_describes_the_spec_not_the_kind() {
+        let value = serde_json::to_value(crd()).unwrap();
+        let schema = &value["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let (kind, spec) = (&schema["description"], &schema["properties"]["spec"]["description"]);
+        assert_ne!(kind, spec);
+        assert!(
+            spec.as_str().unwrap().starts_with("The association to make and keep"),
+            "{spec}"
+        );
+    }
 }
