@@ -26,6 +26,11 @@ pub struct ServedLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
     pub association_status: String,
 }
@@ -65,6 +70,13 @@ impl Default for Metrics {
         let events = Family::<ReasonLabels, Counter>::default();
         let observations = Family::<ServedLabels, Counter>::default();
         let deferred = Counter::default();
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION").into(),
+            })
+            .set(1);
+        registry.register("build_info", "1, labelled with the operator's version", build_info);
         registry.register("reconciles", "Reconciles by result", reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -125,10 +137,25 @@ impl Metrics {
             .inc();
     }
 
-    /// The registry in the Prometheus text format.
+    /// The registry in the Prometheus text format (`build_info` among it).
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    #[test]
+    fn build_info_names_the_version() {
+        let text = Metrics::default().encode();
+        let line = format!(
+            "vpc_lattice_operator_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.lines().any(|l| l == line), "{text}");
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use super::{render, s, seq, values_file, yaml};
+use super::{RELEASE, render, s, seq, values_file, yaml};
 
 #[test]
 fn chart_image_registry_repository_tag_and_digest() {
@@ -177,9 +177,35 @@ strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}
 resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 512Mi}}
 serviceAccount:
   annotations: {eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/lattice"}
+deploymentAnnotations: {reloader.stakater.com/auto: "true"}
+revisionHistoryLimit: 3
+extraObjects:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: "{{ .Release.Name }}-extra", namespace: "{{ .Release.Namespace }}"}
+    data: {a: b}
+  - |
+    apiVersion: v1
+    kind: Secret
+    metadata: {name: {{ .Release.Name }}-extra-string}
 "#,
     );
     let r = render(&["-f", &values.path]);
+    let d = r.deployment();
+    assert_eq!(d["metadata"]["annotations"]["reloader.stakater.com/auto"], "true");
+    assert_eq!(d["spec"]["revisionHistoryLimit"], 3);
+    let extra = r.one("ConfigMap");
+    assert_eq!(
+        extra["metadata"]["name"],
+        format!("{RELEASE}-extra"),
+        "maps are rendered with tpl"
+    );
+    assert_eq!(extra["metadata"]["namespace"], super::NAMESPACE);
+    assert_eq!(
+        r.one("Secret")["metadata"]["name"],
+        format!("{RELEASE}-extra-string"),
+        "strings too"
+    );
     let args = r.args();
     assert_eq!(args.last().unwrap(), "--some-future-flag=1", "extraArgs come last");
     let env = r.env();

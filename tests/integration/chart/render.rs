@@ -181,7 +181,14 @@ fn chart_defaults_render_an_ha_operator() {
     assert_eq!(pod["terminationGracePeriodSeconds"], 30);
     assert_eq!(pod["serviceAccountName"], RELEASE);
     assert_eq!(pod["automountServiceAccountToken"], true);
-    assert!(pod["priorityClassName"].is_null() && pod["nodeSelector"].is_null() && pod["affinity"].is_null());
+    assert!(pod["priorityClassName"].is_null() && pod["affinity"].is_null());
+    assert_eq!(
+        pod["nodeSelector"],
+        yaml("{kubernetes.io/os: linux}"),
+        "Linux nodes only: the image is Linux"
+    );
+    assert_eq!(r.deployment()["spec"]["revisionHistoryLimit"], 10);
+    assert!(r.deployment()["metadata"]["annotations"].is_null());
     let spread = seq(&pod["topologySpreadConstraints"]);
     assert_eq!(spread.len(), 2);
     assert_eq!(spread[0]["topologyKey"], "topology.kubernetes.io/zone");

@@ -135,3 +135,46 @@ networkPolicy:
     .unwrap_err();
     assert!(err.contains("service.enabled"), "{err}");
 }
+
+/// Every alert the chart renders can be turned off: the schema's `disabledAlerts` enum names exactly
+/// the rendered alerts, and disabling all of them leaves none.
+#[test]
+fn chart_every_alert_can_be_disabled() {
+    let alerts = |r: &super::Rendered| -> Vec<String> {
+        let pr = r.one("PrometheusRule");
+        seq(&pr["spec"]["groups"][0]["rules"])
+            .iter()
+            .filter_map(|rule| rule["alert"].as_str().map(String::from))
+            .collect()
+    };
+    let on = values_file("prometheusRule:\n  enabled: true\n");
+    let mut rendered = alerts(&render(&["-f", &on.path]));
+    rendered.sort();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{}/charts/vpc-lattice-operator/values.schema.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut allowed: Vec<String> =
+        schema["properties"]["prometheusRule"]["properties"]["disabledAlerts"]["items"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+    allowed.sort();
+    assert_eq!(allowed, rendered, "the schema's enum names exactly the chart's alerts");
+    // Each one turned off (with all but the first, so the group keeps a rule) leaves exactly the first.
+    let off = values_file(&format!(
+        "prometheusRule:\n  enabled: true\n  disabledAlerts: [{}]\n",
+        rendered[1..].join(", ")
+    ));
+    assert_eq!(
+        alerts(&render(&["-f", &off.path])),
+        rendered[..1],
+        "every other alert turned off"
+    );
+}
