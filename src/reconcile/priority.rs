@@ -43,13 +43,15 @@ pub fn of(obj: &Snsa, failures: u32) -> Priority {
 }
 
 /// How long the change a new object or a deletion asks for has been waiting at `now`, pure: since
-/// the object's creation (never reconciled) or since its deletion was asked for. `None` for other
-/// work, whose waiting begins when its last step scheduled it.
+/// the object's creation (never reconciled: no status, or the schema's default one without
+/// conditions) or since its deletion was asked for. `None` for other work, whose waiting begins when
+/// its last step scheduled it.
 pub fn pending_for(obj: &Snsa, now: Timestamp) -> Option<Duration> {
-    let since = match (&obj.metadata.deletion_timestamp, &obj.status) {
-        (Some(deleted), _) => deleted,
-        (None, None) => obj.metadata.creation_timestamp.as_ref()?,
-        (None, Some(_)) => return None,
+    let reported = obj.status.as_ref().is_some_and(|s| !s.conditions.is_empty());
+    let since = match &obj.metadata.deletion_timestamp {
+        Some(deleted) => deleted,
+        None if !reported => obj.metadata.creation_timestamp.as_ref()?,
+        None => return None,
     };
     Duration::try_from(now.duration_since(since.0)).ok()
 }
@@ -91,6 +93,11 @@ mod tests {
     fn new_objects_edits_and_deletions_are_new_work_even_after_failures() {
         assert_eq!(of(&object(1, None, None), 0), Priority::Change, "never reconciled");
         assert_eq!(
+            of(&object(1, Some(0), None), 0),
+            Priority::Change,
+            "the schema's default status"
+        );
+        assert_eq!(
             of(&object(3, Some(2), Some(Reason::DependencyNotFound)), 4),
             Priority::Change,
             "an edit of a failing object: perhaps its fix"
@@ -104,6 +111,13 @@ mod tests {
         let mut new = object(1, None, None);
         new.metadata.creation_timestamp = Some(at(970));
         assert_eq!(pending_for(&new, now), Some(Duration::from_secs(30)));
+        let mut defaulted = object(1, Some(0), None);
+        defaulted.metadata.creation_timestamp = Some(at(970));
+        assert_eq!(
+            pending_for(&defaulted, now),
+            Some(Duration::from_secs(30)),
+            "the schema's default status (observedGeneration 0, no conditions) is no report"
+        );
         let mut settled = object(1, Some(1), Some(Reason::Active));
         settled.metadata.creation_timestamp = Some(at(10));
         assert_eq!(pending_for(&settled, now), None, "its waiting begins at its last step");

@@ -324,16 +324,25 @@ async fn live_objects_read_alike_in_kstatus_and_argo_cd_through_their_life() {
         ..Default::default()
     });
 
-    // Applied before any operator runs: no status yet. kstatus calls an object without conditions
-    // current (docs/gitops/flux.md says so); Argo CD waits for the operator.
+    // Applied before any operator runs: the API server gives it the schema's default status,
+    // observedGeneration 0, so kstatus (Flux, Helm --wait) and Argo CD both wait for the operator
+    // from the first instant.
     e2e::apply_app(&ns);
     let fresh = get(&ns, "app").unwrap();
-    assert!(fresh.get("status").is_none(), "{fresh}");
-    verdicts(
-        "not yet seen by the operator",
-        &fresh,
-        ("Current", "Resource is current"),
-        ("Progressing", "Waiting for the operator to report a status"),
+    assert_eq!(fresh["status"]["observedGeneration"], 0, "{fresh}");
+    assert!(fresh["status"]["conditions"].is_null(), "no report yet: {fresh}");
+    let kstatus_says = kstatus(&fresh.to_string());
+    assert_eq!(kstatus_says.len(), 1);
+    assert_eq!(
+        kstatus_says[0].1, "InProgress",
+        "kstatus before the operator's first status: {kstatus_says:?}"
+    );
+    assert_eq!(
+        argo_health(&fresh),
+        (
+            "Progressing".to_string(),
+            "Waiting for the operator to observe generation 1".to_string()
+        ),
     );
 
     // Creating: AWS reports CREATE_IN_PROGRESS for 3 s.
