@@ -285,6 +285,11 @@ async fn two_objects_of_one_pair_one_owns_it_and_deleting_the_other_keeps_it() {
 #[tokio::test]
 async fn always_adopts_and_takes_ownership_of_tags() {
     let e = env("adopt-always").await;
+    // Always is the platform team's to allow: the chart's admission policy (installed cluster-wide
+    // by other tests meanwhile) refuses it in namespaces without the label.
+    let label = format!("{}=true", vpc_lattice_operator::api::ALLOW_ADOPTION_LABEL);
+    let out = crate::support::cluster::kubectl(&["label", "namespace", &e.ns, &label], None);
+    assert!(out.status.success(), "label the namespace");
     let id = seeded(&e, Tags::from([("legacy".into(), "x".into())])).await;
     let arn = e.fake.associations()[0].arn.clone();
     let mut tags = e.fake.tags_of(&arn);
