@@ -38,59 +38,63 @@ enum Command {
 #[derive(clap::Args)]
 struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
-    #[arg(long, env = "WATCH_NAMESPACE")]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_WATCH_NAMESPACE")]
     namespace: Option<String>,
     /// Objects reconciled at once.
-    #[arg(long, env = "CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_CONCURRENCY", default_value_t = 8)]
     concurrency: u16,
     /// Period of the drift scan (±10% jitter), e.g. `10m`, `30s`.
-    #[arg(long, env = "RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     resync_interval: Duration,
     /// How long one listing of a service network's associations answers for its objects (their
     /// polls, a restart, the drift scan's wake-ups) before it is listed again, e.g. `1s`, `500ms`.
-    #[arg(long, env = "OBSERVATION_MAX_AGE", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_OBSERVATION_MAX_AGE", default_value = "1s", value_parser = humantime::parse_duration)]
     observation_max_age: Duration,
     /// After SIGTERM, how long in-flight reconciles may take to finish before they are stopped where
     /// they are (the next start resumes them); keep it below the pod's termination grace period.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
     shutdown_timeout: Duration,
     /// Give objects of namespaces without the `vpclattice.operator.dev/aws-role-arn` annotation no AWS
     /// identity (Stalled `NoRoleForNamespace`, no call) instead of the operator's own.
-    #[arg(long, env = "REQUIRE_NAMESPACE_ROLE", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_REQUIRE_NAMESPACE_ROLE", default_value_t = false, action = clap::ArgAction::Set)]
     require_namespace_role: bool,
     /// IAM role ARN patterns a namespace's `vpclattice.operator.dev/aws-role-arn` annotation may
     /// name (repeatable, or comma-separated; `*` matches any run of characters, `?` one). A namespace
     /// naming another role is Stalled (`RoleNotAllowed`) without an STS call. None given: any role.
-    #[arg(long = "allowed-role-arn", env = "ALLOWED_ROLE_ARNS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-role-arn",
+        env = "VPC_LATTICE_OPERATOR_ALLOWED_ROLE_ARNS",
+        value_delimiter = ','
+    )]
     allowed_role_arns: Vec<String>,
     /// The Namespace label, `KEY=VALUE`, that allows `adoptionPolicy: Always` in a namespace: only
     /// there may an object take over an association no live object of this cluster owns.
-    #[arg(long, env = "ALLOW_ADOPTION_LABEL", default_value = "vpclattice.operator.dev/allow-adoption=true", value_parser = parse_label)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_ALLOW_ADOPTION_LABEL", default_value = "vpclattice.operator.dev/allow-adoption=true", value_parser = parse_label)]
     allow_adoption_label: (String, String),
     /// Maximum VPC Lattice calls per second, across all objects; namespaces take turns for them.
-    #[arg(long, env = "AWS_MAX_RPS", default_value_t = 10)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_AWS_MAX_RPS", default_value_t = 10)]
     aws_max_rps: u32,
     /// Name of this cluster (required), written to the `vpclattice.operator.dev/cluster` tag of every
     /// association: give each cluster that shares an AWS account its own, and use it in the
     /// tag-scoped IAM policy (docs/security.md). Keep it once chosen: it is how this cluster knows its
     /// associations.
-    #[arg(long, env = "CLUSTER_NAME", value_parser = parse_cluster_name)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME", value_parser = parse_cluster_name)]
     cluster_name: String,
     /// Elect a leader through a Lease so that only one replica reconciles.
-    #[arg(long, env = "LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set)]
     leader_elect: bool,
     /// Name of the leader Lease; give each installation in one namespace its own (the chart uses
     /// `<release fullname>-leader`).
-    #[arg(long, env = "LEADER_ELECTION_ID", default_value = vpc_lattice_operator::runtime::leader::LEASE_NAME)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_LEADER_ELECTION_ID", default_value = vpc_lattice_operator::runtime::leader::LEASE_NAME)]
     leader_election_id: String,
     /// Namespace of the leader Lease (default: the pod's namespace, else `default`).
-    #[arg(long, env = "LEASE_NAMESPACE")]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_LEASE_NAMESPACE")]
     lease_namespace: Option<String>,
     /// Address of the admin server (`/livez`, `/readyz`, `/metrics`).
-    #[arg(long, env = "ADMIN_ADDR", default_value = "0.0.0.0:8080")]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_ADMIN_ADDR", default_value = "0.0.0.0:8080")]
     admin_addr: SocketAddr,
     /// Log line format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
     /// Log filter in `RUST_LOG` syntax; an invalid one stops the start.
     #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = telemetry::parse_filter)]

@@ -9,12 +9,13 @@ fn run(args: &[&str], rust_log: Option<&str>) -> (Option<i32>, String) {
     cmd.arg("run")
         .args(args)
         .env_remove("RUST_LOG")
-        .env_remove("CLUSTER_NAME");
+        .env_remove("VPC_LATTICE_OPERATOR_CLUSTER_NAME");
     if let Some(filter) = rust_log {
         cmd.env("RUST_LOG", filter);
     }
     // Nothing may be reached: the command line is refused before any client exists.
-    cmd.env("KUBECONFIG", "/nonexistent").env("ADMIN_ADDR", "127.0.0.1:1");
+    cmd.env("KUBECONFIG", "/nonexistent")
+        .env("VPC_LATTICE_OPERATOR_ADMIN_ADDR", "127.0.0.1:1");
     let out = cmd.output().expect("run the operator binary");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
