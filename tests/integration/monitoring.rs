@@ -193,6 +193,9 @@ fn rendered_rules() -> Value {
         &[
             "--set",
             "prometheusRule.enabled=true",
+            // The promtool cases compare every annotation; the runbook links are tested apart.
+            "--set",
+            "prometheusRule.runbookUrl=",
             "--show-only",
             "templates/prometheusrule.yaml",
         ],
@@ -355,4 +358,34 @@ fn monitoring_dashboard_is_grafana_json_with_valid_promql() {
     std::fs::write(&path, serde_norway::to_string(&file).unwrap()).unwrap();
     let check = run(&promtool(), &["check", "rules", &path.to_string_lossy()], None);
     assert!(check.status.success(), "the dashboard's PromQL: {}", text(&check));
+}
+
+/// Every alert has its runbook: docs/runbooks.md has one `## <alert>` section per rendered alert and
+/// no other alert section, and the default `runbook_url` of each alert points at its section.
+#[test]
+fn monitoring_every_alert_has_a_runbook_section_its_url_points_at() {
+    let r = render_in(
+        RULES_RELEASE,
+        RULES_NAMESPACE,
+        &["--set", "prometheusRule.enabled=true"],
+    );
+    let rules = r.one("PrometheusRule")["spec"].clone();
+    let runbooks = std::fs::read_to_string(format!("{}/docs/runbooks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let sections: BTreeSet<String> = runbooks
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter(|h| h.starts_with("VpcLattice"))
+        .map(String::from)
+        .collect();
+    let mut alerts = BTreeSet::new();
+    for rule in seq(&rules["groups"][0]["rules"]) {
+        let alert = s(&rule["alert"]).to_string();
+        let url = s(&rule["annotations"]["runbook_url"]);
+        assert!(
+            url.ends_with(&format!("/docs/runbooks.md#{}", alert.to_lowercase())),
+            "{alert}'s runbook_url: {url}"
+        );
+        alerts.insert(alert);
+    }
+    assert_eq!(sections, alerts, "docs/runbooks.md has exactly one section per alert");
 }
