@@ -171,6 +171,8 @@ fn chart_install_dry_run_renders_the_notes() {
         format!("kubectl -n {NAMESPACE} get pods -l app.kubernetes.io/instance={RELEASE}"),
         format!("kubectl -n {NAMESPACE} logs deployment/{RELEASE}"),
         "kubectl get snsa -A".into(),
+        "aws vpc-lattice list-services".into(),
+        "aws vpc-lattice list-service-networks".into(),
         "IRSA role arn:aws:iam::111122223333:role/lattice".into(),
         "kubectl apply --server-side --force-conflicts -f crds/".into(),
         format!("for cluster \"{CLUSTER_NAME}\""),
