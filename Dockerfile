@@ -15,7 +15,8 @@ ARG RUST_VERSION=1.95.0
 
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
-# Static glibc binary; --target keeps RUSTFLAGS off build scripts and proc macros.
+# Static glibc binary; --target keeps RUSTFLAGS off build scripts and proc macros. The target is the
+# build machine's own (amd64 or arm64): build each architecture natively, as the release workflow does.
 ENV RUSTFLAGS="-C target-feature=+crt-static" CARGO_TERM_COLOR=never
 
 # Dependencies in a layer of their own, rebuilt only when Cargo.toml or Cargo.lock change. The
@@ -29,13 +30,13 @@ RUN mkdir -p src lattice-emulator/src bench/src \
  && echo 'fn main() {}' > lattice-emulator/src/main.rs \
  && echo 'fn main() {}' > bench/src/main.rs \
  && touch src/lib.rs lattice-emulator/src/lib.rs \
- && cargo build --release --locked --bin vpc-lattice-operator --target x86_64-unknown-linux-gnu \
+ && cargo build --release --locked --bin vpc-lattice-operator --target "$(uname -m)-unknown-linux-gnu" \
  && rm -rf src
 
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \
- && cargo build --release --locked --bin vpc-lattice-operator --target x86_64-unknown-linux-gnu \
- && bin=target/x86_64-unknown-linux-gnu/release/vpc-lattice-operator \
+ && cargo build --release --locked --bin vpc-lattice-operator --target "$(uname -m)-unknown-linux-gnu" \
+ && bin="target/$(uname -m)-unknown-linux-gnu/release/vpc-lattice-operator" \
  && ldd "$bin" 2>&1 | grep -qE 'statically linked|not a dynamic executable' \
  && install -D -s -m 0755 "$bin" /out/vpc-lattice-operator \
  && mkdir -p /out/etc/ssl/certs \

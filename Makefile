@@ -13,9 +13,10 @@ crds:
 	$(CARGO) run --quiet -- crd > crds/servicenetworkserviceassociations.vpclattice.operator.dev.yaml
 	$(MAKE) --no-print-directory chart-crds
 
-## lint: rustfmt, clippy (warnings are errors), cargo-deny (licenses, bans, sources: deny.toml) and
-## shellcheck over the scripts; cargo-deny (pinned, into the cargo bin) and shellcheck (Debian) are
-## installed when missing
+## lint: rustfmt, clippy (warnings are errors), cargo-deny (licenses, bans, sources: deny.toml),
+## shellcheck over the scripts and actionlint over .github/workflows/ (with shellcheck on their run
+## steps); cargo-deny (pinned, into the cargo bin), shellcheck (Debian) and actionlint (its Go module,
+## hack/tools/actionlint/) are installed when missing
 CARGO_DENY_VERSION := 0.20.2
 lint:
 	$(CARGO) fmt --all --check
@@ -25,6 +26,7 @@ lint:
 	$(CARGO) deny --locked check licenses bans sources
 	hack/debian-packages.sh shellcheck
 	shellcheck $$(find hack -name '*.sh') .ci/run
+	"$$(hack/go-tool.sh actionlint | tail -n1)/actionlint" -no-color
 
 ## control-plane: build kube-apiserver, etcd, kube-controller-manager and kube-scheduler from their Go modules (cached by version)
 control-plane:

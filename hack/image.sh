@@ -49,7 +49,14 @@ created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 # The release binary, statically linked. --target makes RUSTFLAGS apply to the binary only (not to
 # build scripts and proc macros, which cannot be static). Its own target dir, in the cache outside the
 # checkout, keeps the normal build cache valid and makes a fresh clone's build (CI's) warm.
-triple=x86_64-unknown-linux-gnu
+# The machine's own architecture: images are built natively, one per architecture (the release
+# workflow builds amd64 and arm64 on runners of each and joins them in one multi-arch index).
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;;
+  aarch64 | arm64) arch=arm64 ;;
+  *) echo "unsupported architecture $(uname -m): amd64 and arm64 are" >&2; exit 1 ;;
+esac
+triple="$(uname -m)-unknown-linux-gnu"
 target_dir="${VLO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vpc-lattice-operator}/target-static"
 # Run from a test, the environment carries the variables cargo sets for the test (CARGO_PKG_NAME,
 # CARGO_MANIFEST_DIR, ...); build scripts that watch them (ring does) would then rebuild each time
@@ -103,7 +110,7 @@ umoci new --image "$image"
 umoci raw add-layer --image "$image" --history.created "$created" \
   --history.created_by "hack/image.sh: $name, ca-certificates.crt, nsswitch.conf" "$work/layer.tar"
 umoci config --image "$image" --no-history --created "$created" \
-  --os linux --architecture amd64 --config.user 65532:65532 \
+  --os linux --architecture "$arch" --config.user 65532:65532 \
   --config.entrypoint "/$name" --config.cmd run \
   --config.label "org.opencontainers.image.title=$name" \
   --config.label "org.opencontainers.image.description=$description" \
