@@ -31,6 +31,22 @@ pub struct BuildLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReadyLabels {
+    /// The Ready condition's reason.
+    pub reason: String,
+    /// `true` when the object is Stalled.
+    pub stalled: String,
+}
+
+/// One object waiting for a human (Stalled) or for a dependency that does not exist.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WaitingLabels {
+    pub object_namespace: String,
+    pub object_name: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
     pub association_status: String,
 }
@@ -52,6 +68,15 @@ pub struct Metrics {
     /// Reconciles that gave their worker back because their namespace's calls queued long for the
     /// rate limiter (retries of failing objects sooner).
     pub deferred: Counter,
+    /// Objects by their Ready reason and whether they are Stalled, as of their last step.
+    pub ready: Family<ReadyLabels, Gauge>,
+    /// 1 for each object that is Stalled or waits for a missing dependency (`DependencyNotFound`),
+    /// as of its last step; absent for every other object (so the series are as few as such objects).
+    pub waiting: Family<WaitingLabels, Gauge>,
+    /// What each object counts as in `ready` and `waiting` now.
+    counted: std::sync::Mutex<std::collections::HashMap<(String, String), ReadyLabels>>,
+    /// Tag rounds of the drift scan per AWS identity, by result (`ok`, `error`).
+    pub tag_rounds: Family<ResultLabels, Counter>,
 }
 
 /// A duration histogram with buckets from 5 ms to about 41 s (the AWS-call histogram uses the same).
@@ -70,6 +95,24 @@ impl Default for Metrics {
         let events = Family::<ReasonLabels, Counter>::default();
         let observations = Family::<ServedLabels, Counter>::default();
         let deferred = Counter::default();
+        let ready = Family::<ReadyLabels, Gauge>::default();
+        let waiting = Family::<WaitingLabels, Gauge>::default();
+        let tag_rounds = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "objects_ready",
+            "Objects by their Ready condition's reason and whether they are Stalled, updated on every step",
+            ready.clone(),
+        );
+        registry.register(
+            "object_waiting",
+            "1 per object that is Stalled or waits for a missing dependency (DependencyNotFound), by reason",
+            waiting.clone(),
+        );
+        registry.register(
+            "tag_rounds",
+            "Batched tag reads of the drift scan (tag:GetResources), per AWS identity, by result",
+            tag_rounds.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info
             .get_or_create(&BuildLabels {
@@ -108,6 +151,10 @@ impl Default for Metrics {
         Self {
             registry,
             deferred,
+            ready,
+            waiting,
+            counted: std::sync::Mutex::default(),
+            tag_rounds,
             reconciles,
             reconcile_duration,
             objects,
@@ -137,6 +184,39 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts the object `namespace/name` under its Ready `reason` (and in `waiting` when it is
+    /// Stalled or waits for a missing dependency), instead of what it counted as before.
+    pub fn condition(&self, namespace: &str, name: &str, reason: &str, stalled: bool) {
+        let now = ReadyLabels {
+            reason: reason.into(),
+            stalled: stalled.to_string(),
+        };
+        let key = (namespace.to_string(), name.to_string());
+        let mut counted = crate::lock(&self.counted);
+        if counted.get(&key) == Some(&now) {
+            return;
+        }
+        let before = counted.insert(key, now.clone());
+        self.uncount(namespace, name, before);
+        self.ready.get_or_create(&now).inc();
+        if stalled || reason == "DependencyNotFound" {
+            self.waiting.get_or_create(&waiting(namespace, name, reason)).set(1);
+        }
+    }
+
+    /// Counts the object no more (it is gone).
+    pub fn forget_object(&self, namespace: &str, name: &str) {
+        let before = crate::lock(&self.counted).remove(&(namespace.to_string(), name.to_string()));
+        self.uncount(namespace, name, before);
+    }
+
+    fn uncount(&self, namespace: &str, name: &str, before: Option<ReadyLabels>) {
+        if let Some(before) = before {
+            self.ready.get_or_create(&before).dec();
+            self.waiting.remove(&waiting(namespace, name, &before.reason));
+        }
+    }
+
     /// The registry in the Prometheus text format (`build_info` among it).
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -145,9 +225,41 @@ impl Metrics {
     }
 }
 
+fn waiting(namespace: &str, name: &str, reason: &str) -> WaitingLabels {
+    WaitingLabels {
+        object_namespace: namespace.into(),
+        object_name: name.into(),
+        reason: reason.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Metrics;
+
+    #[test]
+    fn objects_are_counted_once_under_their_latest_reason_and_waiting_ones_named() {
+        let m = Metrics::default();
+        m.condition("team-a", "app", "Creating", false);
+        m.condition("team-a", "app", "AccessDenied", true);
+        m.condition("team-a", "app", "AccessDenied", true);
+        m.condition("team-a", "db", "DependencyNotFound", false);
+        let text = m.encode();
+        for line in [
+            r#"vpc_lattice_operator_objects_ready{reason="Creating",stalled="false"} 0"#,
+            r#"vpc_lattice_operator_objects_ready{reason="AccessDenied",stalled="true"} 1"#,
+            r#"vpc_lattice_operator_object_waiting{object_namespace="team-a",object_name="app",reason="AccessDenied"} 1"#,
+            r#"vpc_lattice_operator_object_waiting{object_namespace="team-a",object_name="db",reason="DependencyNotFound"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        m.condition("team-a", "app", "Active", false);
+        m.forget_object("team-a", "db");
+        let text = m.encode();
+        assert!(!text.contains("object_waiting{"), "no object waits any more: {text}");
+        assert!(text.contains(r#"vpc_lattice_operator_objects_ready{reason="Active",stalled="false"} 1"#));
+        assert!(text.contains(r#"vpc_lattice_operator_objects_ready{reason="DependencyNotFound",stalled="false"} 0"#));
+    }
 
     #[test]
     fn build_info_names_the_version() {

@@ -19,7 +19,7 @@ use crate::api::ServiceNetworkServiceAssociation as Snsa;
 use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tag_drift};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{LatticeApi, Tags, tagged_all};
-use crate::metrics::StatusLabels;
+use crate::metrics::{Metrics, StatusLabels};
 use crate::reconcile::{Context, desired_tags};
 
 /// How often the drift scan runs.
@@ -130,9 +130,13 @@ async fn drifted_tags(
         let Some(api) = apis.get(identity) else { continue };
         match tagged_all(api.as_ref(), (CLUSTER_TAG, cluster)).await {
             Ok(items) => {
+                Metrics::count(&ctx.metrics.tag_rounds, "ok");
                 read.insert(identity.clone(), items.into_iter().map(|t| (t.arn, t.tags)).collect());
             }
-            Err(e) => warn!(tenant = identity, error = %e, "drift scan could not read the associations' tags"),
+            Err(e) => {
+                Metrics::count(&ctx.metrics.tag_rounds, "error");
+                warn!(tenant = identity, error = %e, "drift scan could not read the associations' tags")
+            }
         }
     }
     let mut drifted = Vec::new();

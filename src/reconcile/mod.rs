@@ -210,6 +210,7 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
         Cleaned::Released(events) => {
             report::publish(t, &events).await;
             t.ctx.forget(&t.key);
+            t.ctx.metrics.forget_object(&t.namespace, &t.obj.name_any());
             Ok(Action::await_change())
         }
         Cleaned::Pending(outcome) => {
@@ -268,7 +269,12 @@ async fn conclude(
     let requeue = t.remember(|memory| outcome.schedule_timed(memory, timing));
     t.remember(|memory| memory.due = requeue.delay().map(|after| Instant::now() + after));
     report::step(t, &outcome).await;
-    report::status(t, status, &outcome.verdict).await?;
+    let verdict = &outcome.verdict;
+    let stalled = verdict.phase == status::Phase::Stalled;
+    t.ctx
+        .metrics
+        .condition(&t.namespace, &t.obj.name_any(), verdict.reason.as_str(), stalled);
+    report::status(t, status, verdict).await?;
     if !outcome.failed() {
         t.remember(|memory| memory.failures = 0);
     }

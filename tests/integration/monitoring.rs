@@ -46,6 +46,8 @@ fn served_series() -> BTreeSet<String> {
     Metrics::count(&m.status_patches, "ok");
     m.event("Active");
     m.observed("kept");
+    m.condition("team-a", "app", "AccessDenied", true);
+    Metrics::count(&m.tag_rounds, "ok");
     let encoded = m.encode();
     let families: Vec<&str> = encoded
         .lines()
