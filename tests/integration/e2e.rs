@@ -418,3 +418,24 @@ async fn a_taken_admin_port_fails_start_up_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(stderr.contains("failed to bind the admin server"), "{stderr}");
 }
+
+/// The tenant examples (a team's Namespace set up by the platform team, and its namespaced object)
+/// are accepted by the real API server as written: the Namespace applied, the object by a server-side
+/// dry run (nothing reconciles it here).
+#[test]
+fn the_tenant_examples_are_accepted_as_written() {
+    let dir = format!("{REPO}/examples/tenant");
+    ok(kubectl(&["apply", "-f", &format!("{dir}/namespace.yaml")], None));
+    let out = ok(kubectl(
+        &["apply", "--dry-run=server", "-f", &format!("{dir}/association.yaml")],
+        None,
+    ));
+    assert!(out.contains("payments-in-shared created (server dry run)"), "{out}");
+    let ns = ok(kubectl(&["get", "namespace", "payments", "-o", "json"], None));
+    let ns: Value = serde_json::from_str(&ns).unwrap();
+    assert_eq!(
+        ns["metadata"]["annotations"]["vpclattice.operator.dev/aws-role-arn"],
+        "arn:aws:iam::444455556666:role/lattice-payments"
+    );
+    ok(kubectl(&["delete", "namespace", "payments", "--wait=false"], None));
+}
