@@ -78,7 +78,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* registry/repository:tag, or registry/repository@digest when a digest is given. */}}
 {{- define "vpc-lattice-operator.image" -}}
 {{- $repo := .Values.image.repository }}
-{{- with .Values.image.registry }}
+{{- $global := .Values.global | default dict }}
+{{- with (default .Values.image.registry $global.imageRegistry) }}
 {{- $repo = printf "%s/%s" (trimSuffix "/" .) $repo }}
 {{- end }}
 {{- if .Values.image.digest }}

@@ -31,6 +31,23 @@ fn chart_image_registry_repository_tag_and_digest() {
         "registry.example.test:5000/team/operator:dev"
     );
     assert_eq!(
+        image(&[
+            "--set",
+            "image.tag=1.2.3",
+            "--set",
+            "global.imageRegistry=mirror.example.test"
+        ]),
+        "mirror.example.test/vpc-lattice-operator/vpc-lattice-operator:1.2.3",
+        "a parent chart's global.imageRegistry wins"
+    );
+    let r = render(&[
+        "--set",
+        "imagePullSecrets[0].name=own",
+        "--set",
+        "global.imagePullSecrets[0].name=shared",
+    ]);
+    assert_eq!(r.pod_spec()["imagePullSecrets"], yaml("[{name: own}, {name: shared}]"));
+    assert_eq!(
         image(&["--set", "image.registry=", "--set", "image.repository=local/operator"]),
         format!("local/operator:{}", env!("CARGO_PKG_VERSION"))
     );
