@@ -136,11 +136,16 @@ async fn irsa_web_identity_signs_the_calls_with_the_role_and_the_log_names_it() 
         "every call signed as the web identity role"
     );
     assert!(emu.fake.sts_count("AssumeRoleWithWebIdentity") >= 1);
-    let text = std::fs::read_to_string(&log).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains("AWS identity"))
-        .expect("the start-up log names the identity");
+    // Logged in the background at start-up, beside the first reconciles.
+    let line = eventually(
+        "the start-up log names the identity",
+        Duration::from_secs(60),
+        || async {
+            let text = std::fs::read_to_string(&log).ok()?;
+            text.lines().find(|l| l.contains("AWS identity")).map(String::from)
+        },
+    )
+    .await;
     assert!(
         line.contains("assumed-role/vpc-lattice-operator") && line.contains("us-east-1"),
         "{line}"
@@ -159,11 +164,12 @@ async fn a_denied_web_identity_is_credentials_unavailable_with_stss_words_and_th
     let op = Binary::spawn_logged(&ns, &emu.url, &[], &irsa.env(&emu), &log);
     apply_app(&ns);
     assert_credentials_unavailable(&ns, &emu, &["AssumeRoleWithWebIdentity", "AccessDenied", OPERATOR_ROLE]).await;
-    let text = std::fs::read_to_string(&log).unwrap();
-    assert!(
-        text.contains("could not tell the operator's AWS identity"),
-        "the start-up says so and goes on"
-    );
+    eventually("the start-up says so and goes on", Duration::from_secs(60), || async {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.contains("could not tell the operator's AWS identity")
+            .then_some(())
+    })
+    .await;
     assert!(
         op.admin_get("/livez").await.is_some_and(|(status, _)| status == 200),
         "still running"
