@@ -244,13 +244,13 @@ impl ServiceNetworkServiceAssociation {
 }
 
 /// The CustomResourceDefinition, its descriptions made whole paragraphs ([`paragraphs`]), and a
-/// default status of `observedGeneration: 0` ([`NEW_STATUS`]).
+/// default status of `observedGeneration: 0` ([`new_status`]).
 pub fn crd() -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
     use kube::CustomResourceExt;
     let mut value = serde_json::to_value(ServiceNetworkServiceAssociation::crd()).expect("the CRD serialises");
     rewrap_descriptions(&mut value);
     for version in value["spec"]["versions"].as_array_mut().expect("versions") {
-        version["schema"]["openAPIV3Schema"]["properties"]["status"]["default"] = NEW_STATUS.clone();
+        version["schema"]["openAPIV3Schema"]["properties"]["status"]["default"] = new_status();
     }
     serde_json::from_value(value).expect("the CRD deserialises")
 }
@@ -259,8 +259,9 @@ pub fn crd() -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::
 /// default, applied when the object is read): `observedGeneration: 0`, below every generation, so
 /// kstatus (Flux, Helm `--wait`) says InProgress, and Argo CD's check Progressing, from the moment
 /// the object exists, instead of Current in the moment before the first status write.
-pub static NEW_STATUS: std::sync::LazyLock<serde_json::Value> =
-    std::sync::LazyLock::new(|| serde_json::json!({ "observedGeneration": 0 }));
+pub fn new_status() -> serde_json::Value {
+    serde_json::json!({ "observedGeneration": 0 })
+}
 
 /// The CustomResourceDefinition as YAML, as `vpc-lattice-operator crd` prints it and `crds/` holds it.
 pub fn crd_yaml() -> String {

@@ -62,7 +62,8 @@ pub struct TenancyRules {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Facts {
     role: Option<Role>,
-    allows_adoption: bool,
+    /// Whether the namespace's label allows `adoptionPolicy: Always` (and if not, the message).
+    always_adoption: AlwaysAdoption,
 }
 
 /// A namespace's role annotation and its optional external ID annotation.
@@ -125,22 +126,17 @@ impl NamespaceRoles {
             })
         });
         let (key, value) = &self.rules.adoption_label;
-        let allows_adoption = metadata.labels.as_ref().and_then(|l| l.get(key)) == Some(value);
-        let facts = Facts { role, allows_adoption };
+        let always_adoption = if metadata.labels.as_ref().and_then(|l| l.get(key)) == Some(value) {
+            AlwaysAdoption::Allowed
+        } else {
+            AlwaysAdoption::Refused(format!(
+                "namespace {namespace} lacks the label {key}={value} that allows it (set on the Namespace by \
+                 the platform team; see docs/security.md)"
+            ))
+        };
+        let facts = Facts { role, always_adoption };
         cache.insert(namespace.to_string(), (Instant::now(), facts.clone()));
         Ok(facts)
-    }
-
-    /// Whether `namespace` (with `facts`) may use `adoptionPolicy: Always`.
-    fn always_adoption(&self, namespace: &str, facts: &Facts) -> AlwaysAdoption {
-        if facts.allows_adoption {
-            return AlwaysAdoption::Allowed;
-        }
-        let (key, value) = &self.rules.adoption_label;
-        AlwaysAdoption::Refused(format!(
-            "namespace {namespace} lacks the label {key}={value} that allows it (set on the Namespace by the \
-             platform team; see docs/security.md)"
-        ))
     }
 
     async fn client_for_role(&self, role: &Role) -> Arc<dyn LatticeApi> {
@@ -211,10 +207,9 @@ pub fn matches_pattern(pattern: &str, arn: &str) -> bool {
 #[async_trait]
 impl LatticeProvider for NamespaceRoles {
     async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError> {
-        let facts = self.facts_of(namespace).await?;
-        let always_adoption = self.always_adoption(namespace, &facts);
+        let Facts { role, always_adoption } = self.facts_of(namespace).await?;
         let refuse = |kind, code, message| Err(TenantError::Identity(LatticeError::new(kind, code, message)));
-        match facts.role {
+        match role {
             None if self.rules.require_role => refuse(
                 ErrorKind::NoRole,
                 "NoRoleForNamespace",

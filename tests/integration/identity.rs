@@ -18,6 +18,12 @@ use crate::support::operator::Binary;
 const OPERATOR_ROLE: &str = "arn:aws:iam::111122223333:role/vpc-lattice-operator";
 const TENANT_ROLE: &str = "arn:aws:iam::444455556666:role/lattice-tenant";
 
+/// Gives the namespace [`TENANT_ROLE`] through its role annotation.
+fn annotate_role(ns: &str) {
+    let annotation = format!("vpclattice.operator.dev/aws-role-arn={TENANT_ROLE}");
+    ok(kubectl(&["annotate", "namespace", ns, &annotation], None));
+}
+
 /// The object's Ready condition once its reason is `reason`.
 async fn ready_with(ns: &str, reason: &str) -> Value {
     eventually(&format!("reason {reason}"), Duration::from_secs(90), || async {
@@ -180,15 +186,7 @@ async fn a_denied_web_identity_is_credentials_unavailable_with_stss_words_and_th
 async fn a_namespace_role_whose_trust_policy_refuses_the_operator_is_credentials_unavailable() {
     let client = cluster::client().await;
     let ns = cluster::namespace(&client, "role-denied").await;
-    ok(kubectl(
-        &[
-            "annotate",
-            "namespace",
-            &ns,
-            &format!("vpclattice.operator.dev/aws-role-arn={TENANT_ROLE}"),
-        ],
-        None,
-    ));
+    annotate_role(&ns);
     let emu = emulator().await;
     emu.fake.deny_assume_role(TENANT_ROLE);
     let _op = Binary::spawn_with_env(&ns, &emu.url, &[], &[("AWS_ENDPOINT_URL_STS", &emu.url)]);
@@ -202,15 +200,7 @@ async fn a_namespace_role_whose_trust_policy_refuses_the_operator_is_credentials
 async fn a_role_outside_the_allow_list_is_refused_without_an_sts_call() {
     let client = cluster::client().await;
     let ns = cluster::namespace(&client, "role-not-allowed").await;
-    ok(kubectl(
-        &[
-            "annotate",
-            "namespace",
-            &ns,
-            &format!("vpclattice.operator.dev/aws-role-arn={TENANT_ROLE}"),
-        ],
-        None,
-    ));
+    annotate_role(&ns);
     let emu = emulator().await;
     let allowed = ["--allowed-role-arn", "arn:aws:iam::111122223333:role/lattice-*"];
     let _op = Binary::spawn_with_env(&ns, &emu.url, &allowed, &[("AWS_ENDPOINT_URL_STS", &emu.url)]);
