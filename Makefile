@@ -97,5 +97,5 @@ chart-docs:
 
 ## chart-crds: copy crds/ into the chart (after `make crds`; a test fails while they differ)
 chart-crds:
-	rm -f charts/vpc-lattice-operator/crds/*.yaml
-	cp crds/*.yaml charts/vpc-lattice-operator/crds/
+	rm -f charts/vpc-lattice-operator/files/crds/*.yaml
+	cp crds/*.yaml charts/vpc-lattice-operator/files/crds/

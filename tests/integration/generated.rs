@@ -1,11 +1,12 @@
-//! Generated artefacts must equal what the code generates: crds/ and the Helm chart's copy of it.
+//! Generated artefacts must equal what the code generates: crds/ and the Helm chart's copy of it
+//! (files/crds/, which its template renders).
 
 use vpc_lattice_operator::api::crd_yaml;
 
 use crate::support::cluster::REPO;
 
 const CRD_FILE: &str = "crds/servicenetworkserviceassociations.vpclattice.operator.dev.yaml";
-const CHART_CRDS: &str = "charts/vpc-lattice-operator/crds";
+const CHART_CRDS: &str = "charts/vpc-lattice-operator/files/crds";
 
 #[test]
 fn crds_directory_matches_the_code() {

@@ -180,9 +180,11 @@ impl Release {
     }
 }
 
+/// Installs the chart on the shared control plane, whose CRD the test harness installed: as every
+/// release but the one that owns it, with `crds.install: false` (`values` may not set it).
 fn install(release: &str, ns: &str, values: &str) -> Release {
     let file = std::env::temp_dir().join(format!("vlo-values-{ns}-{release}.yaml"));
-    std::fs::write(&file, values).unwrap();
+    std::fs::write(&file, format!("crds:\n  install: false\n{values}")).unwrap();
     helm_ok(&[
         "install",
         release,
@@ -417,7 +419,11 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
     let dedicated = "nodeSelector:\n  node-role.example.com/operators: \"true\"\ntolerations:\n- key: dedicated\n  \
                      operator: Equal\n  value: operators\n  effect: NoSchedule\n";
     let file = std::env::temp_dir().join(format!("vlo-values-{ns}-2.yaml"));
-    std::fs::write(&file, format!("clusterName: test-cluster\n{spread}{dedicated}")).unwrap();
+    std::fs::write(
+        &file,
+        format!("crds:\n  install: false\nclusterName: test-cluster\n{spread}{dedicated}"),
+    )
+    .unwrap();
     helm_ok(&[
         "upgrade",
         "vlo-ha",
@@ -493,11 +499,11 @@ fn readme_block(readme: &str, name: &str) -> String {
     readme[start..start + len].to_string()
 }
 
-/// Runs a README block with bash in `dir`, with the test control plane's kubeconfig and helm on PATH.
-fn run_block(dir: &Path, name: &str, block: &str) {
+/// Runs a README block with bash in `dir`, against the control plane of `kubeconfig`, with helm on PATH.
+fn run_block(kubeconfig: &Path, dir: &Path, name: &str, block: &str) {
     let helm_dir = tools::helm().parent().unwrap().to_path_buf();
     let path = format!("{}:{}", helm_dir.display(), std::env::var("PATH").unwrap_or_default());
-    let out = cluster::helm_env(&mut Command::new("bash"), &dir.join(".helm"))
+    let out = cluster::helm_env_at(&mut Command::new("bash"), kubeconfig, &dir.join(".helm"))
         .args(["-euo", "pipefail", "-c", block])
         .current_dir(dir)
         .env("PATH", path)
@@ -510,9 +516,17 @@ fn run_block(dir: &Path, name: &str, block: &str) {
     );
 }
 
+/// The README's install, upgrade and uninstall blocks, run as written on a new cluster of their own
+/// (the CRD is the release's here, which the shared control plane's tests could not share): the
+/// chart installs the CRD; an upgrade whose chart changes the CRD applies it; uninstall keeps CRD and
+/// objects; a release whose CRD Helm does not own (as the chart that shipped it in crds/ left it)
+/// takes it over with the documented block; the plain-manifest install leaves the CRD out of the file
+/// it deletes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
-    cluster::with_nodes();
+    let cp = cluster::Private::start_empty("readme");
+    cp.with_nodes();
+    let kubeconfig = cp.kubeconfig();
     let readme = std::fs::read_to_string(format!("{REPO}/README.md")).unwrap();
     let dir = std::env::temp_dir().join(format!("vlo-readme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -520,9 +534,16 @@ async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
     copy_dir(Path::new(&format!("{REPO}/{CHART}")), &dir.join(CHART));
     copy_dir(Path::new(&format!("{REPO}/crds")), &dir.join("crds"));
     let ns = "vpc-lattice-operator";
+    let json = |args: &[&str]| -> Value { serde_json::from_str(&cp.ok(args, None)).expect("kubectl JSON") };
     let deployed = || json(&["get", "deployment", "vpc-lattice-operator", "-n", ns, "-o", "json"]);
+    let crd = || json(&["get", "crd", CRD, "-o", "json"]);
+    let block = |name: &str| run_block(kubeconfig, &dir, name, &readme_block(&readme, name));
 
-    run_block(&dir, "install-helm", &readme_block(&readme, "install-helm"));
+    assert!(
+        !cp.kubectl(&["get", "crd", CRD], None).status.success(),
+        "a new cluster"
+    );
+    block("install-helm");
     let d = deployed();
     assert_eq!(d["status"]["readyReplicas"], 2, "{}", d["status"]);
     let sa = json(&["get", "serviceaccount", "vpc-lattice-operator", "-n", ns, "-o", "json"]);
@@ -532,59 +553,109 @@ async fn the_readme_install_upgrade_and_uninstall_work_as_written() {
             .is_some_and(|a| a.starts_with("arn:aws:iam::")),
         "the IRSA annotation as the README sets it: {sa}"
     );
+    let live = crd();
+    assert_eq!(
+        live["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "vpc-lattice-operator"
+    );
+    assert_eq!(live["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
 
     // The next chart version changes the CRD: the documented upgrade applies it.
     let marker = format!("(upgrade-check-{:08x})", rand::random::<u32>());
-    let crd_file = dir.join(format!("{CHART}/crds/{CRD}.yaml"));
-    let text = std::fs::read_to_string(&crd_file).expect("the chart ships the CRD in crds/");
+    let crd_file = dir.join(format!("{CHART}/files/crds/{CRD}.yaml"));
+    let shipped = std::fs::read_to_string(&crd_file).expect("the chart ships the CRD in files/crds/");
     let from = "The observed state of the association, as the operator last saw it in AWS.";
-    assert!(text.contains(from), "the CRD describes its status as `{from}`");
-    std::fs::write(&crd_file, text.replacen(from, &format!("{from} {marker}"), 1)).unwrap();
-    run_block(&dir, "upgrade", &readme_block(&readme, "upgrade"));
-    let live = ok(kubectl(&["get", "crd", CRD, "-o", "json"], None));
+    assert!(shipped.contains(from), "the CRD describes its status as `{from}`");
+    std::fs::write(&crd_file, shipped.replacen(from, &format!("{from} {marker}"), 1)).unwrap();
+    block("upgrade");
     assert!(
-        live.contains(&marker),
+        crd().to_string().contains(&marker),
         "the changed CRD is live after the documented upgrade"
     );
     assert_eq!(deployed()["status"]["readyReplicas"], 2);
 
     // Uninstall leaves the CRD and users' objects.
-    let client = cluster::client().await;
-    let app_ns = cluster::namespace(&client, "readme-app").await;
+    cp.ok(&["create", "namespace", "readme-app"], None);
     let kept = format!("  serviceIdentifier: {SERVICE}\n  serviceNetworkIdentifier: {NETWORK}");
-    ok(kubectl(
-        &["apply", "-n", &app_ns, "-f", "-"],
+    cp.ok(
+        &["apply", "-n", "readme-app", "-f", "-"],
         Some(&manifest("kept", &kept)),
-    ));
-    run_block(&dir, "uninstall", &readme_block(&readme, "uninstall"));
-    ok(kubectl(&["get", "crd", CRD], None));
-    assert!(get(&app_ns, "kept").is_some(), "users' objects survive uninstall");
+    );
+    block("uninstall");
+    assert!(crd().to_string().contains(&marker), "the CRD stays");
+    cp.ok(&["get", "snsa", "kept", "-n", "readme-app"], None);
     assert!(
-        !kubectl(&["get", "deployment", "vpc-lattice-operator", "-n", ns], None)
+        !cp.kubectl(&["get", "deployment", "vpc-lattice-operator", "-n", ns], None)
             .status
             .success()
     );
 
-    // Plain manifests rendered from the chart, into a fresh namespace of the same name; this also
-    // puts the shipped CRD (from crds/) back.
-    ok(kubectl(
-        &["delete", "namespace", ns, "--wait=true", "--timeout=120s"],
-        None,
-    ));
-    run_block(&dir, "install-manifests", &readme_block(&readme, "install-manifests"));
-    assert_eq!(deployed()["status"]["readyReplicas"], 2);
-    let live = ok(kubectl(&["get", "crd", CRD, "-o", "json"], None));
-    assert!(!live.contains(&marker), "crds/ of the repository is applied again");
-    ok(kubectl(
+    // A release of the chart that shipped the CRD in crds/: the CRD applied apart, no Helm owner.
+    cp.ok(&["apply", "--server-side", "--force-conflicts", "-f", "crds/"], None);
+    cp.ok(
         &[
-            "delete",
-            "-n",
-            ns,
-            "-f",
-            dir.join("vpc-lattice-operator.yaml").to_str().unwrap(),
+            "annotate",
+            "crd",
+            CRD,
+            "meta.helm.sh/release-name-",
+            "meta.helm.sh/release-namespace-",
         ],
         None,
-    ));
+    );
+    cp.ok(&["label", "crd", CRD, "app.kubernetes.io/managed-by-"], None);
+    assert!(!crd().to_string().contains(&marker), "crds/ of the checkout is live");
+    let helm = |args: &[&str]| {
+        cluster::helm_env_at(&mut Command::new(tools::helm()), kubeconfig, &dir.join(".helm"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("run helm")
+    };
+    let chart = CHART.to_string();
+    let old = ["-n", ns, "--set", "clusterName=prod-eu-1", "--wait", "--timeout", "5m"];
+    let install = |more: &[&str]| {
+        let mut args = vec!["install", "vpc-lattice-operator", chart.as_str()];
+        args.extend_from_slice(&old);
+        args.extend_from_slice(more);
+        helm(&args)
+    };
+    let refused = install(&[]);
+    assert!(
+        !refused.status.success() && text(&refused).contains("invalid ownership metadata"),
+        "Helm will not take a CRD it does not own without being told: {}",
+        text(&refused)
+    );
+    let out = install(&["--set", "crds.install=false"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(crd()["metadata"]["annotations"]["meta.helm.sh/release-name"].is_null());
+    block("upgrade-take-ownership");
+    let live = crd();
+    assert_eq!(
+        live["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "vpc-lattice-operator"
+    );
+    assert_eq!(live["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+    assert!(
+        live.to_string().contains(&marker),
+        "the chart's (changed) CRD is applied"
+    );
+    cp.ok(&["get", "snsa", "kept", "-n", "readme-app"], None);
+    block("uninstall");
+
+    // Plain manifests rendered from the chart, into a fresh namespace of the same name: the CRD
+    // from crds/, the operator from the rendered file, whose deletion leaves the CRD.
+    cp.ok(&["delete", "namespace", ns, "--wait=true", "--timeout=120s"], None);
+    block("install-manifests");
+    assert_eq!(deployed()["status"]["readyReplicas"], 2);
+    let manifests = dir.join("vpc-lattice-operator.yaml");
+    assert!(
+        !std::fs::read_to_string(&manifests)
+            .unwrap()
+            .contains("kind: CustomResourceDefinition"),
+        "the rendered file holds no CRD, so deleting it cannot delete every object"
+    );
+    cp.ok(&["delete", "-n", ns, "-f", manifests.to_str().unwrap()], None);
+    cp.ok(&["get", "snsa", "kept", "-n", "readme-app"], None);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -715,11 +786,7 @@ async fn two_releases_in_one_namespace_each_lead_through_their_own_lease() {
 /// helm against a control plane of the test's own.
 fn helm_at(cp: &cluster::Private, args: &[&str]) -> String {
     let home = std::env::temp_dir().join(format!("vlo-helm-private-{}", std::process::id()));
-    let out = Command::new(tools::helm())
-        .env("KUBECONFIG", cp.kubeconfig())
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_DATA_HOME", home.join("data"))
+    let out = cluster::helm_env_at(&mut Command::new(tools::helm()), cp.kubeconfig(), &home)
         .args(args)
         .output()
         .expect("run helm");
@@ -775,6 +842,9 @@ async fn the_admission_policy_refuses_adoption_outside_labelled_namespaces() {
             "vlo-system",
             "--set",
             "clusterName=test-cluster",
+            // The CRD came first (the object above); the README test installs it with the chart.
+            "--set",
+            "crds.install=false",
         ],
     );
     let name = "vlo-system.vlo-vpc-lattice-operator";

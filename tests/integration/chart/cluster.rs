@@ -174,7 +174,7 @@ fn chart_install_dry_run_renders_the_notes() {
         "aws vpc-lattice list-services".into(),
         "aws vpc-lattice list-service-networks".into(),
         "IRSA role arn:aws:iam::111122223333:role/lattice".into(),
-        "kubectl apply --server-side --force-conflicts -f crds/".into(),
+        "CRD: crds.install=false, so this release neither installs nor upgrades it".into(),
         format!("for cluster \"{CLUSTER_NAME}\""),
         format!("kubectl -n {NAMESPACE} get lease {LEASE} -o jsonpath"),
         "kubectl label namespace <namespace> vpclattice.operator.dev/allow-adoption=true".into(),

@@ -182,7 +182,7 @@ pub fn values_file(content: &str) -> ValuesFile {
 }
 
 /// The variants every cluster-facing test exercises: defaults; namespaced (`watchNamespace`); and HA
-/// with every optional object (PDB, ServiceMonitor, PrometheusRule, NetworkPolicy, dashboard).
+/// with every optional object (PDB, ServiceMonitor, PrometheusRule, NetworkPolicy, dashboard, the CRD).
 pub fn variants(watch_namespace: &str, dashboard_namespace: &str) -> Vec<(&'static str, Vec<String>)> {
     let set = |v: &[&str]| {
         v.iter()
@@ -210,6 +210,7 @@ pub fn variants(watch_namespace: &str, dashboard_namespace: &str) -> Vec<(&'stat
                 &format!("dashboard.namespace={dashboard_namespace}"),
                 "aws.region=eu-west-1",
                 "commonLabels.team=platform",
+                "crds.install=true",
             ]),
         ),
     ]

@@ -307,3 +307,40 @@ fn chart_names_follow_the_overrides() {
             .contains(&"--leader-election-id=lattice-operator-leader".to_string())
     );
 }
+
+#[test]
+fn chart_installs_the_generated_crd_and_keeps_it_by_default() {
+    let crds_of = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec!["--set", "clusterName=test-cluster"];
+        all.extend_from_slice(args);
+        let yaml = template_bare_in(RELEASE, NAMESPACE, &all).expect("render");
+        super::parse_docs(&yaml)
+            .into_iter()
+            .filter(|d| d["kind"] == "CustomResourceDefinition")
+            .collect()
+    };
+    let generated: Value = yaml(&vpc_lattice_operator::api::crd_yaml());
+
+    // Defaults: the generated CRD, with the release's labels and Helm's keep policy.
+    let crds = crds_of(&[]);
+    assert_eq!(crds.len(), 1, "the chart renders the CRD by default");
+    let crd = &crds[0];
+    assert_eq!(crd["metadata"]["name"], generated["metadata"]["name"]);
+    assert_eq!(crd["spec"], generated["spec"], "the rendered CRD is the generated one");
+    assert_eq!(crd["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+    let labels = labels_of(crd);
+    assert_eq!(labels["app.kubernetes.io/instance"], RELEASE);
+    assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
+
+    // crds.keep=false: Helm deletes it with the release (and every object with it).
+    let crds = crds_of(&["--set", "crds.keep=false"]);
+    assert_eq!(crds.len(), 1);
+    assert!(
+        crds[0]["metadata"]["annotations"]["helm.sh/resource-policy"].is_null(),
+        "{:?}",
+        crds[0]["metadata"]
+    );
+
+    // crds.install=false: another release, or the platform team, owns it.
+    assert!(crds_of(&["--set", "crds.install=false"]).is_empty());
+}

@@ -173,8 +173,9 @@ fn chart_readme_is_generated_from_values() {
         );
     }
     for needle in [
-        "kubectl apply --server-side --force-conflicts -f",
-        "upgrade.crds: CreateReplace",
+        "kubectl apply --server-side --force-conflicts -f crds/",
+        "--take-ownership",
+        "crds.install=false",
         "eks.amazonaws.com/role-arn",
         "create-pod-identity-association",
         "helm uninstall",
@@ -216,7 +217,8 @@ fn chart_package_ships_the_chart_without_its_tests() {
         "vpc-lattice-operator/Chart.yaml",
         "vpc-lattice-operator/values.schema.json",
         "vpc-lattice-operator/README.md",
-        "vpc-lattice-operator/crds/servicenetworkserviceassociations.vpclattice.operator.dev.yaml",
+        "vpc-lattice-operator/files/crds/servicenetworkserviceassociations.vpclattice.operator.dev.yaml",
+        "vpc-lattice-operator/templates/crds.yaml",
         "vpc-lattice-operator/dashboards/vpc-lattice-operator.json",
         "vpc-lattice-operator/templates/NOTES.txt",
     ] {

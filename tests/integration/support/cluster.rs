@@ -25,7 +25,10 @@ struct ControlPlane {
 static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
 
 fn start() -> ControlPlane {
-    start_in(std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id())))
+    start_in(
+        std::env::temp_dir().join(format!("vlo-cp-{}", std::process::id())),
+        true,
+    )
 }
 
 /// Held while hack/control-plane.sh picks and binds ports (`up`, `nodes`) or rebinds them
@@ -37,14 +40,18 @@ fn ports() -> std::sync::MutexGuard<'static, ()> {
     PORTS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Starts a control plane in `dir` (stopped by its watchdog when this process exits) with the CRD.
-fn start_in(dir: PathBuf) -> ControlPlane {
+/// Starts a control plane in `dir` (stopped by its watchdog when this process exits), with the CRD
+/// from crds/ when `crd`.
+fn start_in(dir: PathBuf, crd: bool) -> ControlPlane {
     std::fs::create_dir_all(&dir).expect("create control plane dir");
     let ports = ports();
     let pid = std::process::id().to_string();
     let kubeconfig = hack_path("control-plane.sh", &["up", &dir.to_string_lossy(), "--owner-pid", &pid]);
     drop(ports);
     let cp = ControlPlane { dir, kubeconfig };
+    if !crd {
+        return cp;
+    }
     let apply = kubectl_at(&cp.kubeconfig, &["apply", "-f", &format!("{REPO}/crds/")], None);
     assert!(
         apply.status.success(),
@@ -75,27 +82,29 @@ fn control_plane() -> &'static ControlPlane {
 
 static NODES: OnceLock<()> = OnceLock::new();
 
+/// `hack/control-plane.sh nodes` for the control plane in `dir`.
+fn nodes(dir: &Path) {
+    let _ports = ports();
+    let out = Command::new("bash")
+        .arg(format!("{REPO}/hack/control-plane.sh"))
+        .arg("nodes")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hack/control-plane.sh nodes");
+    assert!(
+        out.status.success(),
+        "hack/control-plane.sh nodes failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Gives the shared control plane kube-controller-manager, kube-scheduler and three kwok fake nodes
 /// (`hack/control-plane.sh nodes`: zones zone-a, zone-b and zone-c; the zone-c node tainted
 /// `dedicated=operators:NoSchedule`), so that Deployments get Pods that are scheduled and become
 /// Ready. Once per test binary; later calls return at once.
 pub fn with_nodes() {
-    NODES.get_or_init(|| {
-        let dir = &control_plane().dir;
-        let _ports = ports();
-        let out = Command::new("bash")
-            .arg(format!("{REPO}/hack/control-plane.sh"))
-            .arg("nodes")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run hack/control-plane.sh nodes");
-        assert!(
-            out.status.success(),
-            "hack/control-plane.sh nodes failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
+    NODES.get_or_init(|| nodes(&control_plane().dir));
 }
 
 /// The kubeconfig of the shared control plane (started on first use).
@@ -115,7 +124,12 @@ fn kubectl_at(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 /// `cmd` (helm, or a shell that runs it) pointed at the shared control plane, with helm's cache,
 /// config and data under `home` rather than the user's.
 pub fn helm_env<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
-    cmd.env("KUBECONFIG", kubeconfig())
+    helm_env_at(cmd, kubeconfig(), home)
+}
+
+/// [`helm_env`] pointed at the control plane of `kubeconfig`.
+pub fn helm_env_at<'a>(cmd: &'a mut Command, kubeconfig: &Path, home: &Path) -> &'a mut Command {
+    cmd.env("KUBECONFIG", kubeconfig)
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_CONFIG_HOME", home.join("config"))
         .env("HELM_DATA_HOME", home.join("data"))
@@ -127,9 +141,24 @@ pub struct Private(ControlPlane);
 
 impl Private {
     pub fn start(name: &str) -> Self {
+        Self::start_with(name, true)
+    }
+
+    /// A control plane without the CRD, as a new cluster is before anything is installed.
+    pub fn start_empty(name: &str) -> Self {
+        Self::start_with(name, false)
+    }
+
+    fn start_with(name: &str, crd: bool) -> Self {
         Self(start_in(
             std::env::temp_dir().join(format!("vlo-cp-{}-{name}", std::process::id())),
+            crd,
         ))
+    }
+
+    /// Gives it kube-controller-manager, kube-scheduler and the kwok nodes of [`with_nodes`].
+    pub fn with_nodes(&self) {
+        nodes(&self.0.dir);
     }
 
     pub fn kubeconfig(&self) -> &Path {
