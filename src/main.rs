@@ -15,7 +15,7 @@ use vpc_lattice_operator::reconcile::{Config, Context};
 use vpc_lattice_operator::runtime::run::{Election, Operator, ServedMetrics, stop_on_signal};
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
 use vpc_lattice_operator::runtime::tenancy::{NamespaceRoles, TenancyRules};
-use vpc_lattice_operator::runtime::{ControllerOptions, admin, identity};
+use vpc_lattice_operator::runtime::{ControllerOptions, admin, check, identity};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +33,19 @@ enum Command {
     Run(Box<RunArgs>),
     /// Print the CustomResourceDefinition as YAML.
     Crd,
+    /// Check that a ready operator of this version answers at an admin address (what the chart's
+    /// `helm test` Pod runs against the release's Service); exit 1 saying what is wrong otherwise.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The admin server's base URL, e.g. `http://vpc-lattice-operator.vpc-lattice-operator.svc:8080`.
+    #[arg(long)]
+    url: String,
+    /// How long to keep asking while the answer is not yet right, e.g. `30s`.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
 }
 
 #[derive(clap::Args)]
@@ -126,6 +139,16 @@ async fn main() -> ExitCode {
             print!("{}", vpc_lattice_operator::api::crd_yaml());
             ExitCode::SUCCESS
         }
+        Command::Check(args) => match check::check(&args.url, args.timeout).await {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("check failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(args) => {
             if let Err(e) = telemetry::init(args.log_format, &args.log_filter) {
                 eprintln!("error: invalid --log-filter {:?}: {e}", args.log_filter);

@@ -92,6 +92,21 @@ impl Release {
             .collect()
     }
 
+    /// The args of the release's `helm test` Pod, as `helm get hooks` shows them.
+    fn test_args(&self) -> Vec<String> {
+        let hooks = helm_ok(&["get", "hooks", &self.name, "-n", &self.ns]);
+        let pod = serde_norway::Deserializer::from_str(&hooks)
+            .map(|d| <serde_norway::Value as serde::Deserialize>::deserialize(d).expect("hooks parse"))
+            .find(|h| h["kind"] == "Pod" && h["metadata"]["annotations"]["helm.sh/hook"] == "test")
+            .expect("the release has a `helm test` Pod");
+        pod["spec"]["containers"][0]["args"]
+            .as_sequence()
+            .expect("the test Pod's args")
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
     fn deployment(&self) -> Value {
         json(&["get", "deployment", &self.deployment, "-n", &self.ns, "-o", "json"])
     }
@@ -319,6 +334,28 @@ async fn lifecycle_as(release: &Release, app_ns: &str) {
     };
     let op = Deployed::start(release, &a_pod_of(release), &emu.url, &more);
     op.ready().await;
+    // What the release's `helm test` Pod runs (a kwok node runs no container), against this operator:
+    // the Service's address swapped for the admin address it runs at.
+    let args: Vec<String> = release
+        .test_args()
+        .into_iter()
+        .map(|a| match a.strip_prefix("--url=") {
+            Some(url) => {
+                assert!(url.ends_with(".svc:8080"), "the test asks the release's Service: {url}");
+                format!("--url=http://{}", op.admin)
+            }
+            None => a,
+        })
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        .args(&args)
+        .output()
+        .expect("run check");
+    assert!(
+        out.status.success() && text(&out).contains("is ready and serves its metrics"),
+        "{args:?}: {}",
+        text(&out)
+    );
     apply_app(app_ns);
     wait_ready(app_ns, "app");
     assert_eq!(emu.fake.associations().len(), 1);
@@ -412,7 +449,23 @@ async fn helm_install_schedules_restricted_pods_whose_rbac_runs_a_full_lifecycle
         );
     }
 
+    // `helm test`: its Pod passes the restricted level, is scheduled with the operator's
+    // nodeSelector and tolerations and succeeds (on kwok by the stage helm-test-complete, so this
+    // proves the hook's plumbing; lifecycle_as runs its check against a real operator).
+    let out = helm_ok(&["test", "vlo-ha", "-n", &ns, "--timeout", "2m"]);
+    assert!(out.contains("Phase:          Succeeded"), "{out}");
     lifecycle_as(&release, &app_ns).await;
+    // Nothing listening: the check fails, saying where it looked.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        .args(["check", &format!("--url={nowhere}"), "--timeout=1s"])
+        .output()
+        .expect("run check");
+    assert!(
+        !out.status.success() && text(&out).contains(&format!("could not reach {nowhere}/readyz")),
+        "{}",
+        text(&out)
+    );
 
     // Upgrade with changed values rolls the Deployment onto the tainted, dedicated node.
     let before = d["metadata"]["generation"].as_i64().unwrap();

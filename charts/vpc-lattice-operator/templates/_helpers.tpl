@@ -66,6 +66,15 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* The labels of the `helm test` Pod: the release's, without `app.kubernetes.io/name`, so that no
+selector of the operator's Pods (Service, PodDisruptionBudget) matches it. */}}
+{{- define "vpc-lattice-operator.testLabels" -}}
+{{- $labels := include "vpc-lattice-operator.labels" . | fromYaml }}
+{{- $_ := unset $labels "app.kubernetes.io/name" }}
+{{- $_ := set $labels "app.kubernetes.io/component" "helm-test" }}
+{{- toYaml $labels }}
+{{- end }}
+
 {{/* The ServiceAccount the Pods run as. */}}
 {{- define "vpc-lattice-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}

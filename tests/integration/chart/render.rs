@@ -98,6 +98,7 @@ fn chart_defaults_render_an_ha_operator() {
             "ClusterRole",
             "ClusterRoleBinding",
             "Deployment",
+            "Pod",
             "PodDisruptionBudget",
             "Role",
             "RoleBinding",
@@ -211,7 +212,8 @@ fn chart_defaults_render_an_ha_operator() {
         svc["spec"]["ports"],
         yaml("- {name: admin, port: 8080, targetPort: admin, protocol: TCP}")
     );
-    // The recommended labels on every object.
+    // The recommended labels on every object (the `helm test` Pod leaves out the name, which the
+    // operator's Pods are selected by).
     for doc in &r.docs {
         let l = labels_of(doc);
         for key in [
@@ -221,7 +223,8 @@ fn chart_defaults_render_an_ha_operator() {
             "app.kubernetes.io/version",
             "app.kubernetes.io/managed-by",
         ] {
-            assert!(l.contains_key(key), "{key} on {:?}", doc["kind"]);
+            let test_pod = doc["kind"] == "Pod" && key == "app.kubernetes.io/name";
+            assert_eq!(l.contains_key(key), !test_pod, "{key} on {:?}", doc["kind"]);
         }
         assert_eq!(l["app.kubernetes.io/version"], env!("CARGO_PKG_VERSION"));
     }
@@ -297,6 +300,8 @@ fn chart_names_follow_the_overrides() {
     {
         let want = if doc["metadata"]["namespace"].is_null() {
             format!("{NAMESPACE}.lattice-operator")
+        } else if doc["kind"] == "Pod" {
+            "lattice-operator-test".to_string()
         } else {
             "lattice-operator".to_string()
         };
@@ -343,4 +348,39 @@ fn chart_installs_the_generated_crd_and_keeps_it_by_default() {
 
     // crds.install=false: another release, or the platform team, owns it.
     assert!(crds_of(&["--set", "crds.install=false"]).is_empty());
+}
+
+#[test]
+fn chart_helm_test_pod_checks_the_release_service_and_is_no_operator_pod() {
+    let r = render(&[]);
+    let pod = r.one("Pod");
+    assert_eq!(pod["metadata"]["annotations"]["helm.sh/hook"], "test");
+    let service = r.one("Service");
+    let port = service["spec"]["ports"][0]["port"].as_u64().unwrap();
+    let url = format!(
+        "--url=http://{}.{NAMESPACE}.svc:{port}",
+        s(&service["metadata"]["name"])
+    );
+    assert_eq!(
+        super::strings(&pod["spec"]["containers"][0]["args"]),
+        ["check", url.as_str(), "--timeout=60s"]
+    );
+    assert_eq!(pod["spec"]["containers"][0]["image"], r.container()["image"]);
+    // No selector of the operator's Pods takes it for one of them.
+    let labels = labels_of(pod);
+    for selector in [
+        &service["spec"]["selector"],
+        &r.one("PodDisruptionBudget")["spec"]["selector"]["matchLabels"],
+    ] {
+        let selector = selector.as_mapping().unwrap();
+        assert!(
+            selector.iter().any(|(k, v)| labels.get(k) != Some(v)),
+            "{selector:?} does not select the test Pod ({labels:?})"
+        );
+    }
+    assert!(render(&["--set", "helmTest.enabled=false"]).all("Pod").is_empty());
+    assert!(
+        render(&["--set", "service.enabled=false"]).all("Pod").is_empty(),
+        "no Service, nothing to check"
+    );
 }
