@@ -2,7 +2,8 @@
 //! `lua5.1` as Argo CD's gopher-lua runs it: `obj` set, the script's returned table read) against its
 //! own health_test.yaml, and live objects of the real binary read by that Lua and by kstatus
 //! (sigs.k8s.io/cli-utils' `status.Compute`, what Flux and Helm 4 `--wait` use, built from
-//! hack/tools/kstatus) at each phase of their life.
+//! hack/tools/kstatus) at each phase of their life. The install examples for Flux and Argo CD against
+//! their own CRDs.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use serde_json::Value;
 use crate::e2e::{self, get, manifest, ok};
 use crate::support::cluster::{REPO, kubectl};
 use crate::support::operator::Binary;
-use crate::support::tools::go_tool;
+use crate::support::tools::{go_tool, hack_path};
 use crate::support::{eventually, output};
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -448,4 +449,106 @@ async fn a_stalled_live_object_is_failed_in_kstatus_and_degraded_in_argo_cd() {
     assert!(note.contains("AccessDeniedException"), "{note}");
     assert!(is(&stalled, "Ready", "False") && is(&stalled, "Reconciling", "False"));
     verdicts("stalled", &stalled, ("Failed", &note), ("Degraded", &note));
+}
+
+/// The CRDs of Flux's OCIRepository and HelmRelease and of Argo CD's Application, as the pinned
+/// releases ship them (hack/tools/gitops-crds), installed on the shared control plane once.
+fn install_gitops_crds() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = hack_path("module-files.sh", &["gitops-crds"]);
+        ok(kubectl(
+            &[
+                "apply",
+                "--server-side",
+                "--force-conflicts",
+                "-f",
+                &dir.to_string_lossy(),
+            ],
+            None,
+        ));
+        // Polled, not `kubectl wait` (nor a jsonpath filter): both fail on a CRD whose status has no
+        // conditions yet.
+        for crd in [
+            "ocirepositories.source.toolkit.fluxcd.io",
+            "helmreleases.helm.toolkit.fluxcd.io",
+            "applications.argoproj.io",
+        ] {
+            let deadline = std::time::Instant::now() + LIMIT;
+            let established = || {
+                let live: Value = serde_json::from_str(&ok(kubectl(&["get", "crd", crd, "-o", "json"], None))).unwrap();
+                live["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "Established" && c["status"] == "True"))
+            };
+            while !established() {
+                assert!(std::time::Instant::now() < deadline, "CRD {crd} not Established");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    });
+}
+
+/// The chart rendered with `values` (what the example hands it) and nothing else: its Deployment's args.
+fn chart_args_with(values: &Value) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, serde_json::to_string(values).unwrap()).unwrap();
+    let yaml = crate::chart::template_bare_in("example", "vpc-lattice-operator", &["-f", &file.to_string_lossy()])
+        .unwrap_or_else(|e| panic!("the example's values render the chart: {e}"));
+    let docs = crate::chart::parse_docs(&yaml);
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").expect("a Deployment");
+    crate::chart::strings(&deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+}
+
+/// examples/install/: the Flux HelmRelease (with its OCIRepository) and the Argo CD Application (with
+/// its repository Secret) are applied for real to the API server with Flux's and Argo CD's own CRDs
+/// installed, so their schemas check every field (no Flux or Argo CD controller runs: nothing is
+/// installed from them). The values each hands the chart render it, schema included.
+#[test]
+fn the_install_examples_are_accepted_by_flux_and_argo_cd_crds() {
+    install_gitops_crds();
+    ok(kubectl(
+        &["apply", "-f", "-"],
+        Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: argocd\n"),
+    ));
+    let flux = format!("{REPO}/examples/install/flux-helmrelease.yaml");
+    let argo = format!("{REPO}/examples/install/argocd-application.yaml");
+    for file in [&flux, &argo] {
+        ok(kubectl(&["apply", "--server-side", "-f", file], None));
+    }
+    let get = |what: &[&str]| -> Value {
+        let mut args = vec!["get"];
+        args.extend_from_slice(what);
+        args.extend(["-o", "json"]);
+        serde_json::from_str(&ok(kubectl(&args, None))).expect("kubectl JSON")
+    };
+    let ns = ["-n", "vpc-lattice-operator"];
+    let release = get(&[&["helmrelease", "vpc-lattice-operator"][..], &ns].concat());
+    assert_eq!(release["spec"]["chartRef"]["name"], "vpc-lattice-operator");
+    get(&[&["ocirepository", "vpc-lattice-operator"][..], &ns].concat());
+    let app = get(&["application", "vpc-lattice-operator", "-n", "argocd"]);
+    assert_eq!(app["spec"]["source"]["chart"], "vpc-lattice-operator");
+
+    for values in [
+        &release["spec"]["values"],
+        &app["spec"]["source"]["helm"]["valuesObject"],
+    ] {
+        let args = chart_args_with(values);
+        assert!(args.contains(&"--cluster-name=prod-eu-1".to_string()), "{args:?}");
+    }
+
+    // The control: the same HelmRelease with a malformed interval is refused by Flux's schema.
+    let text = std::fs::read_to_string(&flux).unwrap();
+    let broken = text.replacen("  interval: 1h\n  chartRef:", "  interval: one hour\n  chartRef:", 1);
+    assert_ne!(broken, text);
+    let out = kubectl(
+        &["apply", "--server-side", "--dry-run=server", "-f", "-"],
+        Some(&broken),
+    );
+    assert!(
+        !out.status.success() && crate::support::text(&out).contains("spec.interval"),
+        "{}",
+        crate::support::text(&out)
+    );
 }

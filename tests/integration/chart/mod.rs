@@ -42,7 +42,7 @@ pub const CLUSTER_NAME: &str = "test-cluster";
 /// The directory holding the ServiceMonitor and PrometheusRule CRDs of the pinned prometheus-operator.
 pub fn monitoring_crds() -> &'static Path {
     static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| hack_path("tools/prometheus-operator-crds/crds.sh", &[]))
+    P.get_or_init(|| hack_path("module-files.sh", &["prometheus-operator-crds"]))
 }
 
 /// Runs a command, feeding `stdin`.

@@ -333,6 +333,10 @@ fn chart_installs_the_generated_crd_and_keeps_it_by_default() {
     assert_eq!(crd["metadata"]["name"], generated["metadata"]["name"]);
     assert_eq!(crd["spec"], generated["spec"], "the rendered CRD is the generated one");
     assert_eq!(crd["metadata"]["annotations"]["helm.sh/resource-policy"], "keep");
+    assert_eq!(
+        crd["metadata"]["annotations"]["argocd.argoproj.io/sync-options"], "Delete=false,Prune=false",
+        "Argo CD keeps it too"
+    );
     let labels = labels_of(crd);
     assert_eq!(labels["app.kubernetes.io/instance"], RELEASE);
     assert_eq!(labels["app.kubernetes.io/managed-by"], "Helm");
@@ -341,7 +345,7 @@ fn chart_installs_the_generated_crd_and_keeps_it_by_default() {
     let crds = crds_of(&["--set", "crds.keep=false"]);
     assert_eq!(crds.len(), 1);
     assert!(
-        crds[0]["metadata"]["annotations"]["helm.sh/resource-policy"].is_null(),
+        crds[0]["metadata"]["annotations"].is_null(),
         "{:?}",
         crds[0]["metadata"]
     );
