@@ -20,6 +20,7 @@ use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tag_
 use crate::lattice::provider::Tenant;
 use crate::lattice::{LatticeApi, Tags, tagged_all};
 use crate::metrics::{Metrics, StatusLabels};
+use crate::reconcile::memory::{self, Memory};
 use crate::reconcile::{Context, desired_tags};
 
 /// How often the drift scan runs.
@@ -141,8 +142,8 @@ async fn drifted_tags(
     }
     let mut drifted = Vec::new();
     for t in tag_drift(checks, &read) {
-        let memory_key = format!("{}/{}", t.key.namespace.as_deref().unwrap_or_default(), t.key.name);
-        ctx.remember(&memory_key, |memory| memory.tags_drifted = true);
+        let key = memory::key(t.key.namespace.as_deref().unwrap_or_default(), &t.key.name);
+        ctx.memories.with(&key, Memory::drifted);
         drifted.push(t.key.clone());
     }
     drifted

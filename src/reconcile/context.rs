@@ -13,15 +13,16 @@ use kube::{Client, ResourceExt};
 use crate::api::{
     CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::observation::{Begun, Observations, Scope, Work};
+use crate::lattice::observation::{Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{LatticeError, Tags};
 use crate::lock;
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity};
 use crate::reconcile::error::Error;
+use crate::reconcile::memory::{self, Memories, Memory};
 use crate::reconcile::observe::{ClusterOwners, Lookup};
-use crate::reconcile::requeue::{Memory, Timing};
+use crate::reconcile::requeue::Timing;
 
 /// The default of `--observation-max-age`: the first step of the poll schedule (1 s), so that the
 /// polls of every object in progress in one service network share one List per step.
@@ -67,7 +68,8 @@ pub struct Context {
     owners: ClusterOwners,
     /// When this process began reconciling: nothing waited for it before.
     pub started: Instant,
-    memory: Mutex<HashMap<String, Memory>>,
+    /// What is remembered of each object between its reconciles.
+    pub(crate) memories: Memories,
     /// Reconciles running now, by namespace.
     running: Mutex<HashMap<String, usize>>,
 }
@@ -87,15 +89,9 @@ impl Context {
             metrics,
             config,
             started: Instant::now(),
-            memory: Mutex::default(),
+            memories: Memories::default(),
             running: Mutex::default(),
         }
-    }
-
-    /// Changes an object's memory; returns what `f` returns.
-    pub(crate) fn remember<T>(&self, key: &str, f: impl FnOnce(&mut Memory) -> T) -> T {
-        let mut all = lock(&self.memory);
-        f(all.entry(key.to_string()).or_default())
     }
 
     /// Counts a reconcile of `namespace` as running until the returned guard is dropped.
@@ -110,11 +106,6 @@ impl Context {
     /// How many reconciles of `namespace` run now.
     pub(crate) fn running_in(&self, namespace: &str) -> usize {
         lock(&self.running).get(namespace).copied().unwrap_or_default()
-    }
-
-    /// Drops an object's memory (it is gone).
-    pub(crate) fn forget(&self, key: &str) {
-        lock(&self.memory).remove(key);
     }
 }
 
@@ -136,9 +127,9 @@ impl Drop for Running<'_> {
     }
 }
 
-/// `<namespace>/<name>`: the owner tag's value and the key of the object's memory.
+/// `<namespace>/<name>`: the owner tag's value and the key of the object's memory ([`memory::key`]).
 pub(crate) fn key(obj: &Snsa) -> String {
-    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+    memory::key(&obj.namespace().unwrap_or_default(), &obj.name_any())
 }
 
 /// The tags an object asks for: its spec's and the two ownership tags.
@@ -198,21 +189,21 @@ impl<'a> Target<'a> {
         self.obj.condition("Ready").is_some_and(|c| c.status == "True")
     }
 
-    /// Changes the object's memory; returns what `f` returns.
-    pub fn remember<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
-        self.ctx.remember(&self.key, f)
+    /// Runs one transition (or read) on the object's memory; returns what `f` returns.
+    pub fn memory<T>(&self, f: impl FnOnce(&mut Memory) -> T) -> T {
+        self.ctx.memories.with(&self.key, f)
     }
 
     /// Where the object's association is looked up, through `tenant`: the shared listing of the
     /// tenant's identity and the object's service network.
     pub fn lookup<'t>(&'t self, tenant: &'t Tenant) -> Lookup<'t> {
-        let begun = self.remember(|memory| memory.begun);
+        let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
         let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref()) == Some("ACTIVE");
         Lookup {
             api: &tenant.api,
             observations: &self.ctx.observations,
             scope: self.scope(tenant),
-            not_before: self.remember(|memory| memory.mutated_at),
+            not_before,
             begun,
             age: self.ctx.observations.age_for(
                 active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
@@ -223,32 +214,14 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// Notes that a mutating AWS call for the object has just returned: its next observation comes
-    /// from a listing begun after now.
-    pub fn mutated(&self) -> Instant {
-        let now = Instant::now();
-        self.remember(|memory| memory.mutated_at = Some(now));
-        now
-    }
-
-    /// Notes that a mutating call for the object has just returned, and, when `work` is given, that
-    /// it started AWS work (a Create or Delete accepted and in progress) whose end the polls aim at.
-    pub fn mutated_begun(&self, work: Option<Work>) {
-        let at = self.mutated();
-        // A call that began no work (failed, or adopted/found something) forgets an earlier one.
-        self.remember(|memory| memory.begun = work.map(|work| Begun { work, at }));
-    }
-
-    /// How the object's next poll is timed: since its Create or Delete was accepted, and how long
-    /// that work has recently taken in `scope` (its identity and service network).
-    pub fn timing(&self, scope: Option<&Scope>) -> Timing {
-        let Some(begun) = self.remember(|memory| memory.begun) else {
-            return Timing::default();
-        };
-        Timing {
-            elapsed: Some(begun.at.elapsed()),
-            learned: scope.and_then(|scope| self.ctx.observations.learned(scope, begun.work)),
-        }
+    /// How the object's next poll is timed at `now`: since its Create or Delete was accepted, and how
+    /// long that work has recently taken in `scope` (its identity and service network).
+    pub fn timing(&self, now: Instant, scope: Option<&Scope>) -> Timing {
+        // A copy, so that the observations are asked without holding the memories' lock.
+        let memory = self.memory(|m| *m);
+        memory.timing(now, |work: Work| {
+            scope.and_then(|scope| self.ctx.observations.learned(scope, work))
+        })
     }
 
     /// The scope of the object's observation through `tenant`.

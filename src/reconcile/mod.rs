@@ -7,6 +7,7 @@
 //! one being deleted), [`error_policy`] answers what escapes.
 
 pub mod decide;
+pub mod memory;
 pub mod outcome;
 pub mod priority;
 pub mod reason;
@@ -42,6 +43,7 @@ use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
 use context::Target;
 use decide::{Cleanup, Deletion, DeletionStep, Observed, Plan};
+use memory::Memory;
 use outcome::{Cleaned, Created, Outcome};
 use requeue::POLL;
 
@@ -55,13 +57,8 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
     // New objects and deletions have waited since they were asked for (since this process began,
     // at most); other work since its last step scheduled it.
     let pending = priority::pending_for(&obj, k8s_openapi::jiff::Timestamp::now());
-    let failures = ctx.remember(&context::key(&obj), |memory| {
-        if memory.due.is_none()
-            && let Some(pending) = pending
-        {
-            memory.due = Instant::now().checked_sub(pending.min(ctx.started.elapsed()));
-        }
-        memory.failures
+    let failures = ctx.memories.with(&context::key(&obj), |m| {
+        m.started(Instant::now(), pending, ctx.started.elapsed())
     });
     let caller = Caller {
         priority: priority::of(&obj, failures),
@@ -90,8 +87,10 @@ pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
     if !matches!(err, Error::CleanupPending(_)) {
         warn!(error = %err, object = key, "reconcile failed");
     }
-    let requeue = ctx.remember(&key, |memory| requeue::after_error(memory, err));
-    requeue.delay().map_or_else(Action::await_change, Action::requeue)
+    let requeue = ctx.memories.with(&key, |m| m.failed(err));
+    requeue
+        .delay_with(rand::random())
+        .map_or_else(Action::await_change, Action::requeue)
 }
 
 /// Apply: one step towards the association the object asks for.
@@ -111,7 +110,7 @@ async fn apply(t: &Target<'_>) -> Result<Action, Error> {
 /// Observes, decides, executes the plan's call, and says what that means.
 async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<Outcome, LatticeError> {
     let generation = t.obj.metadata.generation;
-    if t.remember(|memory| std::mem::take(&mut memory.tags_drifted)) {
+    if t.memory(Memory::take_drift) {
         // The drift scan saw other tags: they are no longer verified for this generation.
         status.tags_synced_generation = None;
     }
@@ -122,7 +121,7 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         && association.status == AssociationState::Active
     {
         // The Create is done (and its time learned): later polls are not aimed at it.
-        t.remember(|memory| memory.begun = None);
+        t.memory(Memory::found_active);
     }
     let plan = decide::decide(&t.desired, &t.identity, status.recreate_attempts, &observed);
     let api = tenant.api.as_ref();
@@ -130,7 +129,7 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         Plan::Create(req) => {
             let created = execute::create(api, &req).await;
             let begun = matches!(&created, Ok(Some(a)) if a.status == AssociationState::CreateInProgress);
-            t.mutated_begun(begun.then_some(Work::Create));
+            t.memory(|m| m.mutated(Instant::now(), begun.then_some(Work::Create)));
             let created = match created {
                 Ok(Some(a)) => Ok(Created::New(a)),
                 // The pair is associated already: who holds it decides whether it is adopted.
@@ -147,17 +146,17 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         Plan::InSync(a) => outcome::in_sync(&a, t.was_ready(), generation, status),
         Plan::Tag { association, tags } => {
             let tagged = execute::tag(api, &association, &tags).await;
-            t.mutated();
+            t.memory(|m| m.retagged(Instant::now()));
             outcome::tagged(&association, &tags, tagged, status)
         }
         Plan::Untag { association, keys } => {
             let untagged = execute::untag(api, &association, &keys).await;
-            t.mutated();
+            t.memory(|m| m.retagged(Instant::now()));
             outcome::untagged(&association, &keys, untagged, status)
         }
         Plan::Recover(a) => {
             let deleted = execute::delete(api, &a).await;
-            t.mutated_begun(delete_begun(&deleted));
+            t.memory(|m| m.mutated(Instant::now(), delete_begun(&deleted)));
             outcome::recovering(&a, deleted, status)
         }
         Plan::Forget => outcome::recreate(status),
@@ -181,7 +180,7 @@ fn put_off(t: &Target<'_>) -> Option<Duration> {
     }
     let after = t.ctx.lattice.reserve(&caller);
     t.ctx.metrics.deferred.inc();
-    t.remember(|memory| memory.due = memory.due.or_else(|| Some(Instant::now() + after)));
+    t.memory(|m| m.put_off(Instant::now(), after));
     Some(after)
 }
 
@@ -209,7 +208,7 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
     match cleaned {
         Cleaned::Released(events) => {
             report::publish(t, &events).await;
-            t.ctx.forget(&t.key);
+            t.ctx.memories.forget(&t.key);
             t.ctx.metrics.forget_object(&t.namespace, &t.obj.name_any());
             Ok(Action::await_change())
         }
@@ -238,7 +237,7 @@ async fn deleting(
         DeletionStep::Wait(a) => outcome::deletion_waiting(&a, status),
         DeletionStep::Delete(a) => {
             let deleted = execute::delete(tenant.api.as_ref(), &a).await;
-            t.mutated_begun(delete_begun(&deleted));
+            t.memory(|m| m.mutated(Instant::now(), delete_begun(&deleted)));
             outcome::deleting(&a, deleted, status)
         }
     })
@@ -259,15 +258,12 @@ async fn conclude(
     outcome: Outcome,
     scope: Option<&Scope>,
 ) -> Result<Option<Duration>, Error> {
-    let timing = t.timing(scope);
+    let now = Instant::now();
+    let timing = t.timing(now, scope);
     // Shown as `Throttled` while the client-side rate limiter holds the object's work back.
-    let saturated = t.ctx.lattice.saturated(&t.namespace);
-    let outcome = t.remember(|memory| {
-        let overdue = memory.due.map(|due| Instant::now().saturating_duration_since(due));
-        outcome.limited(memory, requeue::held(overdue, guard::waited(), saturated))
-    });
-    let requeue = t.remember(|memory| outcome.schedule_timed(memory, timing));
-    t.remember(|memory| memory.due = requeue.delay().map(|after| Instant::now() + after));
+    let limiter = (guard::waited(), t.ctx.lattice.saturated(&t.namespace));
+    let jitter = rand::random::<f64>();
+    let (outcome, requeue) = t.memory(|m| m.concluded(now, outcome, timing, limiter, jitter));
     report::step(t, &outcome).await;
     let verdict = &outcome.verdict;
     let stalled = verdict.phase == status::Phase::Stalled;
@@ -275,8 +271,6 @@ async fn conclude(
         .metrics
         .condition(&t.namespace, &t.obj.name_any(), verdict.reason.as_str(), stalled);
     report::status(t, status, verdict).await?;
-    if !outcome.failed() {
-        t.remember(|memory| memory.failures = 0);
-    }
-    Ok(requeue.delay())
+    t.memory(|m| m.written(&outcome));
+    Ok(requeue)
 }

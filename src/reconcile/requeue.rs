@@ -1,13 +1,11 @@
 //! When to look at an object again, pure: the intervals (DESIGN.md's "requeue" column), how failures
-//! are classified and backed off, and the per-object counters that make backoff grow. Only
-//! [`Requeue::delay`] draws the random jitter.
+//! are classified and backed off, and the poll schedule. The counters that make backoff grow are the
+//! object's [`Memory`](super::memory::Memory); the jitter is drawn by the caller ([`Requeue::delay_with`]).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::error::Error;
 use super::reason::Reason;
 use crate::lattice::guard::{Priority, Turn};
-use crate::lattice::observation::Begun;
 use crate::lattice::{ErrorKind, LatticeError};
 
 /// Backoff base and cap of errors that are retried.
@@ -144,31 +142,6 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
     }
 }
 
-/// Counters kept per object between reconciles (not persisted: a restart starts afresh).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Memory {
-    /// Consecutive failed reconciles.
-    pub failures: u32,
-    /// Consecutive polls while AWS works.
-    pub polls: u32,
-    /// Recover (delete-to-recreate) cycles since the association was last ACTIVE.
-    pub recoveries: u32,
-    /// When the object's last mutating AWS call returned: its next observation must come from a
-    /// listing begun after it, so that it sees its own change.
-    pub mutated_at: Option<Instant>,
-    /// The drift scan found the association's tags different from the spec: the next reconcile
-    /// reads them, even if its status says they were verified for the generation.
-    pub tags_drifted: bool,
-    /// The object's Create or Delete that AWS accepted and is still working on: its polls aim at
-    /// the network's learned time, and a listing begun after a Delete confirms the association gone.
-    pub begun: Option<Begun>,
-    /// The longest the client-side rate limiter held one of this work's steps back, once that was
-    /// at least [`THROTTLED_AFTER`]: shown (reason `Throttled`) until the work ends.
-    pub held: Option<Duration>,
-    /// When the object's next reconcile is due, as its last step scheduled it.
-    pub due: Option<Instant>,
-}
-
 /// What a poll's delay is worked out from, besides the count of polls: how long ago the object's
 /// Create or Delete was accepted (`None`: unknown, e.g. after a restart) and how long that work has
 /// recently taken in the object's service network (`None`: nothing learned yet).
@@ -236,60 +209,13 @@ pub enum Requeue {
 }
 
 impl Requeue {
-    /// The delay to hand the controller (`None`: wait for a change); draws the jitter of `About`.
-    pub fn delay(self) -> Option<Duration> {
+    /// The delay to hand the controller (`None`: wait for a change), `About`'s jitter `jitter` ∈
+    /// [0, 1) of its fifth.
+    pub fn delay_with(self, jitter: f64) -> Option<Duration> {
         match self {
             Requeue::Exactly(d) => Some(d),
-            Requeue::About(d) => Some(d.mul_f64(1.0 + rand::random::<f64>() * 0.2)),
+            Requeue::About(d) => Some(d.mul_f64(1.0 + jitter.clamp(0.0, 1.0) * 0.2)),
             Requeue::Never => None,
-        }
-    }
-}
-
-/// Counts a step in the object's memory and says when to look again. `ready`: the step found the
-/// association ACTIVE and in sync (recover cycles start afresh). The failure count of a step that
-/// succeeded is reset only once its status is written (see `reconcile`), so a failed write keeps the
-/// backoff growing.
-pub fn schedule(memory: &mut Memory, next: &Next, ready: bool) -> Requeue {
-    schedule_timed(memory, next, ready, Timing::default())
-}
-
-/// [`schedule`], with polls timed by `timing` ([`poll_delay`]).
-pub fn schedule_timed(memory: &mut Memory, next: &Next, ready: bool, timing: Timing) -> Requeue {
-    let requeue = match next {
-        Next::Retry(err) => {
-            memory.failures += 1;
-            return Requeue::About(classify(err, memory.failures).requeue);
-        }
-        Next::Poll => {
-            memory.polls += 1;
-            Requeue::Exactly(poll_delay(memory.polls, timing))
-        }
-        Next::Now => Requeue::Exactly(NEXT_STEP),
-        Next::After(d) => Requeue::About(*d),
-        Next::Recover => {
-            memory.recoveries += 1;
-            Requeue::About(exponential(memory.recoveries, RECREATE_BACKOFF))
-        }
-        Next::Idle => Requeue::Never,
-    };
-    if *next != Next::Poll {
-        memory.polls = 0;
-    }
-    if ready {
-        memory.recoveries = 0;
-    }
-    requeue
-}
-
-/// `error_policy`'s answer: a deletion still under way is polled as it asked; anything else (a
-/// Kubernetes failure) counts as one more failure and backs off.
-pub fn after_error(memory: &mut Memory, err: &Error) -> Requeue {
-    match err {
-        Error::CleanupPending(after) => Requeue::Exactly(*after),
-        _ => {
-            memory.failures += 1;
-            Requeue::About(exponential(memory.failures, ERROR_BACKOFF))
         }
     }
 }

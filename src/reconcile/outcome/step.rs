@@ -4,7 +4,7 @@ use kube::runtime::events::EventType;
 
 use crate::lattice::LatticeError;
 use crate::reconcile::reason::Reason;
-use crate::reconcile::requeue::{self, Memory, Next, Requeue, Timing};
+use crate::reconcile::requeue::{self, Next};
 use crate::reconcile::status::{Phase, Verdict};
 
 /// The most an Event's note may hold: the API server refuses a longer one (events.k8s.io/v1 `note`).
@@ -93,42 +93,6 @@ impl Outcome {
     /// True when an AWS call failed (the step is retried with backoff).
     pub fn failed(&self) -> bool {
         matches!(self.next, Next::Retry(_))
-    }
-
-    /// Shows that the client-side rate limiter held the object's work back: once a step of the work
-    /// under way was `held` at least [`requeue::THROTTLED_AFTER`] ([`requeue::held`]), its verdicts
-    /// while the work goes on say reason `Throttled` and how long, until the work ends (Ready or
-    /// Stalled) or a step fails (its own reason shows). Kept in `memory` so the reason does not
-    /// flicker between steps, each flicker a status write.
-    #[must_use]
-    pub fn limited(mut self, memory: &mut Memory, held: std::time::Duration) -> Self {
-        if self.verdict.phase != Phase::Progressing || self.failed() {
-            memory.held = None;
-            return self;
-        }
-        if held >= requeue::THROTTLED_AFTER {
-            memory.held = Some(memory.held.map_or(held, |before| before.max(held)));
-        }
-        if let Some(held) = memory.held {
-            self.verdict.reason = Reason::Throttled;
-            self.verdict.message = format!(
-                "{}; its AWS work waited {} s behind the operator's client-side rate limit \
-                 (--aws-max-rps), which the namespaces with work queued share in turns",
-                self.verdict.message,
-                held.as_secs()
-            );
-        }
-        self
-    }
-
-    /// Counts the step in the object's memory and says when to look again.
-    pub fn schedule(&self, memory: &mut Memory) -> Requeue {
-        self.schedule_timed(memory, Timing::default())
-    }
-
-    /// [`Outcome::schedule`], with polls timed by `timing` (see [`requeue::poll_delay`]).
-    pub fn schedule_timed(&self, memory: &mut Memory, timing: Timing) -> Requeue {
-        requeue::schedule_timed(memory, &self.next, self.verdict.phase == Phase::Ready, timing)
     }
 }
 

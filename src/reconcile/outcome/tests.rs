@@ -11,9 +11,10 @@ use super::*;
 use crate::api::{AdoptionPolicy, CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociationStatus as Status};
 use crate::lattice::{Association, AssociationState, CreateAssociation, ErrorKind, LatticeError, Tags};
 use crate::reconcile::decide::{AlwaysAdoption, Claim, Identity};
+use crate::reconcile::memory::Memory;
 use crate::reconcile::reason::Reason;
 use crate::reconcile::requeue::tests::ERROR_KINDS;
-use crate::reconcile::requeue::{Memory, NEXT_STEP, Next, Requeue, classify};
+use crate::reconcile::requeue::{NEXT_STEP, Next, Requeue, Timing, classify};
 use crate::reconcile::status::Phase;
 
 const ID: &str = "snsa-0123456789abcdef0";
@@ -85,9 +86,14 @@ fn events(outcome: &Outcome) -> Vec<(EventType, Reason, &'static str)> {
     outcome.events.iter().map(|e| (e.type_, e.reason, e.action)).collect()
 }
 
-/// What `schedule` answers for the same outcome over `rounds` consecutive reconciles.
+/// What the object's memory schedules after `outcome` (polls untimed).
+fn schedule(outcome: &Outcome, memory: &mut Memory) -> Requeue {
+    memory.schedule(&outcome.next, outcome.verdict.phase == Phase::Ready, Timing::default())
+}
+
+/// What the memory schedules for the same outcome over `rounds` consecutive reconciles.
 fn requeues(outcome: &Outcome, memory: &mut Memory, rounds: usize) -> Vec<Requeue> {
-    (0..rounds).map(|_| outcome.schedule(memory)).collect()
+    (0..rounds).map(|_| schedule(outcome, memory)).collect()
 }
 
 fn exactly(s: &[u64]) -> Vec<Requeue> {
@@ -184,7 +190,7 @@ fn row_conflict_adopts_an_owned_association_and_looks_again_now() {
         status.tags_synced_generation, None,
         "an adopted association's tags are read and made ours"
     );
-    assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(NEXT_STEP));
+    assert_eq!(schedule(&o, &mut Memory::default()), Requeue::Exactly(NEXT_STEP));
     assert_eq!(NEXT_STEP, Duration::from_millis(100));
 }
 
@@ -210,7 +216,7 @@ fn row_conflict_with_nothing_found_creates_again_after_5s() {
     let o = create(Ok(Created::Taken(None)), AdoptionPolicy::Always, &mut status);
     assert_eq!(verdict(&o), (Phase::Progressing, Reason::Creating));
     assert!(o.events.is_empty());
-    assert_eq!(o.schedule(&mut Memory::default()), Requeue::About(secs(5)));
+    assert_eq!(schedule(&o, &mut Memory::default()), Requeue::About(secs(5)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,7 +238,7 @@ fn row_gone_forgets_the_association_and_creates_again_now() {
         format!("association {ID} no longer exists in AWS; creating it again (attempt 3)")
     );
     assert_eq!((status.id, status.recreate_attempts), (None, 3));
-    assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(NEXT_STEP));
+    assert_eq!(schedule(&o, &mut Memory::default()), Requeue::Exactly(NEXT_STEP));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -261,8 +267,8 @@ fn polls_start_again_at_1s_after_any_other_step() {
     let mut memory = Memory::default();
     let poll = waiting(&association(AssociationState::CreateInProgress), &mut Status::default());
     requeues(&poll, &mut memory, 3);
-    recreate(&mut tracked()).schedule(&mut memory);
-    assert_eq!(poll.schedule(&mut memory), Requeue::Exactly(secs(1)));
+    schedule(&recreate(&mut tracked()), &mut memory);
+    assert_eq!(schedule(&poll, &mut memory), Requeue::Exactly(secs(1)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,7 +282,7 @@ fn row_active_in_sync_is_ready_and_waits_for_a_change() {
     let o = in_sync(&a, false, Some(GENERATION), &mut status);
     assert_eq!(verdict(&o), (Phase::Ready, Reason::Active));
     assert_eq!(events(&o), [(EventType::Normal, Reason::Active, "Reconcile")]);
-    assert_eq!(o.schedule(&mut Memory::default()), Requeue::Never);
+    assert_eq!(schedule(&o, &mut Memory::default()), Requeue::Never);
 
     assert_eq!(
         status.tags_synced_generation,
@@ -302,7 +308,7 @@ fn row_active_with_tags_to_change_syncs_them_and_polls() {
     assert_eq!(o.verdict.message, format!("set tags env, team on {ID}"));
     assert_eq!(events(&o), [(EventType::Normal, Reason::TagsSynced, "Tag")]);
     assert_eq!(status.id.as_deref(), Some(ID));
-    assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(secs(1)));
+    assert_eq!(schedule(&o, &mut Memory::default()), Requeue::Exactly(secs(1)));
 
     let keys = ["stale".to_string()];
     let mut status = Status {
@@ -313,7 +319,7 @@ fn row_active_with_tags_to_change_syncs_them_and_polls() {
     assert_eq!(status.tags_synced_generation, None, "read back on the next step");
     assert_eq!(o.verdict.message, format!("removed tags stale from {ID}"));
     assert_eq!(events(&o), [(EventType::Normal, Reason::TagsSynced, "Untag")]);
-    assert_eq!(o.schedule(&mut Memory::default()), Requeue::Exactly(secs(1)));
+    assert_eq!(schedule(&o, &mut Memory::default()), Requeue::Exactly(secs(1)));
 }
 
 #[test]
@@ -386,14 +392,14 @@ fn recover_backoff_starts_afresh_once_ready() {
     );
     let mut memory = Memory::default();
     requeues(&recover, &mut memory, 3);
-    in_sync(
+    let ready = in_sync(
         &association(AssociationState::Active),
         true,
         Some(GENERATION),
         &mut Status::default(),
-    )
-    .schedule(&mut memory);
-    assert_eq!(recover.schedule(&mut memory), Requeue::About(secs(5)));
+    );
+    schedule(&ready, &mut memory);
+    assert_eq!(schedule(&recover, &mut memory), Requeue::About(secs(5)));
 }
 
 #[test]
@@ -549,108 +555,19 @@ fn every_error_class_shows_its_reason_warns_and_retries_as_classified() {
         let got = requeues(&o, &mut memory, 4);
         let want: Vec<Requeue> = (1..=4).map(|n| Requeue::About(classify(&e, n).requeue)).collect();
         assert_eq!(got, want, "{kind:?}");
-        assert_eq!(memory.failures, 4);
+        let failures = memory.started(std::time::Instant::now(), None, Duration::ZERO);
+        assert_eq!(failures, 4);
     }
 }
 
 #[test]
 fn error_classes_requeue_as_designed() {
-    let first = |kind| failed(err(kind)).schedule(&mut Memory::default());
+    let first = |kind| schedule(&failed(err(kind)), &mut Memory::default());
     assert_eq!(first(ErrorKind::Validation), Requeue::About(secs(3600)));
     assert_eq!(first(ErrorKind::AccessDenied), Requeue::About(secs(300)));
     assert_eq!(first(ErrorKind::QuotaExceeded), Requeue::About(secs(900)));
     assert_eq!(first(ErrorKind::NotFound), Requeue::About(secs(5)));
     assert_eq!(first(ErrorKind::Transient), Requeue::About(secs(1)));
     let throttled = failed(err(ErrorKind::Throttled).with_retry_after(Some(42)));
-    assert_eq!(throttled.schedule(&mut Memory::default()), Requeue::About(secs(42)));
-}
-
-#[test]
-fn a_failure_leaves_polls_and_recover_cycles_alone() {
-    let mut memory = Memory {
-        failures: 0,
-        polls: 3,
-        recoveries: 2,
-        ..Memory::default()
-    };
-    failed(err(ErrorKind::Transient)).schedule(&mut memory);
-    assert_eq!(
-        memory,
-        Memory {
-            failures: 1,
-            polls: 3,
-            recoveries: 2,
-            ..Memory::default()
-        }
-    );
-}
-
-#[test]
-fn a_success_leaves_the_failure_count_for_the_status_write_to_reset() {
-    let mut memory = Memory {
-        failures: 3,
-        ..Memory::default()
-    };
-    let o = waiting(&association(AssociationState::CreateInProgress), &mut Status::default());
-    assert!(!o.failed());
-    o.schedule(&mut memory);
-    assert_eq!(memory.failures, 3, "reset by the driver once the status is written");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Throttled (client-side): the rate limiter held the object's work back.
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-fn work_held_long_by_the_limiter_shows_throttled_until_it_ends() {
-    let mut memory = Memory::default();
-    let mut status = tracked();
-    let creating = || waiting(&association(AssociationState::CreateInProgress), &mut tracked());
-    let short = creating().limited(&mut memory, secs(9));
-    assert_eq!(
-        verdict(&short),
-        (Phase::Progressing, Reason::Creating),
-        "9 s is not long"
-    );
-
-    let held = creating().limited(&mut memory, secs(12));
-    assert_eq!(verdict(&held), (Phase::Progressing, Reason::Throttled));
-    assert!(
-        held.verdict.message.starts_with(&creating().verdict.message)
-            && held
-                .verdict
-                .message
-                .contains("waited 12 s behind the operator's client-side rate limit"),
-        "{}",
-        held.verdict.message
-    );
-    let next = creating().limited(&mut memory, Duration::ZERO);
-    assert_eq!(
-        next.verdict, held.verdict,
-        "the same words on the next poll: no status write"
-    );
-
-    let ready = in_sync(
-        &association(AssociationState::Active),
-        false,
-        Some(GENERATION),
-        &mut status,
-    );
-    assert_eq!(
-        verdict(&ready.limited(&mut memory, secs(30))),
-        (Phase::Ready, Reason::Active)
-    );
-    assert_eq!(memory.held, None, "the work ended");
-    assert_eq!(verdict(&creating().limited(&mut memory, secs(1))).1, Reason::Creating);
-}
-
-#[test]
-fn a_failure_held_by_the_limiter_shows_its_own_reason() {
-    let mut memory = Memory {
-        held: Some(secs(20)),
-        ..Memory::default()
-    };
-    let failed = failed(err(ErrorKind::NotFound)).limited(&mut memory, secs(15));
-    assert_eq!(verdict(&failed), (Phase::Progressing, Reason::DependencyNotFound));
-    assert_eq!(memory.held, None);
+    assert_eq!(schedule(&throttled, &mut Memory::default()), Requeue::About(secs(42)));
 }

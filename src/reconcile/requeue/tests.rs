@@ -1,5 +1,6 @@
 //! The requeue column of DESIGN.md's behaviour table, and every error class: backoff arithmetic,
-//! classification, and what [`schedule`] and [`after_error`] answer after each kind of step. No I/O.
+//! classification and the poll schedule. (What an object's memory answers after each kind of step:
+//! memory/tests.rs.) No I/O.
 
 use super::*;
 
@@ -290,7 +291,7 @@ fn classify_no_role_is_stalled_rechecking_every_minute() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The named intervals, error_policy's answer, and the jitter.
+// The named intervals and the jitter.
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -304,33 +305,17 @@ fn named_intervals_match_design() {
 }
 
 #[test]
-fn error_policy_polls_a_pending_cleanup_exactly_and_counts_no_failure() {
-    let mut memory = Memory::default();
-    let pending = Error::CleanupPending(secs(7));
-    assert_eq!(after_error(&mut memory, &pending), Requeue::Exactly(secs(7)));
-    assert_eq!(memory.failures, 0);
-}
-
-#[test]
-fn error_policy_backs_off_other_errors_from_1s_to_5m() {
-    let mut memory = Memory::default();
-    let missing = Error::MissingField("metadata.uid");
-    let got: Vec<Requeue> = (0..10).map(|_| after_error(&mut memory, &missing)).collect();
-    let want: Vec<Requeue> = [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]
-        .map(|s| Requeue::About(secs(s)))
-        .to_vec();
-    assert_eq!(got, want);
-    assert_eq!(memory.failures, 10);
-}
-
-#[test]
 fn jitter_adds_up_to_a_fifth_and_only_to_about() {
-    for _ in 0..200 {
-        let d = Requeue::About(secs(10)).delay().unwrap();
-        assert!(d >= secs(10) && d <= secs(12), "{d:?}");
-    }
-    assert_eq!(Requeue::Exactly(secs(10)).delay(), Some(secs(10)));
-    assert_eq!(Requeue::Never.delay(), None);
+    assert_eq!(Requeue::About(secs(10)).delay_with(0.0), Some(secs(10)));
+    assert_eq!(Requeue::About(secs(10)).delay_with(0.5), Some(secs(11)));
+    assert_eq!(Requeue::About(secs(10)).delay_with(1.0), Some(secs(12)));
+    assert_eq!(
+        Requeue::About(secs(10)).delay_with(7.0),
+        Some(secs(12)),
+        "never more than a fifth"
+    );
+    assert_eq!(Requeue::Exactly(secs(10)).delay_with(0.9), Some(secs(10)));
+    assert_eq!(Requeue::Never.delay_with(0.9), None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,13 +327,13 @@ fn jitter_adds_up_to_a_fifth_and_only_to_about() {
 fn polls_until_done(takes: Duration, learned: Option<Duration>, elapsed_known: bool) -> Vec<Duration> {
     let mut at = Duration::ZERO;
     let mut delays = Vec::new();
-    let mut memory = Memory::default();
+    let mut memory = crate::reconcile::memory::Memory::default();
     while at < takes {
         let timing = Timing {
             elapsed: elapsed_known.then_some(at),
             learned,
         };
-        let Requeue::Exactly(delay) = schedule_timed(&mut memory, &Next::Poll, false, timing) else {
+        let Requeue::Exactly(delay) = memory.schedule(&Next::Poll, false, timing) else {
             panic!("a poll is exact");
         };
         delays.push(delay);
