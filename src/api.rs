@@ -7,20 +7,34 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
+/// The API group, as a literal for `concat!`: every name of this operator's below is built from it
+/// (the `#[kube(group)]` attribute takes a literal only; a unit test holds it to [`GROUP`]).
+macro_rules! group {
+    () => {
+        "vpclattice.operator.dev"
+    };
+}
+
 /// API group of every resource this operator serves.
-pub const GROUP: &str = "vpclattice.operator.dev";
+pub const GROUP: &str = group!();
 /// Finalizer that holds an object until its association is gone from AWS.
-pub const FINALIZER: &str = "vpclattice.operator.dev/association-cleanup";
+pub const FINALIZER: &str = concat!(group!(), "/association-cleanup");
 /// Tag naming the object (`<namespace>/<name>`) that created an association.
-pub const OWNER_TAG: &str = "vpclattice.operator.dev/owner";
+pub const OWNER_TAG: &str = concat!(group!(), "/owner");
 /// Tag naming the cluster (`--cluster-name`) whose operator created an association.
-pub const CLUSTER_TAG: &str = "vpclattice.operator.dev/cluster";
+pub const CLUSTER_TAG: &str = concat!(group!(), "/cluster");
+/// The Namespace annotation naming the IAM role for its objects.
+pub const ROLE_ANNOTATION: &str = concat!(group!(), "/aws-role-arn");
+/// The Namespace annotation with the external ID its role's trust policy demands (optional).
+pub const EXTERNAL_ID_ANNOTATION: &str = concat!(group!(), "/aws-external-id");
 /// Tag the AWS Gateway API Controller puts on the Lattice resources it manages (and the only ones it
 /// deletes): an association carrying it is never adopted, tagged or deleted by this operator.
 pub const GATEWAY_MANAGED_TAG: &str = "application-networking.k8s.aws/ManagedBy";
 /// Namespace label that allows `spec.adoptionPolicy: Always` in the namespace (the default of
 /// `--allow-adoption-label`, and of the chart's admission policy).
-pub const ALLOW_ADOPTION_LABEL: &str = "vpclattice.operator.dev/allow-adoption";
+pub const ALLOW_ADOPTION_LABEL: &str = concat!(group!(), "/allow-adoption");
+/// The default `--allow-adoption-label` selector: [`ALLOW_ADOPTION_LABEL`]`=true`.
+pub const ALLOW_ADOPTION_SELECTOR: &str = concat!(group!(), "/allow-adoption=true");
 
 /// Pattern of a service identifier, exactly as the AWS model has it, anchored.
 pub const SERVICE_IDENTIFIER_PATTERN: &str =
@@ -305,6 +319,23 @@ pub fn paragraphs(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resource_group_is_the_one_every_name_is_built_from() {
+        use kube::Resource;
+        assert_eq!(ServiceNetworkServiceAssociation::group(&()), GROUP);
+        for name in [
+            FINALIZER,
+            OWNER_TAG,
+            CLUSTER_TAG,
+            ROLE_ANNOTATION,
+            EXTERNAL_ID_ANNOTATION,
+            ALLOW_ADOPTION_LABEL,
+        ] {
+            assert!(name.starts_with(&format!("{GROUP}/")), "{name}");
+        }
+        assert_eq!(ALLOW_ADOPTION_SELECTOR, format!("{ALLOW_ADOPTION_LABEL}=true"));
+    }
 
     /// Every description of the generated CRD, with its path.
     fn descriptions(value: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {

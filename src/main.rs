@@ -11,7 +11,7 @@ use tracing::error;
 use vpc_lattice_operator::drift::DriftOptions;
 use vpc_lattice_operator::lattice::guard::limiter;
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
-use vpc_lattice_operator::reconcile::{Config, Context};
+use vpc_lattice_operator::reconcile::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS};
 use vpc_lattice_operator::runtime::run::{Election, Operator, ServedMetrics, stop_on_signal};
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
 use vpc_lattice_operator::runtime::tenancy::{NamespaceRoles, TenancyRules};
@@ -54,15 +54,15 @@ struct RunArgs {
     #[arg(long, env = "VPC_LATTICE_OPERATOR_WATCH_NAMESPACE")]
     namespace: Option<String>,
     /// Objects reconciled at once.
-    #[arg(long, env = "VPC_LATTICE_OPERATOR_CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_CONCURRENCY", default_value_t = DEFAULT_WORKERS)]
     concurrency: u16,
     /// Period of the drift scan (±10% jitter), e.g. `10m`, `30s`.
     #[arg(long, env = "VPC_LATTICE_OPERATOR_RESYNC_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
     resync_interval: Duration,
     /// How long one listing of a service network's associations answers for its objects (their
     /// polls, a restart, the drift scan's wake-ups) before it is listed again, e.g. `1s`, `500ms`.
-    #[arg(long, env = "VPC_LATTICE_OPERATOR_OBSERVATION_MAX_AGE", default_value = "1s", value_parser = humantime::parse_duration)]
-    observation_max_age: Duration,
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_OBSERVATION_MAX_AGE", default_value_t = DEFAULT_OBSERVATION_MAX_AGE.into())]
+    observation_max_age: humantime::Duration,
     /// After SIGTERM, how long in-flight reconciles may take to finish before they are stopped where
     /// they are (the next start resumes them); keep it below the pod's termination grace period.
     #[arg(long, env = "VPC_LATTICE_OPERATOR_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
@@ -82,7 +82,7 @@ struct RunArgs {
     allowed_role_arns: Vec<String>,
     /// The Namespace label, `KEY=VALUE`, that allows `adoptionPolicy: Always` in a namespace: only
     /// there may an object take over an association no live object of this cluster owns.
-    #[arg(long, env = "VPC_LATTICE_OPERATOR_ALLOW_ADOPTION_LABEL", default_value = "vpclattice.operator.dev/allow-adoption=true", value_parser = parse_label)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_ALLOW_ADOPTION_LABEL", default_value = vpc_lattice_operator::api::ALLOW_ADOPTION_SELECTOR, value_parser = parse_label)]
     allow_adoption_label: (String, String),
     /// Maximum VPC Lattice calls per second, across all objects; namespaces take turns for them.
     #[arg(long, env = "VPC_LATTICE_OPERATOR_AWS_MAX_RPS", default_value_t = 10)]
@@ -111,7 +111,7 @@ struct RunArgs {
     log_format: LogFormat,
     /// Log filter in `RUST_LOG` syntax; an invalid one stops the start.
     #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = telemetry::parse_filter)]
-    log_filter: String,
+    log_filter: telemetry::LogFilter,
 }
 
 /// A cluster name: a tag value AWS accepts (1-256 characters of letters, digits, white space and
@@ -150,10 +150,7 @@ async fn main() -> ExitCode {
             }
         },
         Command::Run(args) => {
-            if let Err(e) = telemetry::init(args.log_format, &args.log_filter) {
-                eprintln!("error: invalid --log-filter {:?}: {e}", args.log_filter);
-                return ExitCode::from(2);
-            }
+            telemetry::init(args.log_format, &args.log_filter);
             match run(*args).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -167,6 +164,8 @@ async fn main() -> ExitCode {
 
 async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let stop = stop_on_signal();
+    // This replica's name: its Lease holder identity and its Events' reporting instance.
+    let pod_name = std::env::var("POD_NAME").ok();
     let client = kube::Client::try_default().await?;
     let ServedMetrics {
         metrics,
@@ -196,15 +195,15 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         metrics,
         Config {
             cluster_name: args.cluster_name,
-            observation_max_age: args.observation_max_age,
+            observation_max_age: args.observation_max_age.into(),
             workers: usize::from(args.concurrency),
+            instance: pod_name.clone(),
         },
     ));
     let operator = Operator {
         ctx,
         controller: ControllerOptions {
             namespace: args.namespace,
-            concurrency: args.concurrency,
             drift: DriftOptions {
                 interval: args.resync_interval,
                 ..DriftOptions::default()
@@ -212,7 +211,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         },
         election: args
             .leader_elect
-            .then(|| Election::from_env(args.lease_namespace, args.leader_election_id)),
+            .then(|| Election::from_env(args.lease_namespace, args.leader_election_id, pod_name)),
         ready,
         leader,
         shutdown_timeout: args.shutdown_timeout,

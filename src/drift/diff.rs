@@ -5,11 +5,10 @@
 
 use std::collections::HashMap;
 
-use crate::lattice::Tags;
+use crate::lattice::{AssociationState, Tags};
 use crate::reconcile::decide::tags_match;
 
-/// Where a List must look: an AWS identity (tenant key) and a service network identifier.
-pub type Scope = (String, String);
+pub use crate::lattice::observation::Scope;
 
 /// What one object's status says about its association.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +60,7 @@ pub fn compares_tags(round: u32, every: u32) -> bool {
 pub fn tag_checks<'a, K: PartialEq>(tracked: &'a [Tracked<K>], woken: &[&K]) -> Vec<&'a Tracked<K>> {
     tracked
         .iter()
-        .filter(|t| t.association_status.as_deref() == Some("ACTIVE") && t.arn.is_some())
+        .filter(|t| t.association_status.as_deref() == Some(AssociationState::Active.as_str()) && t.arn.is_some())
         .filter(|t| !woken.contains(&&t.key))
         .collect()
 }

@@ -21,7 +21,11 @@ use crate::lattice::provider::Tenant;
 use crate::lattice::{LatticeApi, Tags, tagged_all};
 use crate::metrics::{Metrics, StatusLabels};
 use crate::reconcile::memory::{self, Memory};
+use crate::reconcile::requeue::jittered;
 use crate::reconcile::{Context, desired_tags};
+
+/// The scan's period varies ±10%, so replicas and restarts do not line up.
+const PERIOD_SPREAD: (f64, f64) = (-0.1, 0.1);
 
 /// How often the drift scan runs.
 #[derive(Clone, Debug)]
@@ -47,7 +51,7 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
     loop {
         // The gauge is refreshed before each wait, so it is filled as soon as the watch has synced.
         update_gauge(&ctx, &store.state());
-        tokio::time::sleep(opts.interval.mul_f64(0.9 + rand::random::<f64>() * 0.2)).await;
+        tokio::time::sleep(jittered(opts.interval, PERIOD_SPREAD, rand::random())).await;
         round = round.wrapping_add(1);
         let objects = store.state();
         // Each namespace's identity, resolved once per scan.

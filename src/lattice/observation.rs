@@ -18,6 +18,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter, list_all};
+use crate::lock;
 
 /// The page size of the List (AWS's maximum).
 pub const PAGE_SIZE: i32 = 100;
@@ -227,13 +228,13 @@ impl Observations {
     /// Records that a `work` in `scope` took `took` (from the accepted call to the listing that
     /// showed it done).
     pub fn learn(&self, scope: &Scope, work: Work, took: Duration) {
-        let mut learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        let mut learned = lock(&self.learned);
         learned.entry((scope.clone(), work)).or_default().record(took);
     }
 
     /// How long a `work` in `scope` is expected to take, if one was seen.
     pub fn learned(&self, scope: &Scope, work: Work) -> Option<Duration> {
-        let learned = self.learned.lock().unwrap_or_else(|p| p.into_inner());
+        let learned = lock(&self.learned);
         learned.get(&(scope.clone(), work)).and_then(Learned::estimate)
     }
 
@@ -279,7 +280,7 @@ impl Observations {
         age: Duration,
     ) -> Result<(Arc<Listing>, Served), LatticeError> {
         let (shared, served) = {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = lock(&self.entries);
             let now = Instant::now();
             prune(&mut entries, self.settled_max_age, now);
             let entry = entries.entry(scope.clone()).or_default();
@@ -301,7 +302,7 @@ impl Observations {
             }
         };
         let result = shared.clone().await;
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = lock(&self.entries);
         let entry = entries.entry(scope.clone()).or_default();
         if entry.in_flight.as_ref().is_some_and(|f| f.result.ptr_eq(&shared)) {
             entry.in_flight = None;
@@ -317,7 +318,7 @@ impl Observations {
 
     /// True when no listing is kept (none was made, or all went stale and were dropped).
     pub fn is_empty(&self) -> bool {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = lock(&self.entries);
         entries.values().all(|e| e.listing.is_none())
     }
 
@@ -329,11 +330,7 @@ impl Observations {
         tokio::spawn(async move {
             tokio::time::sleep(max_age).await;
             if let Some(entries) = entries.upgrade() {
-                prune(
-                    &mut entries.lock().unwrap_or_else(|p| p.into_inner()),
-                    max_age,
-                    Instant::now(),
-                );
+                prune(&mut lock(&entries), max_age, Instant::now());
             }
         });
     }

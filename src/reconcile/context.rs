@@ -10,15 +10,13 @@ use kube::api::Api;
 use kube::runtime::events::Recorder;
 use kube::{Client, ResourceExt};
 
-use crate::api::{
-    CLUSTER_TAG, OWNER_TAG, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
-};
+use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
 use crate::lattice::observation::{Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
-use crate::lattice::{LatticeError, Tags};
+use crate::lattice::{AssociationState, LatticeError, Tags};
 use crate::lock;
 use crate::metrics::Metrics;
-use crate::reconcile::decide::{Desired, Identity};
+use crate::reconcile::decide::{Desired, Identity, ownership_tags};
 use crate::reconcile::error::Error;
 use crate::reconcile::memory::{self, Memories, Memory};
 use crate::reconcile::observe::{ClusterOwners, Lookup};
@@ -29,7 +27,7 @@ use crate::reconcile::requeue::Timing;
 pub const DEFAULT_OBSERVATION_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// The default of `--concurrency`.
-pub const DEFAULT_WORKERS: usize = 8;
+pub const DEFAULT_WORKERS: u16 = 8;
 
 /// Operator settings the reconciler needs.
 #[derive(Clone, Debug)]
@@ -39,8 +37,11 @@ pub struct Config {
     /// How long one listing of a service network's associations answers for its objects
     /// (`--observation-max-age`).
     pub observation_max_age: Duration,
-    /// How many reconciles run at once (`--concurrency`).
+    /// How many reconciles run at once (`--concurrency`): the controller's and the limiter's
+    /// fair-share arithmetic's.
     pub workers: usize,
+    /// This replica's name (the Pod's), the reporting instance of its Events.
+    pub instance: Option<String>,
 }
 
 impl Config {
@@ -49,7 +50,8 @@ impl Config {
         Self {
             cluster_name: cluster_name.into(),
             observation_max_age: DEFAULT_OBSERVATION_MAX_AGE,
-            workers: DEFAULT_WORKERS,
+            workers: usize::from(DEFAULT_WORKERS),
+            instance: None,
         }
     }
 }
@@ -78,7 +80,7 @@ impl Context {
     pub fn new(client: Client, lattice: Arc<dyn LatticeProvider>, metrics: Arc<Metrics>, config: Config) -> Self {
         let reporter = kube::runtime::events::Reporter {
             controller: crate::CONTROLLER_NAME.into(),
-            instance: std::env::var("POD_NAME").ok(),
+            instance: config.instance.clone(),
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
@@ -135,8 +137,7 @@ pub(crate) fn key(obj: &Snsa) -> String {
 /// The tags an object asks for: its spec's and the two ownership tags.
 pub(crate) fn desired_tags(obj: &Snsa, cluster: &str) -> Tags {
     let mut tags = obj.spec.tags.clone();
-    tags.insert(OWNER_TAG.into(), key(obj));
-    tags.insert(CLUSTER_TAG.into(), cluster.into());
+    tags.extend(ownership_tags(&key(obj), cluster));
     tags
 }
 
@@ -198,7 +199,8 @@ impl<'a> Target<'a> {
     /// tenant's identity and the object's service network.
     pub fn lookup<'t>(&'t self, tenant: &'t Tenant) -> Lookup<'t> {
         let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
-        let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref()) == Some("ACTIVE");
+        let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref())
+            == Some(AssociationState::Active.as_str());
         Lookup {
             api: &tenant.api,
             observations: &self.ctx.observations,

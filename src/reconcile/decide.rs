@@ -17,20 +17,21 @@ pub struct Identity {
     pub cluster: String,
 }
 
+/// The tags the operator puts on every association it creates: the object (`<namespace>/<name>`)
+/// and the cluster that own it. The one place they are built.
+pub fn ownership_tags(owner: &str, cluster: &str) -> Tags {
+    Tags::from([
+        (OWNER_TAG.to_string(), owner.to_string()),
+        (CLUSTER_TAG.to_string(), cluster.to_string()),
+    ])
+}
+
 impl Identity {
     /// The idempotency token of create number `attempt`: `<uid>-<attempt>` (at most 64 characters).
     pub fn client_token(&self, attempt: i32) -> String {
         let suffix = format!("-{attempt}");
         let keep = self.uid.len().min(64 - suffix.len());
         format!("{}{suffix}", &self.uid[..keep])
-    }
-
-    /// The tags the operator puts on every association it creates.
-    pub fn ownership_tags(&self) -> Tags {
-        Tags::from([
-            (OWNER_TAG.to_string(), self.owner.clone()),
-            (CLUSTER_TAG.to_string(), self.cluster.clone()),
-        ])
     }
 
     /// True when `tags` name this object as the association's owner.

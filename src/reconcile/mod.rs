@@ -30,7 +30,7 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use tracing::{instrument, warn};
 
 pub(crate) use context::desired_tags;
-pub use context::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE};
+pub use context::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS};
 pub use error::Error;
 pub use reason::Reason;
 

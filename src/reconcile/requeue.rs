@@ -197,6 +197,16 @@ pub enum Next {
     Retry(LatticeError),
 }
 
+/// The spread of [`Requeue::About`]: up to a fifth later, so objects that failed together do not
+/// retry together.
+pub const ABOUT_SPREAD: (f64, f64) = (0.0, 0.2);
+
+/// `d` moved by a fraction of itself between `spread`'s bounds, `draw` ∈ [0, 1) picking where (the
+/// one jitter rule: requeues use [`ABOUT_SPREAD`], the drift scan's period ±10%).
+pub fn jittered(d: Duration, (low, high): (f64, f64), draw: f64) -> Duration {
+    d.mul_f64(1.0 + low + (high - low) * draw.clamp(0.0, 1.0))
+}
+
 /// When the controller looks again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Requeue {
@@ -214,7 +224,7 @@ impl Requeue {
     pub fn delay_with(self, jitter: f64) -> Option<Duration> {
         match self {
             Requeue::Exactly(d) => Some(d),
-            Requeue::About(d) => Some(d.mul_f64(1.0 + jitter.clamp(0.0, 1.0) * 0.2)),
+            Requeue::About(d) => Some(jittered(d, ABOUT_SPREAD, jitter)),
             Requeue::Never => None,
         }
     }

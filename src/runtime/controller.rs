@@ -40,8 +40,6 @@ pub fn strip_unread(obj: &mut Snsa) {
 pub struct ControllerOptions {
     /// Watch one namespace, or all when `None`.
     pub namespace: Option<String>,
-    /// Objects reconciled at once.
-    pub concurrency: u16,
     /// The drift scan's period and cadence.
     pub drift: DriftOptions,
 }
@@ -94,7 +92,7 @@ pub async fn run_controller(
     });
 
     Controller::for_stream(changes, reader)
-        .with_config(controller::Config::default().concurrency(opts.concurrency))
+        .with_config(controller::Config::default().concurrency(u16::try_from(ctx.config.workers).unwrap_or(u16::MAX)))
         .reconcile_on(wake_rx)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)

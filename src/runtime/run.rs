@@ -31,15 +31,14 @@ pub struct Election {
 
 impl Election {
     /// The Lease `lease` in `namespace`, else in the pod's namespace (`POD_NAMESPACE`), else in
-    /// `default`; the pod's name (`POD_NAME`) as identity, else one made of the process id.
-    pub fn from_env(namespace: Option<String>, lease: String) -> Self {
+    /// `default`; the pod's name as identity, else one made of the process id.
+    pub fn from_env(namespace: Option<String>, lease: String, pod_name: Option<String>) -> Self {
         Self {
             lease,
             namespace: namespace
                 .or_else(|| std::env::var("POD_NAMESPACE").ok())
                 .unwrap_or_else(|| "default".into()),
-            identity: std::env::var("POD_NAME")
-                .unwrap_or_else(|_| format!("vpc-lattice-operator-{}", std::process::id())),
+            identity: pod_name.unwrap_or_else(|| format!("vpc-lattice-operator-{}", std::process::id())),
         }
     }
 }
@@ -202,7 +201,10 @@ mod tests {
     }
 
     #[test]
-    fn election_prefers_the_given_namespace() {
-        assert_eq!(Election::from_env(Some("ops".into()), "l".into()).namespace, "ops");
+    fn election_prefers_the_given_namespace_and_names_itself_after_the_pod() {
+        let e = Election::from_env(Some("ops".into()), "l".into(), Some("op-7f9c".into()));
+        assert_eq!((e.namespace.as_str(), e.identity.as_str()), ("ops", "op-7f9c"));
+        let e = Election::from_env(Some("ops".into()), "l".into(), None);
+        assert_eq!(e.identity, format!("vpc-lattice-operator-{}", std::process::id()));
     }
 }

@@ -27,10 +27,7 @@ use crate::lattice::sdk::SdkLattice;
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
 use crate::reconcile::decide::AlwaysAdoption;
 
-/// The Namespace annotation naming the IAM role for its objects.
-pub const ROLE_ANNOTATION: &str = "vpclattice.operator.dev/aws-role-arn";
-/// The Namespace annotation with the external ID its role's trust policy demands (optional).
-pub const EXTERNAL_ID_ANNOTATION: &str = "vpclattice.operator.dev/aws-external-id";
+pub use crate::api::{EXTERNAL_ID_ANNOTATION, ROLE_ANNOTATION};
 /// How long a namespace's annotation is trusted before it is read again.
 const ANNOTATION_TTL: Duration = Duration::from_secs(30);
 

@@ -10,6 +10,11 @@ const ASSOCIATION_ID: &str = "snsa-0123456789abcdef0";
 const ASSOCIATION_ARN: &str =
     "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetworkserviceassociation/snsa-0123456789abcdef0";
 
+/// The ownership tags of `id`.
+fn owned_by(id: &Identity) -> Tags {
+    crate::reconcile::decide::ownership_tags(&id.owner, &id.cluster)
+}
+
 fn identity() -> Identity {
     Identity {
         uid: UID.to_string(),
@@ -25,7 +30,7 @@ fn tags(pairs: &[(&str, &str)]) -> Tags {
 /// The desired state as the reconciler builds it: user tags plus the ownership tags.
 fn desired_with(user_tags: &[(&str, &str)], adoption: AdoptionPolicy, deletion: DeletionPolicy) -> Desired {
     let mut all = tags(user_tags);
-    all.extend(identity().ownership_tags());
+    all.extend(owned_by(&identity()));
     Desired {
         service_identifier: SERVICE.to_string(),
         service_network_identifier: NETWORK.to_string(),
@@ -111,7 +116,7 @@ fn client_token_is_truncated_to_64_chars() {
 #[test]
 fn ownership_tags_name_owner_and_cluster() {
     assert_eq!(
-        identity().ownership_tags(),
+        owned_by(&identity()),
         tags(&[
             ("vpclattice.operator.dev/owner", "payments/payments-in-shared"),
             ("vpclattice.operator.dev/cluster", "prod-eu"),
@@ -124,16 +129,16 @@ fn ownership_tags_name_owner_and_cluster() {
 #[test]
 fn owns_requires_both_ownership_tags_to_match() {
     let id = identity();
-    let mut t = id.ownership_tags();
+    let mut t = owned_by(&id);
     assert!(id.owns(&t));
     t.insert("team".into(), "payments".into());
     assert!(id.owns(&t), "other tags do not matter");
 
-    let mut other_owner = id.ownership_tags();
+    let mut other_owner = owned_by(&id);
     other_owner.insert(OWNER_TAG.into(), "payments/someone-else".into());
     assert!(!id.owns(&other_owner));
 
-    let mut other_cluster = id.ownership_tags();
+    let mut other_cluster = owned_by(&id);
     other_cluster.insert(CLUSTER_TAG.into(), "prod-us".into());
     assert!(!id.owns(&other_cluster));
 
@@ -337,7 +342,7 @@ fn active_with_missing_ownership_tags_restores_them() {
         decide_active(&want, current),
         Plan::Tag {
             association: association(AssociationState::Active),
-            tags: identity().ownership_tags(),
+            tags: owned_by(&identity()),
         }
     );
 }
@@ -491,7 +496,7 @@ fn failed_states_recover_even_when_tags_were_read() {
 // ---------------------------------------------------------------------------------------------
 
 fn owned_tags() -> Tags {
-    let mut t = identity().ownership_tags();
+    let mut t = owned_by(&identity());
     t.insert("team".into(), "payments".into());
     t
 }
@@ -606,7 +611,7 @@ fn adopt_if_owned_refuses_an_untagged_association() {
 
 #[test]
 fn adopt_if_owned_refuses_when_cluster_tag_differs() {
-    let mut t = identity().ownership_tags();
+    let mut t = owned_by(&identity());
     t.insert(CLUSTER_TAG.into(), "prod-us".into());
     let message = assert_refused_naming_id(adopt_allowed(AdoptionPolicy::IfOwned, existing(t)));
     assert!(message.contains("cluster \"prod-us\""), "{message}");
@@ -712,7 +717,7 @@ fn an_active_association_held_by_another_live_object_is_left_alone() {
 
 #[test]
 fn an_active_association_of_a_deleted_object_or_another_cluster_gets_this_objects_tags() {
-    let mut other_cluster = identity().ownership_tags();
+    let mut other_cluster = owned_by(&identity());
     other_cluster.insert(CLUSTER_TAG.into(), "prod-us".into());
     for t in [foreign_tags(), other_cluster] {
         assert!(matches!(

@@ -33,6 +33,11 @@ fn association(state: AssociationState) -> Association {
     )
 }
 
+/// The ownership tags of `id`.
+fn owned_by(id: &Identity) -> Tags {
+    crate::reconcile::decide::ownership_tags(&id.owner, &id.cluster)
+}
+
 fn identity() -> Identity {
     Identity {
         uid: "uid".into(),
@@ -46,7 +51,7 @@ fn request() -> CreateAssociation {
         client_token: "uid-0".into(),
         service_identifier: "svc-0123456789abcdef0".into(),
         service_network_identifier: "sn-0123456789abcdef0".into(),
-        tags: identity().ownership_tags(),
+        tags: owned_by(&identity()),
     }
 }
 
@@ -182,7 +187,7 @@ fn taken(tags: Tags) -> Result<Created, LatticeError> {
 #[test]
 fn row_conflict_adopts_an_owned_association_and_looks_again_now() {
     let mut status = Status::default();
-    let o = create(taken(identity().ownership_tags()), AdoptionPolicy::IfOwned, &mut status);
+    let o = create(taken(owned_by(&identity())), AdoptionPolicy::IfOwned, &mut status);
     assert_eq!(verdict(&o), (Phase::Progressing, Reason::Creating));
     assert_eq!(events(&o), [(EventType::Normal, Reason::Adopted, "Adopt")]);
     assert_eq!(status.id.as_deref(), Some(ID));

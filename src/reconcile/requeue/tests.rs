@@ -316,6 +316,8 @@ fn jitter_adds_up_to_a_fifth_and_only_to_about() {
     );
     assert_eq!(Requeue::Exactly(secs(10)).delay_with(0.9), Some(secs(10)));
     assert_eq!(Requeue::Never.delay_with(0.9), None);
+    assert_eq!(jittered(secs(100), (-0.1, 0.1), 0.0), secs(90));
+    assert_eq!(jittered(secs(100), (-0.1, 0.1), 0.5), secs(100));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,12 +47,14 @@ impl InProcess {
             .with_test_writer()
             .try_init();
         let metrics = Arc::new(Metrics::default());
-        let config = Config::new(CLUSTER);
+        let config = Config {
+            workers: 4,
+            ..Config::new(CLUSTER)
+        };
         let provider = Arc::new(vpc_lattice_operator::lattice::provider::Single(lattice));
         let ctx = Arc::new(Context::new(client, provider, metrics.clone(), config));
         let opts = ControllerOptions {
             namespace: Some(namespace.into()),
-            concurrency: 4,
             drift,
         };
         let (stop, stopped) = oneshot::channel::<()>();
