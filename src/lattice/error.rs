@@ -78,14 +78,6 @@ impl LatticeError {
         self
     }
 
-    /// True when retrying later can succeed without anyone changing anything.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self.kind,
-            ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient
-        )
-    }
-
     /// Classifies an error code AWS returned that the operation's model does not name.
     pub fn from_code(code: Option<&str>, message: Option<&str>, http_status: Option<u16>) -> Self {
         let code = code.unwrap_or("Unknown");

@@ -164,7 +164,8 @@ impl Limiter {
     }
 
     /// How many calls of `namespace` wait for a token.
-    pub fn waiting(&self, namespace: &str) -> usize {
+    #[cfg(test)]
+    fn waiting(&self, namespace: &str) -> usize {
         self.inner.queue().waiting(namespace)
     }
 }

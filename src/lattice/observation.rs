@@ -316,12 +316,6 @@ impl Observations {
         result.map(|listing| (listing, served))
     }
 
-    /// True when no listing is kept (none was made, or all went stale and were dropped).
-    pub fn is_empty(&self) -> bool {
-        let entries = lock(&self.entries);
-        entries.values().all(|e| e.listing.is_none())
-    }
-
     /// Drops the listing just kept once no caller can use it, so that a quiet operator keeps no copy
     /// of AWS's state between drift scans.
     fn drop_when_stale(&self) {

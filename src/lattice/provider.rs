@@ -63,18 +63,3 @@ pub trait LatticeProvider: Send + Sync {
         self.turn(caller).wait
     }
 }
-
-/// One identity for every namespace, and `adoptionPolicy: Always` allowed in all of them (the
-/// in-process tests' provider; the operator's is `runtime::tenancy::NamespaceRoles`).
-pub struct Single(pub Arc<dyn LatticeApi>);
-
-#[async_trait]
-impl LatticeProvider for Single {
-    async fn for_namespace(&self, _namespace: &str) -> Result<Tenant, TenantError> {
-        Ok(Tenant {
-            key: "default".into(),
-            api: self.0.clone(),
-            always_adoption: AlwaysAdoption::Allowed,
-        })
-    }
-}

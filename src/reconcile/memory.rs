@@ -190,7 +190,7 @@ impl Memory {
         let requeue = match next {
             Next::Retry(err) => {
                 self.failures += 1;
-                return Requeue::About(requeue::classify(err, self.failures).requeue);
+                return Requeue::About(requeue::retry_in(err, self.failures));
             }
             Next::Poll => {
                 self.polls += 1;

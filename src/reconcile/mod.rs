@@ -207,7 +207,7 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
     };
     match cleaned {
         Cleaned::Released(events) => {
-            report::publish(t, &events).await;
+            report::released(t, &events).await;
             t.ctx.memories.forget(&t.key);
             t.ctx.metrics.forget_object(&t.namespace, &t.obj.name_any());
             Ok(Action::await_change())

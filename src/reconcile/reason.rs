@@ -151,6 +151,51 @@ mod tests {
         assert_eq!(readme_condition_reasons(), ours);
     }
 
+    /// Every variant, numbered by an exhaustive match: a new variant does not compile until it is
+    /// numbered here, and then [`every_reason_is_a_condition_or_an_event_only_reason`] fails until it
+    /// is in one of the two lists (so README.md's list cannot miss a condition reason).
+    fn ordinal(r: Reason) -> usize {
+        match r {
+            Reason::Active => 0,
+            Reason::Creating => 1,
+            Reason::Recreating => 2,
+            Reason::Deleting => 3,
+            Reason::TagsOutOfSync => 4,
+            Reason::DependencyNotFound => 5,
+            Reason::Throttled => 6,
+            Reason::AwsError => 7,
+            Reason::InvalidSpec => 8,
+            Reason::AccessDenied => 9,
+            Reason::QuotaExceeded => 10,
+            Reason::AlreadyAssociated => 11,
+            Reason::NoRoleForNamespace => 12,
+            Reason::RoleNotAllowed => 13,
+            Reason::CredentialsUnavailable => 14,
+            Reason::CreateFailed => 15,
+            Reason::DeleteFailed => 16,
+            Reason::TagsSynced => 17,
+            Reason::Adopted => 18,
+            Reason::Retained => 19,
+            Reason::Deleted => 20,
+        }
+    }
+    const VARIANTS: usize = 21;
+
+    #[test]
+    fn every_reason_is_a_condition_or_an_event_only_reason() {
+        let listed: BTreeSet<usize> = Reason::CONDITIONS
+            .into_iter()
+            .chain(Reason::EVENTS_ONLY)
+            .map(ordinal)
+            .collect();
+        assert_eq!(listed, (0..VARIANTS).collect::<BTreeSet<_>>());
+        assert_eq!(
+            Reason::CONDITIONS.len() + Reason::EVENTS_ONLY.len(),
+            VARIANTS,
+            "none in both"
+        );
+    }
+
     #[test]
     fn reasons_are_distinct_and_spelled_as_their_variant() {
         let all: Vec<Reason> = Reason::CONDITIONS.into_iter().chain(Reason::EVENTS_ONLY).collect();

@@ -18,6 +18,12 @@ use crate::reconcile::outcome::{Event, Outcome};
 use crate::reconcile::requeue::Next;
 use crate::reconcile::status::{Verdict, conditions};
 
+/// Counts the step that released the finalizer (a reconcile that succeeded) and publishes its Events.
+pub async fn released(t: &Target<'_>, events: &[Event]) {
+    Metrics::count(&t.ctx.metrics.reconciles, "ok");
+    publish(t, events).await;
+}
+
 /// Counts a step by its result, logs a failure, and publishes the step's Events.
 pub async fn step(t: &Target<'_>, outcome: &Outcome) {
     let metrics = &t.ctx.metrics;
@@ -35,7 +41,7 @@ pub async fn step(t: &Target<'_>, outcome: &Outcome) {
 }
 
 /// Publishes Events about the object, in order; a failure to publish is logged, not fatal.
-pub async fn publish(t: &Target<'_>, events: &[Event]) {
+async fn publish(t: &Target<'_>, events: &[Event]) {
     for event in events {
         let reason = event.reason.as_str();
         t.ctx.metrics.event(reason);

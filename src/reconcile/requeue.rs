@@ -87,16 +87,6 @@ pub fn exponential(n: u32, (base, cap): (Duration, Duration)) -> Duration {
     base.saturating_mul(factor).min(cap)
 }
 
-/// How a failure shows on the object and when to try again.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// Condition and Event reason.
-    pub reason: Reason,
-    /// True when no progress is possible without a human (kstatus `Stalled`).
-    pub stalled: bool,
-    pub requeue: Duration,
-}
-
 /// How a class of error shows on the object: its reason, and whether only a human can help
 /// (kstatus `Stalled`).
 pub fn shows_as(kind: ErrorKind) -> (Reason, bool) {
@@ -114,12 +104,11 @@ pub fn shows_as(kind: ErrorKind) -> (Reason, bool) {
     }
 }
 
-/// Classifies an error for the object: reason, stalled, and when to retry, given how many failures
-/// in a row the object has had (including this one).
-pub fn classify(err: &LatticeError, failures: u32) -> Failure {
+/// When to try again after `err`, given how many failures in a row the object has had (including
+/// this one). (How it shows: [`shows_as`].)
+pub fn retry_in(err: &LatticeError, failures: u32) -> Duration {
     let backoff = |policy| exponential(failures.max(1), policy);
-    let (reason, stalled) = shows_as(err.kind);
-    let requeue = match err.kind {
+    match err.kind {
         ErrorKind::Validation => INVALID_SPEC_RECHECK,
         ErrorKind::AccessDenied => ACCESS_DENIED_RECHECK,
         ErrorKind::NoRole | ErrorKind::RoleNotAllowed => NO_ROLE_RECHECK,
@@ -134,11 +123,6 @@ pub fn classify(err: &LatticeError, failures: u32) -> Failure {
         ErrorKind::Conflict | ErrorKind::Transient | ErrorKind::Other | ErrorKind::CredentialsTransient => {
             backoff(ERROR_BACKOFF)
         }
-    };
-    Failure {
-        reason,
-        stalled,
-        requeue,
     }
 }
 
@@ -193,7 +177,7 @@ pub enum Next {
     Recover,
     /// Only when something changes (an edit, or the drift scan wakes it).
     Idle,
-    /// After the backoff of this failure, one more in a row ([`classify`]).
+    /// After the backoff of this failure, one more in a row ([`retry_in`]).
     Retry(LatticeError),
 }
 

@@ -342,8 +342,18 @@ async fn delete_policy_retain_leaves_the_association() {
     e.create("app", json!({ "deletionPolicy": "Retain" })).await;
     e.ready("app").await;
     let calls = e.fake.calls().len();
+    let ok = || {
+        e.operator
+            .metrics
+            .encode()
+            .lines()
+            .find_map(|l| l.strip_prefix("vpc_lattice_operator_reconciles_total{result=\"ok\"} "))
+            .map_or(0.0, |v| v.parse::<f64>().unwrap())
+    };
+    let before = ok();
     e.api.delete("app", &DeleteParams::default()).await.unwrap();
     e.gone("app").await;
+    assert!(ok() > before, "the reconcile that released the finalizer counts as ok");
     let [a] = e.fake.associations().try_into().expect("association kept");
     assert_eq!(a.status, AssociationState::Active);
     assert_eq!(e.fake.count("DeleteServiceNetworkServiceAssociation"), 0);

@@ -14,7 +14,7 @@ use crate::reconcile::decide::{AlwaysAdoption, Claim, Identity};
 use crate::reconcile::memory::Memory;
 use crate::reconcile::reason::Reason;
 use crate::reconcile::requeue::tests::ERROR_KINDS;
-use crate::reconcile::requeue::{NEXT_STEP, Next, Requeue, Timing, classify};
+use crate::reconcile::requeue::{NEXT_STEP, Next, Requeue, Timing, retry_in, shows_as};
 use crate::reconcile::status::Phase;
 
 const ID: &str = "snsa-0123456789abcdef0";
@@ -541,24 +541,16 @@ fn every_error_class_shows_its_reason_warns_and_retries_as_classified() {
     for kind in ERROR_KINDS {
         let e = err(kind);
         let o = failed(e.clone());
-        let class = classify(&e, 1);
-        let phase = if class.stalled {
-            Phase::Stalled
-        } else {
-            Phase::Progressing
-        };
-        assert_eq!(verdict(&o), (phase, class.reason), "{kind:?}");
+        let (reason, stalled) = shows_as(kind);
+        let phase = if stalled { Phase::Stalled } else { Phase::Progressing };
+        assert_eq!(verdict(&o), (phase, reason), "{kind:?}");
         assert_eq!(o.verdict.message, "SomeException: something went wrong");
-        assert_eq!(
-            events(&o),
-            [(EventType::Warning, class.reason, "Reconcile")],
-            "{kind:?}"
-        );
+        assert_eq!(events(&o), [(EventType::Warning, reason, "Reconcile")], "{kind:?}");
         assert_eq!(o.events[0].note, o.verdict.message);
         assert_eq!(o.next, Next::Retry(e.clone()));
         let mut memory = Memory::default();
         let got = requeues(&o, &mut memory, 4);
-        let want: Vec<Requeue> = (1..=4).map(|n| Requeue::About(classify(&e, n).requeue)).collect();
+        let want: Vec<Requeue> = (1..=4).map(|n| Requeue::About(retry_in(&e, n))).collect();
         assert_eq!(got, want, "{kind:?}");
         let failures = memory.started(std::time::Instant::now(), None, Duration::ZERO);
         assert_eq!(failures, 4);

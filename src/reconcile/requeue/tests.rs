@@ -117,18 +117,14 @@ fn backoff_constants_match_design() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// classify(): every error class.
+// shows_as() and retry_in(): every error class.
 // ---------------------------------------------------------------------------------------------
 
 #[track_caller]
 fn assert_failure(err: &LatticeError, failures: u32, reason: Reason, stalled: bool, requeue: Duration) {
     assert_eq!(
-        classify(err, failures),
-        Failure {
-            reason,
-            stalled,
-            requeue,
-        },
+        (shows_as(err.kind), retry_in(err, failures)),
+        ((reason, stalled), requeue),
         "{:?} after {failures} failure(s)",
         err.kind
     );
@@ -211,7 +207,7 @@ fn classify_throttled_with_negative_retry_after_backs_off() {
 fn classify_throttled_with_zero_retry_after_is_not_a_hot_loop() {
     let e = err(ErrorKind::Throttled).with_retry_after(Some(0));
     for failures in [1, 5] {
-        let requeue = classify(&e, failures).requeue;
+        let requeue = retry_in(&e, failures);
         assert!(
             requeue >= ERROR_BACKOFF.0,
             "Retry-After: 0 after {failures} throttled call(s) requeues after {requeue:?}: a hot loop"
@@ -231,10 +227,7 @@ fn classify_transient_other_and_conflict_are_aws_error_backing_off_1s_to_5m() {
 
 #[test]
 fn classify_only_human_fixable_classes_are_stalled() {
-    let stalled: Vec<ErrorKind> = ERROR_KINDS
-        .into_iter()
-        .filter(|k| classify(&err(*k), 1).stalled)
-        .collect();
+    let stalled: Vec<ErrorKind> = ERROR_KINDS.into_iter().filter(|k| shows_as(*k).1).collect();
     assert_eq!(
         stalled,
         [

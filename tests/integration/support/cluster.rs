@@ -200,10 +200,6 @@ impl Private {
             .expect("run hack/control-plane.sh");
         assert!(status.success(), "hack/control-plane.sh {command} failed");
     }
-
-    pub async fn client(&self) -> Client {
-        client_at(&self.0.kubeconfig).await
-    }
 }
 
 impl Drop for Private {

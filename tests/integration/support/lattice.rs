@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lattice_emulator::{FakeLattice, Target};
+use lattice_emulator::FakeLattice;
 
 /// A running emulator and direct access to its state.
 pub struct Emulator {
@@ -13,14 +13,6 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts an emulator with one service and one service network.
-    pub async fn start() -> (Self, Target, Target) {
-        let fake = Arc::new(FakeLattice::default());
-        let service = fake.create_service("payments", None).unwrap();
-        let network = fake.create_service_network("shared", None).unwrap();
-        (Self::serve(fake).await, service, network)
-    }
-
     /// Serves an existing fake.
     pub async fn serve(fake: Arc<FakeLattice>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,8 +1,6 @@
 //! Harnesses for the integration tests: a real control plane (etcd + kube-apiserver built from Go
 //! modules by hack/), the emulator and the operator, a namespace per test.
 
-#![allow(dead_code)]
-
 pub mod cluster;
 pub mod lattice;
 pub mod moto;

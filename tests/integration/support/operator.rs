@@ -10,6 +10,7 @@ use kube::Client;
 use tokio::sync::oneshot;
 use vpc_lattice_operator::drift::DriftOptions;
 use vpc_lattice_operator::lattice::LatticeApi;
+use vpc_lattice_operator::lattice::provider::{AlwaysAdoption, LatticeProvider, Tenant, TenantError};
 use vpc_lattice_operator::metrics::Metrics;
 use vpc_lattice_operator::reconcile::{Config, Context};
 use vpc_lattice_operator::runtime::{ControllerOptions, run_controller};
@@ -51,7 +52,7 @@ impl InProcess {
             workers: 4,
             ..Config::new(CLUSTER)
         };
-        let provider = Arc::new(vpc_lattice_operator::lattice::provider::Single(lattice));
+        let provider = Arc::new(Single(lattice));
         let ctx = Arc::new(Context::new(client, provider, metrics.clone(), config));
         let opts = ControllerOptions {
             namespace: Some(namespace.into()),
@@ -192,4 +193,19 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// One AWS identity for every namespace, and `adoptionPolicy: Always` allowed in all of them: the
+/// in-process operator's provider (the operator's own is `runtime::tenancy::NamespaceRoles`).
+struct Single(Arc<dyn LatticeApi>);
+
+#[async_trait::async_trait]
+impl LatticeProvider for Single {
+    async fn for_namespace(&self, _namespace: &str) -> Result<Tenant, TenantError> {
+        Ok(Tenant {
+            key: "default".into(),
+            api: self.0.clone(),
+            always_adoption: AlwaysAdoption::Allowed,
+        })
+    }
 }
