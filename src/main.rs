@@ -9,13 +9,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tracing::error;
 use vpc_lattice_operator::drift::DriftOptions;
+use vpc_lattice_operator::lattice::aws::Aws;
 use vpc_lattice_operator::lattice::guard::limiter;
-use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::reconcile::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS};
 use vpc_lattice_operator::runtime::run::{Election, Operator, ServedMetrics, stop_on_signal};
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
 use vpc_lattice_operator::runtime::tenancy::{NamespaceRoles, TenancyRules};
-use vpc_lattice_operator::runtime::{ControllerOptions, admin, check, identity};
+use vpc_lattice_operator::runtime::{ControllerOptions, admin, check};
 
 #[derive(Parser)]
 #[command(
@@ -179,9 +179,9 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("failed to bind the admin server to {}: {e}", args.admin_addr))?;
     let admin = tokio::spawn(admin::serve(listener, ready.clone(), metrics.clone()));
 
-    let aws = SdkLattice::load_config().await;
+    let aws = Aws::load().await;
     // Said in the background: an STS that does not answer must not hold the start.
-    tokio::spawn(identity::log_caller(aws.clone(), args.cluster_name.clone()));
+    tokio::spawn(aws.clone().log_caller(args.cluster_name.clone()));
     let lattice = Arc::new(
         NamespaceRoles::new(client.clone(), aws, limiter(args.aws_max_rps), aws_calls).with_rules(TenancyRules {
             require_role: args.require_namespace_role,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::lattice::{AssociationState, Tags};
 use crate::reconcile::decide::tags_match;
 
-pub use crate::lattice::observation::Scope;
+pub use crate::lattice::Scope;
 
 /// What one object's status says about its association.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,9 +3,11 @@
 //! implements it in memory for the tests and serves that state over the AWS REST/JSON wire protocol.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
+pub mod aws;
 pub mod credentials;
 pub mod error;
 pub mod fair;
@@ -63,6 +65,27 @@ impl std::fmt::Display for AssociationState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Where a listing looks: the key of an AWS identity (see `provider::Tenant::key`) and a service
+/// network identifier (ID or ARN, as the objects give it).
+pub type Scope = (String, String);
+
+/// The kinds of AWS work whose duration is learned per (identity, service network).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// From an accepted Create to a listing showing the association ACTIVE.
+    Create,
+    /// From an accepted Delete to a listing without the association.
+    Delete,
+}
+
+/// An object's Create or Delete that AWS accepted and is still working on: what, and when the call
+/// returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Begun {
+    pub work: Work,
+    pub at: Instant,
 }
 
 /// A DNS entry as AWS reports it.

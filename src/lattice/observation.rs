@@ -18,6 +18,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter, list_all};
+pub use super::{Begun, Scope, Work};
 use crate::lock;
 
 /// The page size of the List (AWS's maximum).
@@ -39,10 +40,6 @@ pub const SATURATED_AGE_FACTOR: u32 = 8;
 /// one listing per network serve every object of a restart (10,000 objects in 20 networks: 100
 /// List pages) instead of one per freshness window. Objects in progress use `max_age`.
 pub const SETTLED_MAX_AGE: Duration = Duration::from_secs(30);
-
-/// Where a listing looks: the key of an AWS identity (see `provider::Tenant::key`) and a service
-/// network identifier (ID or ARN, as the objects give it).
-pub type Scope = (String, String);
 
 /// Every association of one service network, as one complete paged List reported them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,23 +108,6 @@ impl Listing {
     pub fn serves(&self, not_before: Option<Instant>, max_age: Duration, now: Instant) -> bool {
         not_before.is_none_or(|t| self.started >= t) && now.saturating_duration_since(self.finished) < max_age
     }
-}
-
-/// The kinds of AWS work whose duration is learned per (identity, service network).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Work {
-    /// From an accepted Create to a listing showing the association ACTIVE.
-    Create,
-    /// From an accepted Delete to a listing without the association.
-    Delete,
-}
-
-/// An object's Create or Delete that AWS accepted and is still working on: what, and when the call
-/// returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Begun {
-    pub work: Work,
-    pub at: Instant,
 }
 
 /// How many recent durations are kept per (scope, work). Each sample overshoots by up to a poll

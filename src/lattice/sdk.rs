@@ -14,13 +14,6 @@ use super::{
     ListFilter, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
 };
 
-/// How long a connection to AWS may take to open.
-pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-/// How long one AWS call may take in all (the SDK has no limit of its own: an endpoint that accepts
-/// and never answers would hold a reconcile, and a shutdown, forever). A call that times out is a
-/// transient error, retried with backoff.
-pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// VPC Lattice (and the Tagging API's view of its associations) through the AWS SDK.
 #[derive(Clone, Debug)]
 pub struct SdkLattice {
@@ -78,24 +71,8 @@ impl SdkLattice {
         e
     }
 
-    /// The standard AWS configuration chain (credentials, region, endpoint overrides), with the SDK's
-    /// own retries off: the reconciler owns retrying (classified, with per-object backoff, honouring
-    /// `Retry-After`), and SDK retries would bypass the shared rate limiter.
-    pub async fn load_config() -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(CALL_TIMEOUT)
-                    .build(),
-            )
-            .load()
-            .await
-    }
-
-    /// A client for a loaded configuration.
-    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
+    /// A client for a loaded configuration ([`super::aws::Aws`] loads and builds them).
+    pub(super) fn from_config(config: &aws_config::SdkConfig) -> Self {
         Self {
             no_region: config.region().is_none(),
             ..Self::new(Client::new(config), tagging::Client::new(config))

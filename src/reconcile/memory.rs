@@ -16,7 +16,7 @@ use super::outcome::Outcome;
 use super::reason::Reason;
 use super::requeue::{self, ERROR_BACKOFF, Next, RECREATE_BACKOFF, Requeue, Timing};
 use super::status::Phase;
-use crate::lattice::observation::{Begun, Work};
+use crate::lattice::{Begun, Work};
 use crate::lock;
 
 /// `<namespace>/<name>`: the key of an object's memory, and the value of its owner tag.

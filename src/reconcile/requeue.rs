@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::reason::Reason;
-use crate::lattice::guard::{Priority, Turn};
+use crate::lattice::fair::{Priority, Turn};
 use crate::lattice::{ErrorKind, LatticeError};
 
 /// Backoff base and cap of errors that are retried.

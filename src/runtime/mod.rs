@@ -4,7 +4,6 @@
 pub mod admin;
 pub mod check;
 pub mod controller;
-pub mod identity;
 pub mod leader;
 pub mod run;
 pub mod telemetry;

@@ -16,16 +16,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use aws_config::SdkConfig;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use tokio::sync::Mutex;
 
+use crate::lattice::aws::Aws;
 use crate::lattice::guard::{AwsCallMetrics, Caller, Guarded, SharedLimiter, Turn};
+use crate::lattice::provider::AlwaysAdoption;
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
-use crate::lattice::sdk::SdkLattice;
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
-use crate::reconcile::decide::AlwaysAdoption;
 
 pub use crate::api::{EXTERNAL_ID_ANNOTATION, ROLE_ANNOTATION};
 /// How long a namespace's annotation is trusted before it is read again.
@@ -34,7 +33,7 @@ const ANNOTATION_TTL: Duration = Duration::from_secs(30);
 /// Resolves each namespace to the operator's own identity or its annotated role.
 pub struct NamespaceRoles {
     namespaces: Api<Namespace>,
-    base: SdkConfig,
+    aws: Aws,
     own: Arc<dyn LatticeApi>,
     limiter: SharedLimiter,
     metrics: AwsCallMetrics,
@@ -71,19 +70,11 @@ struct Role {
 }
 
 impl NamespaceRoles {
-    pub fn new(client: kube::Client, base: SdkConfig, limiter: SharedLimiter, metrics: AwsCallMetrics) -> Self {
-        let own_identity = match std::env::var("AWS_ROLE_ARN") {
-            Ok(role) if !role.is_empty() => format!("the operator's own identity, web identity role {role}"),
-            _ => "the operator's own identity".to_string(),
-        };
-        let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(
-            SdkLattice::from_config(&base).signing_as(own_identity),
-            limiter.clone(),
-            metrics.clone(),
-        ));
+    pub fn new(client: kube::Client, aws: Aws, limiter: SharedLimiter, metrics: AwsCallMetrics) -> Self {
+        let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(aws.own(), limiter.clone(), metrics.clone()));
         Self {
             namespaces: Api::all(client),
-            base,
+            aws,
             own,
             limiter,
             metrics,
@@ -141,22 +132,8 @@ impl NamespaceRoles {
         if let Some(api) = roles.get(role) {
             return api.clone();
         }
-        let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role.arn).session_name("vpc-lattice-operator");
-        if let Some(id) = &role.external_id {
-            builder = builder.external_id(id);
-        }
-        let credentials = builder.configure(&self.base).build().await;
-        let config = self
-            .base
-            .to_builder()
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                credentials,
-            ))
-            .build();
-        let sdk = SdkLattice::from_config(&config).signing_as(format!(
-            "role {} assumed for the namespace's {ROLE_ANNOTATION} annotation",
-            role.arn
-        ));
+        let why = format!("the namespace's {ROLE_ANNOTATION} annotation");
+        let sdk = self.aws.assuming(&role.arn, role.external_id.as_deref(), &why).await;
         let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.limiter.clone(), self.metrics.clone()));
         roles.insert(role.clone(), api.clone());
         api
