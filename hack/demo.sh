@@ -61,6 +61,8 @@ kubectl apply -f examples/
 step "kubectl wait --for=condition=Ready snsa --all"
 kubectl wait --for=condition=Ready --timeout=120s snsa --all
 
+step "kubectl get snsa"
+kubectl get snsa
 step "kubectl get snsa -o wide"
 kubectl get snsa -o wide
 
