@@ -222,13 +222,8 @@ impl Observations {
         self.max_age
     }
 
-    /// How old a listing may be for a settled object.
-    pub fn settled_max_age(&self) -> Duration {
-        self.settled_max_age
-    }
-
     /// How old a listing may answer an object: a settled one (ACTIVE as its status says, no Create
-    /// or Delete of its own under way) [`Self::settled_max_age`]; one in progress `max_age`, or
+    /// or Delete of its own under way) the settled maximum age; one in progress `max_age`, or
     /// [`SATURATED_AGE_FACTOR`] times that while the rate limiter is `saturated`. Pure.
     pub fn age_for(&self, settled: bool, saturated: bool) -> Duration {
         match (settled, saturated) {

@@ -71,8 +71,8 @@ impl SdkLattice {
         e
     }
 
-    /// A client for a loaded configuration ([`super::aws::Aws`] loads and builds them).
-    pub(super) fn from_config(config: &aws_config::SdkConfig) -> Self {
+    /// A client for a loaded configuration (the operator's: [`super::aws::Aws`]; tests build their own).
+    pub fn from_config(config: &aws_config::SdkConfig) -> Self {
         Self {
             no_region: config.region().is_none(),
             ..Self::new(Client::new(config), tagging::Client::new(config))
