@@ -4,6 +4,7 @@
 pub mod api;
 pub mod drift;
 pub mod lattice;
+pub mod limiter;
 pub mod metrics;
 pub mod reconcile;
 pub mod runtime;

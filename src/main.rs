@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use tracing::error;
 use vpc_lattice_operator::drift::DriftOptions;
 use vpc_lattice_operator::lattice::aws::Aws;
-use vpc_lattice_operator::lattice::guard::limiter;
+use vpc_lattice_operator::limiter::Limiter;
 use vpc_lattice_operator::reconcile::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS};
 use vpc_lattice_operator::runtime::run::{Election, Operator, ServedMetrics, stop_on_signal};
 use vpc_lattice_operator::runtime::telemetry::{self, LogFormat};
@@ -170,6 +170,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let ServedMetrics {
         metrics,
         aws_calls,
+        limiter,
         leader,
     } = ServedMetrics::default();
     let metrics = Arc::new(metrics);
@@ -183,15 +184,17 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     // Said in the background: an STS that does not answer must not hold the start.
     tokio::spawn(aws.clone().log_caller(args.cluster_name.clone()));
     let lattice = Arc::new(
-        NamespaceRoles::new(client.clone(), aws, limiter(args.aws_max_rps), aws_calls).with_rules(TenancyRules {
+        NamespaceRoles::new(client.clone(), aws, aws_calls).with_rules(TenancyRules {
             require_role: args.require_namespace_role,
             allowed_roles: args.allowed_role_arns,
             adoption_label: args.allow_adoption_label,
         }),
     );
+    let limiter = Arc::new(Limiter::new(args.aws_max_rps).with_metrics(limiter));
     let ctx = Arc::new(Context::new(
         client,
         lattice,
+        limiter,
         metrics,
         Config {
             cluster_name: args.cluster_name,

@@ -19,6 +19,7 @@ use crate::api::ServiceNetworkServiceAssociation as Snsa;
 use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tag_drift};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{LatticeApi, Tags, tagged_all};
+use crate::limiter::{Admitted, Caller, Priority};
 use crate::metrics::{Metrics, StatusLabels};
 use crate::reconcile::memory::{self, Memory};
 use crate::reconcile::requeue::jittered;
@@ -79,7 +80,15 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
                 tags: desired_tags(o, &ctx.config.cluster_name),
             });
         }
-        let apis: HashMap<String, Arc<dyn LatticeApi>> = tenants.into_values().map(|t| (t.key, t.api)).collect();
+        // The scan's calls wait in no namespace's turn, at drift priority.
+        let calls = ctx.limiter.calls(Caller {
+            namespace: String::new(),
+            priority: Priority::Drift,
+        });
+        let apis: HashMap<String, Arc<dyn LatticeApi>> = tenants
+            .into_values()
+            .map(|t| (t.key.clone(), Admitted::wrap(t.api, &t.key, calls.clone())))
+            .collect();
         let mut scanned = Vec::new();
         let mut listed = HashMap::new();
         // Listed afresh, through the shared observation: the objects this scan wakes are answered

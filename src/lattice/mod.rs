@@ -10,7 +10,6 @@ use async_trait::async_trait;
 pub mod aws;
 pub mod credentials;
 pub mod error;
-pub mod fair;
 pub mod guard;
 pub mod observation;
 pub mod provider;
@@ -86,6 +85,21 @@ pub enum Work {
 pub struct Begun {
     pub work: Work,
     pub at: Instant,
+}
+
+/// What a call does, for the client-side rate limiter's order inside one priority (each operation's
+/// is given where the limiter admits it: `limiter::Admitted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallClass {
+    /// A read that answers many objects, of any namespace and priority (the List of a service
+    /// network, which every object in it waiting for a listing joins): first in its namespace,
+    /// whatever the priority of the reconcile that happened to start it. (At that reconcile's
+    /// priority, one namespace's backlog would hold up the polls of every namespace joined to it.)
+    Shared,
+    /// Changes AWS (Create, Delete, Tag, Untag): goes before the reads of its priority.
+    Mutation,
+    /// Only reads of one object (Get, ListTags).
+    Read,
 }
 
 /// A DNS entry as AWS reports it.

@@ -1,6 +1,7 @@
 //! Which AWS identity serves an object: the reconciler asks a [`LatticeProvider`] for the
 //! [`LatticeApi`] of the object's namespace instead of holding one global client, so namespaces can
-//! map to different IAM roles (see `runtime::tenancy`). All of them share one rate limiter.
+//! map to different IAM roles (see `runtime::tenancy`). Only identity: the rate limiter that all of
+//! them share is held by the reconcile context (`crate::limiter`).
 
 use std::sync::Arc;
 
@@ -45,21 +46,4 @@ pub enum TenantError {
 pub trait LatticeProvider: Send + Sync {
     /// The client to use for objects in `namespace`.
     async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError>;
-
-    /// True while mutating calls of `namespace` wait for the shared rate limiter: every read of it
-    /// now takes a token from one of its Creates or Deletes.
-    fn saturated(&self, _namespace: &str) -> bool {
-        false
-    }
-
-    /// Where a new AWS call of `caller` (an object's namespace, at its reconcile's priority) would
-    /// stand in the rate limiter's queue now.
-    fn turn(&self, _caller: &super::guard::Caller) -> super::guard::Turn {
-        super::guard::Turn::default()
-    }
-
-    /// Reserves the time a reconcile of `caller` put off for its turn comes back; how long from now.
-    fn reserve(&self, caller: &super::guard::Caller) -> std::time::Duration {
-        self.turn(caller).wait
-    }
 }

@@ -13,7 +13,8 @@ use kube::{Client, ResourceExt};
 use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
 use crate::lattice::observation::{Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
-use crate::lattice::{AssociationState, LatticeError, Tags};
+use crate::lattice::{AssociationState, LatticeApi, LatticeError, Tags};
+use crate::limiter::{Admitted, Calls, SharedLimiter};
 use crate::lock;
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Desired, Identity, ownership_tags};
@@ -61,6 +62,8 @@ pub struct Context {
     pub client: Client,
     /// The Lattice client of each namespace.
     pub lattice: Arc<dyn LatticeProvider>,
+    /// The client-side rate limiter every AWS call of the process waits for.
+    pub limiter: SharedLimiter,
     /// The shared observation of AWS: one listing per (identity, service network) in use.
     pub observations: Observations,
     pub recorder: Recorder,
@@ -77,7 +80,13 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, lattice: Arc<dyn LatticeProvider>, metrics: Arc<Metrics>, config: Config) -> Self {
+    pub fn new(
+        client: Client,
+        lattice: Arc<dyn LatticeProvider>,
+        limiter: SharedLimiter,
+        metrics: Arc<Metrics>,
+        config: Config,
+    ) -> Self {
         let reporter = kube::runtime::events::Reporter {
             controller: crate::CONTROLLER_NAME.into(),
             instance: config.instance.clone(),
@@ -87,6 +96,7 @@ impl Context {
             owners: ClusterOwners(client.clone()),
             client,
             lattice,
+            limiter,
             observations: Observations::new(config.observation_max_age),
             metrics,
             config,
@@ -152,10 +162,12 @@ pub(crate) struct Target<'a> {
     pub key: String,
     pub identity: Identity,
     pub desired: Desired,
+    /// This reconcile's AWS calls, as the limiter admits them (its namespace, its priority).
+    pub calls: Arc<Calls>,
 }
 
 impl<'a> Target<'a> {
-    pub fn new(obj: &'a Snsa, ctx: &'a Context, api: &'a Api<Snsa>) -> Result<Self, Error> {
+    pub fn new(obj: &'a Snsa, ctx: &'a Context, api: &'a Api<Snsa>, calls: Arc<Calls>) -> Result<Self, Error> {
         let key = key(obj);
         let identity = Identity {
             uid: obj.uid().ok_or(Error::MissingField("metadata.uid"))?,
@@ -177,6 +189,7 @@ impl<'a> Target<'a> {
             key,
             identity,
             desired,
+            calls,
         })
     }
 
@@ -195,21 +208,26 @@ impl<'a> Target<'a> {
         self.ctx.memories.with(&self.key, f)
     }
 
-    /// Where the object's association is looked up, through `tenant`: the shared listing of the
-    /// tenant's identity and the object's service network.
-    pub fn lookup<'t>(&'t self, tenant: &'t Tenant) -> Lookup<'t> {
+    /// The client of `tenant`'s identity whose calls the limiter admits as this reconcile's.
+    pub fn api(&self, tenant: &Tenant) -> Arc<dyn LatticeApi> {
+        Admitted::wrap(tenant.api.clone(), &tenant.key, self.calls.clone())
+    }
+
+    /// Where the object's association is looked up, through `api` (of `tenant`, [`Self::api`]): the
+    /// shared listing of the tenant's identity and the object's service network.
+    pub fn lookup<'t>(&'t self, tenant: &'t Tenant, api: &'t Arc<dyn LatticeApi>) -> Lookup<'t> {
         let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
         let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref())
             == Some(AssociationState::Active.as_str());
         Lookup {
-            api: &tenant.api,
+            api,
             observations: &self.ctx.observations,
             scope: self.scope(tenant),
             not_before,
             begun,
             age: self.ctx.observations.age_for(
                 active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
-                self.ctx.lattice.saturated(&self.namespace),
+                self.ctx.limiter.saturated(&self.namespace),
             ),
             metrics: &self.ctx.metrics,
             owners: &self.ctx.owners,

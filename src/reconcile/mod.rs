@@ -37,10 +37,10 @@ pub use reason::Reason;
 use crate::api::{
     FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
 };
-use crate::lattice::guard::{self, Caller, calling_as};
 use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
+use crate::limiter::Caller;
 use context::Target;
 use decide::{Cleanup, Deletion, DeletionStep, Observed, Plan};
 use memory::Memory;
@@ -60,20 +60,17 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
     let failures = ctx.memories.with(&context::key(&obj), |m| {
         m.started(Instant::now(), pending, ctx.started.elapsed())
     });
-    let caller = Caller {
+    let calls = ctx.limiter.calls(Caller {
         priority: priority::of(&obj, failures),
         namespace: ns.clone(),
-    };
+    });
     let _running = ctx.running(&ns);
-    let result = calling_as(
-        caller,
-        finalizer(&api, FINALIZER, obj, |event| async {
-            match event {
-                Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api)?).await,
-                Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api)?).await,
-            }
-        }),
-    )
+    let result = finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api, calls.clone())?).await,
+            Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api, calls.clone())?).await,
+        }
+    })
     .await
     .map_err(Error::from_finalizer);
     report::reconciled(&ctx.metrics, start.elapsed(), &result);
@@ -115,7 +112,8 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         status.tags_synced_generation = None;
     }
     let verified = generation.is_some() && status.tags_synced_generation == generation;
-    let lookup = t.lookup(tenant);
+    let api = t.api(tenant);
+    let lookup = t.lookup(tenant, &api);
     let observed = observe::wanted(&lookup, &t.identity, status, verified).await?;
     if let Observed::Found { association, .. } = &observed
         && association.status == AssociationState::Active
@@ -124,7 +122,7 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         t.memory(Memory::found_active);
     }
     let plan = decide::decide(&t.desired, &t.identity, status.recreate_attempts, &observed);
-    let api = tenant.api.as_ref();
+    let api = api.as_ref();
     Ok(match plan {
         Plan::Create(req) => {
             let created = execute::create(api, &req).await;
@@ -168,17 +166,17 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
 /// to other work, other namespaces' first of all. Its waiting still counts from when it was first
 /// due (shown as `Throttled` when long).
 fn put_off(t: &Target<'_>) -> Option<Duration> {
-    let caller = guard::caller();
+    let caller = t.calls.caller();
     let others = t.ctx.running_in(&t.namespace).saturating_sub(1);
     if !requeue::defer(
         caller.priority,
-        t.ctx.lattice.turn(&caller),
+        t.ctx.limiter.turn(caller),
         others,
         t.ctx.config.workers,
     ) {
         return None;
     }
-    let after = t.ctx.lattice.reserve(&caller);
+    let after = t.ctx.limiter.reserve(caller);
     t.ctx.metrics.deferred.inc();
     t.memory(|m| m.put_off(Instant::now(), after));
     Some(after)
@@ -229,14 +227,15 @@ async fn deleting(
 ) -> Result<Cleaned, LatticeError> {
     let generation = t.obj.metadata.generation;
     let verified = generation.is_some() && status.tags_synced_generation == generation;
-    let found = observe::remains(&t.lookup(tenant), status, verified, &t.desired, &t.identity).await?;
+    let api = t.api(tenant);
+    let found = observe::remains(&t.lookup(tenant, &api), status, verified, &t.desired, &t.identity).await?;
     let (association, claim) = found.map_or((None, None), |(a, claim)| (Some(a), claim));
     Ok(match deletion.next(association.as_ref(), claim.as_ref(), &t.identity) {
         DeletionStep::Release => outcome::released(status),
         DeletionStep::Leave { association, why } => outcome::left(&association, &why),
         DeletionStep::Wait(a) => outcome::deletion_waiting(&a, status),
         DeletionStep::Delete(a) => {
-            let deleted = execute::delete(tenant.api.as_ref(), &a).await;
+            let deleted = execute::delete(api.as_ref(), &a).await;
             t.memory(|m| m.mutated(Instant::now(), delete_begun(&deleted)));
             outcome::deleting(&a, deleted, status)
         }
@@ -261,7 +260,7 @@ async fn conclude(
     let now = Instant::now();
     let timing = t.timing(now, scope);
     // Shown as `Throttled` while the client-side rate limiter holds the object's work back.
-    let limiter = (guard::waited(), t.ctx.lattice.saturated(&t.namespace));
+    let limiter = (t.calls.waited(), t.ctx.limiter.saturated(&t.namespace));
     let jitter = rand::random::<f64>();
     let (outcome, requeue) = t.memory(|m| m.concluded(now, outcome, timing, limiter, jitter));
     report::step(t, &outcome).await;

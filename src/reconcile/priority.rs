@@ -9,7 +9,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::ServiceNetworkServiceAssociation as Snsa;
-use crate::lattice::fair::Priority;
+use crate::limiter::fair::Priority;
 use crate::reconcile::reason::Reason;
 
 /// The Ready reasons of an object whose work AWS (or the limiter) has under way.

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::reason::Reason;
-use crate::lattice::fair::{Priority, Turn};
 use crate::lattice::{ErrorKind, LatticeError};
+use crate::limiter::fair::{Priority, Turn};
 
 /// Backoff base and cap of errors that are retried.
 pub const ERROR_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(300));

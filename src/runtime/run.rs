@@ -15,6 +15,7 @@ use tracing::{info, warn};
 use super::controller::{ControllerOptions, run_controller};
 use super::leader;
 use crate::lattice::guard::AwsCallMetrics;
+use crate::limiter::LimiterMetrics;
 use crate::metrics::Metrics;
 use crate::reconcile::Context;
 
@@ -65,6 +66,7 @@ impl LeaderGauge {
 pub struct ServedMetrics {
     pub metrics: Metrics,
     pub aws_calls: AwsCallMetrics,
+    pub limiter: LimiterMetrics,
     pub leader: LeaderGauge,
 }
 
@@ -72,10 +74,12 @@ impl Default for ServedMetrics {
     fn default() -> Self {
         let mut metrics = Metrics::default();
         let aws_calls = AwsCallMetrics::default().register(&mut metrics.registry);
+        let limiter = LimiterMetrics::default().register(&mut metrics.registry);
         let leader = LeaderGauge::default().register(&mut metrics.registry);
         Self {
             metrics,
             aws_calls,
+            limiter,
             leader,
         }
     }

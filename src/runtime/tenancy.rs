@@ -21,7 +21,7 @@ use kube::api::Api;
 use tokio::sync::Mutex;
 
 use crate::lattice::aws::Aws;
-use crate::lattice::guard::{AwsCallMetrics, Caller, Guarded, SharedLimiter, Turn};
+use crate::lattice::guard::{AwsCallMetrics, Guarded};
 use crate::lattice::provider::AlwaysAdoption;
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
@@ -35,7 +35,6 @@ pub struct NamespaceRoles {
     namespaces: Api<Namespace>,
     aws: Aws,
     own: Arc<dyn LatticeApi>,
-    limiter: SharedLimiter,
     metrics: AwsCallMetrics,
     namespaces_seen: Mutex<HashMap<String, (Instant, Facts)>>,
     roles: Mutex<HashMap<Role, Arc<dyn LatticeApi>>>,
@@ -70,13 +69,12 @@ struct Role {
 }
 
 impl NamespaceRoles {
-    pub fn new(client: kube::Client, aws: Aws, limiter: SharedLimiter, metrics: AwsCallMetrics) -> Self {
-        let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(aws.own(), limiter.clone(), metrics.clone()));
+    pub fn new(client: kube::Client, aws: Aws, metrics: AwsCallMetrics) -> Self {
+        let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(aws.own(), metrics.clone()));
         Self {
             namespaces: Api::all(client),
             aws,
             own,
-            limiter,
             metrics,
             namespaces_seen: Mutex::default(),
             roles: Mutex::default(),
@@ -134,7 +132,7 @@ impl NamespaceRoles {
         }
         let why = format!("the namespace's {ROLE_ANNOTATION} annotation");
         let sdk = self.aws.assuming(&role.arn, role.external_id.as_deref(), &why).await;
-        let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.limiter.clone(), self.metrics.clone()));
+        let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.metrics.clone()));
         roles.insert(role.clone(), api.clone());
         api
     }
@@ -229,18 +227,6 @@ impl LatticeProvider for NamespaceRoles {
                 always_adoption,
             }),
         }
-    }
-
-    fn saturated(&self, namespace: &str) -> bool {
-        self.limiter.saturated(namespace)
-    }
-
-    fn turn(&self, caller: &Caller) -> Turn {
-        self.limiter.turn(caller)
-    }
-
-    fn reserve(&self, caller: &Caller) -> Duration {
-        self.limiter.reserve(caller)
     }
 }
 

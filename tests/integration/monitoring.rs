@@ -25,7 +25,10 @@ const RULES_NAMESPACE: &str = "vpc-lattice-operator";
 /// The sample names the operator's /metrics serves, after one sample of every family.
 fn served_series() -> BTreeSet<String> {
     let ServedMetrics {
-        metrics: m, aws_calls, ..
+        metrics: m,
+        aws_calls,
+        limiter,
+        ..
     } = ServedMetrics::default();
     Metrics::count(&m.reconciles, "ok");
     m.reconcile_duration.observe(0.01);
@@ -41,8 +44,8 @@ fn served_series() -> BTreeSet<String> {
         })
         .set(1);
     m.recreate_attempts.inc();
-    aws_calls.queued("payments").set(0);
-    aws_calls.waited("payments", Duration::from_millis(3));
+    limiter.queued("payments").set(0);
+    limiter.waited("payments", Duration::from_millis(3));
     Metrics::count(&m.status_patches, "ok");
     m.event("Active");
     m.observed("kept");

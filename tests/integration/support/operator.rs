@@ -53,7 +53,10 @@ impl InProcess {
             ..Config::new(CLUSTER)
         };
         let provider = Arc::new(Single(lattice));
-        let ctx = Arc::new(Context::new(client, provider, metrics.clone(), config));
+        // A rate that never binds: these tests count calls, not their pace (fairness.rs and the
+        // benchmarks run the real operator at a binding one).
+        let limiter = vpc_lattice_operator::limiter::limiter(10_000);
+        let ctx = Arc::new(Context::new(client, provider, limiter, metrics.clone(), config));
         let opts = ControllerOptions {
             namespace: Some(namespace.into()),
             drift,

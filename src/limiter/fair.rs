@@ -11,19 +11,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// What a call does, for the limiter's order inside one priority.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallClass {
-    /// A read that answers many objects, of any namespace and priority (the List of a service
-    /// network, which every object in it waiting for a listing joins): first in its namespace,
-    /// whatever the priority of the reconcile that happened to start it. (At that reconcile's
-    /// priority, one namespace's backlog would hold up the polls of every namespace joined to it.)
-    Shared,
-    /// Changes AWS (Create, Delete, Tag, Untag): goes before the reads of its priority.
-    Mutation,
-    /// Only reads of one object (Get, ListTags).
-    Read,
-}
+pub use crate::lattice::CallClass;
 
 /// How urgent a reconcile's calls are inside its namespace's turns, most urgent first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -195,7 +183,7 @@ impl<W> FairQueue<W> {
     }
 }
 
-/// The time a reconcile put off for its turn comes back ([`super::guard::Limiter::reserve`]), pure:
+/// The time a reconcile put off for its turn comes back ([`super::Limiter::reserve`]), pure:
 /// when the limiter expects its turn (`earliest`), but never sooner than one `spacing` (a part of
 /// the namespace's share of the rate) after the last one put off, so that a thousand of them come
 /// back a few at a time at the pace they can be served, not all at once to be put off again.
