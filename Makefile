@@ -51,10 +51,12 @@ image:
 	hack/image.sh >/dev/null
 
 ## unit: the fast layers, for everyday work: the library's unit tests, the AWS adapter tests
-## (tests/sdk_adapter.rs), the command-line checks (tests/cli.rs) and the emulator crate's tests.
+## (tests/sdk_adapter.rs), the command-line checks (tests/cli.rs), the emulator crate's tests and the
+## bench's bound arithmetic.
 ## No control plane, no Go, no Python.
 unit:
 	$(CARGO) test --workspace --lib --test sdk_adapter --test cli
+	$(CARGO) test -p vlo-bench --bin vlo-bench
 
 ## test: every gate CI runs: fmt, clippy, unit, adapter, integration and end-to-end tests
 ## (the image is built first: its cold release build would otherwise compete with the timed tests)

@@ -7,13 +7,14 @@
 //!   prints the table and regenerates BENCHMARKS.md (full scale only).
 //! - `vlo-bench report` regenerates BENCHMARKS.md and the plot from the latest results, running nothing.
 
+mod bounds;
 mod calls;
 mod env;
-mod fair;
 mod loopback;
 mod model;
 mod prom;
 mod report;
+mod rig;
 mod scenarios;
 mod svg;
 mod watch;
@@ -26,7 +27,8 @@ use clap::{Parser, Subcommand};
 use serde_json::Value;
 
 use crate::model::{Machine, Revision, RunResult};
-use crate::scenarios::{ALL, Bench, Record};
+use crate::rig::{Bench, Record};
+use crate::scenarios::ALL;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;

@@ -176,7 +176,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
             let mut text = format!(
                 "{} objects at once: {} AWS calls ({:.2} per object: {}). At 20 calls per second these \
                  calls alone take {} s, {:.2} × the bound.",
-                crate::scenarios::count(n as usize),
+                crate::rig::count(n as usize),
                 trim(total),
                 total / n,
                 describe(Some(&c)),
@@ -226,7 +226,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
             let c = d.get("calls").cloned().unwrap_or_default();
             out.push(format!(
                 "Deleting {} objects: {} calls ({}).{}",
-                crate::scenarios::count(n as usize),
+                crate::rig::count(n as usize),
                 trim(num(&c, "/total")),
                 describe(Some(&c)),
                 excess(num(&c, "/total"), n + num(&r.config, "/burst/networks"), &c)
@@ -244,7 +244,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
             let mut text = format!(
                 "Restarted over {} ACTIVE objects, the operator's first full pass {} and made {} calls ({}), \
                  against {} List pages that say everything about these objects; at 20 per s its calls take {} s.",
-                crate::scenarios::count(n as usize),
+                crate::rig::count(n as usize),
                 if p.get("capped").and_then(Value::as_bool) == Some(true) {
                     format!("did not finish within the {} s limit", trim(num(p, "/capS")))
                 } else {
@@ -267,7 +267,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
                     trim(lists),
                     listings,
                     trim(per_listing),
-                    crate::scenarios::count(n as usize),
+                    crate::rig::count(n as usize),
                     n / listings
                 ));
             }
@@ -302,7 +302,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
                     trim(num(&c, "/byOperation/ListTags")),
                     trim(num(&c, "/byOperation/Get")),
                     trim(steady_reconciles),
-                    crate::scenarios::count(n as usize),
+                    crate::rig::count(n as usize),
                     n / 20.0
                 ));
             } else if reads(&c) > 0.0 {
@@ -313,7 +313,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
                      becomes idle.",
                     trim(reads(&c)),
                     trim(steady_reconciles),
-                    crate::scenarios::count(n as usize),
+                    crate::rig::count(n as usize),
                     n / 20.0
                 ));
             }
@@ -329,7 +329,7 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
 fn why_fair(r: &RunResult) -> Option<String> {
     let h = r.phases.get("healthy").filter(|_| missed(r, "all healthy Ready"))?;
     let f = r.phases.get("failing").cloned().unwrap_or_default();
-    let count = |v: f64| crate::scenarios::count(v as usize);
+    let count = |v: f64| crate::rig::count(v as usize);
     let healthy = num(&r.config, "/fair/healthyObjects");
     let failing = num(&r.config, "/fair/failingObjects");
     let hns = r
@@ -685,7 +685,7 @@ pub fn write(repo: &Path, dir: &Path, out: &Path) -> Result<()> {
         let svg_path = dir.join("burst-1k.svg");
         let title = format!(
             "{} objects applied at once (quota 20/s, D = 5 s), {}",
-            crate::scenarios::count(s.objects),
+            crate::rig::count(s.objects),
             r.date
         );
         std::fs::write(&svg_path, crate::svg::plot(s, &title))?;
@@ -693,7 +693,7 @@ pub fn write(repo: &Path, dir: &Path, out: &Path) -> Result<()> {
             md,
             "\n## {} objects at once\n\nObjects Ready and cumulative AWS calls over time (from `{}`; \
              drawn by `vlo-bench report`):\n\n![objects Ready and AWS calls over time]({})\n",
-            crate::scenarios::count(s.objects),
+            crate::rig::count(s.objects),
             rel(p),
             rel(&svg_path)
         );

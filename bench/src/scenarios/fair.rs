@@ -18,11 +18,11 @@ use crate::calls::{Call, Counts};
 use crate::env::{Operator, require_flags};
 use crate::model::{Row, Target};
 use crate::prom;
-use crate::scenarios::{
+use crate::rig::{
     Bench, CREATE_CONCURRENCY, FRESH_WATCH_SETTLE, RATE, Record, Rig, Say, Topology, count, emulator_quota_args, ids,
     object_in, resource, secs, wait_all,
 };
-use crate::{Result, now_ms};
+use crate::{Result, bounds, now_ms};
 
 /// The operator's default `--aws-max-rps`: this scenario runs it with its defaults.
 pub(crate) const OPERATOR_RATE: f64 = 10.0;
@@ -37,18 +37,6 @@ const SATURATE_CREATES: usize = 1000;
 /// What the emulator answers a Create naming a service it does not have.
 const NOT_FOUND: &str = "ResourceNotFoundException";
 const DEFERRED: &str = "vpc_lattice_operator_reconciles_deferred_total";
-
-/// The bound on "all healthy Ready", in seconds: the provisioning delay `d` plus the `needed` calls of
-/// the healthy objects at their namespaces' fair share of `rate`, `healthy_ns / (healthy_ns +
-/// failing_ns)` of it.
-pub(crate) fn bound_s(d: f64, needed: usize, rate: f64, healthy_ns: usize, failing_ns: usize) -> f64 {
-    d + needed as f64 / fair_share(rate, healthy_ns, failing_ns)
-}
-
-/// The healthy namespaces' share of `rate` while the failing ones are busy.
-pub(crate) fn fair_share(rate: f64, healthy_ns: usize, failing_ns: usize) -> f64 {
-    rate * healthy_ns as f64 / (healthy_ns + failing_ns).max(1) as f64
-}
 
 /// Whose a logged call is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -215,9 +203,9 @@ pub(crate) async fn fair(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()> 
     ));
 
     // The healthy objects, all at once.
-    let share = fair_share(OPERATOR_RATE, hns, fns);
+    let share = bounds::fair_share(OPERATOR_RATE, hns, fns);
     let needed = healthy + pages;
-    let bound = bound_s(d, needed, OPERATOR_RATE, hns, fns);
+    let bound = bounds::fair_ready(d, needed, OPERATOR_RATE, hns, fns);
     let bound_how = format!(
         "D + (healthy Creates + List pages) / (rate × H / (H + F)) = 5 + ({} + {pages}) / (10 per s × {hns}/{}) \
          = 5 + {needed} / {}",
@@ -235,7 +223,7 @@ pub(crate) async fn fair(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()> 
         })
         .collect();
     let (t0, applied) = rig.create(objs).await?;
-    let limit = Duration::from_secs_f64((10.0 * bound).max(300.0));
+    let limit = Duration::from_secs_f64(bounds::give_up_after(bound));
     let all = wait_all(&rig, &mut op, &say, "healthy Ready", &healthy_names, limit, false).await?;
     let t_end = now_ms();
     let seen = rig.watch.seen(&healthy_names);
