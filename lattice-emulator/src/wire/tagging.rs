@@ -1,0 +1,136 @@
+//! The Resource Groups Tagging API's `GetResources`, in its own protocol (awsJson1_1, as
+//! aws-sdk-resourcegroupstagging sends it): `POST /` with
+//! `X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources`; errors as an HTTP status, the
+//! `x-amzn-ErrorType` header and a `{"__type", "Message"}` body.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use vpc_lattice_operator::lattice::{ErrorKind, LatticeError};
+
+use super::Shared;
+use crate::fake::{FakeLattice, ResourceQuery};
+
+/// The content type of awsJson1_1 requests and replies.
+const AWS_JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// The `X-Amz-Target` of `GetResources`.
+const GET_RESOURCES: &str = "ResourceGroupsTaggingAPI_20170126.GetResources";
+
+/// An awsJson1_1 reply.
+fn aws_json(status: StatusCode, mut headers: HeaderMap, body: &Value) -> Response {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(AWS_JSON_1_1));
+    (status, headers, body.to_string()).into_response()
+}
+
+/// An awsJson1_1 error: the status, `x-amzn-ErrorType: <code>` and `{"__type", "Message"}`.
+fn aws_json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(code) {
+        headers.insert("x-amzn-ErrorType", v);
+    }
+    aws_json(status, headers, &json!({ "__type": code, "Message": message }))
+}
+
+/// An error of the fake, already named as the Tagging API names it: server errors are 500, every
+/// other error (throttling included, as awsJson1_1 services send `ThrottledException`) is 400.
+fn tagging_error(e: &LatticeError) -> Response {
+    let status = match e.kind {
+        ErrorKind::Transient => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    aws_json_error(status, &e.code, &e.message)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagFilterBody {
+    key: Option<String>,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+/// A `GetResources` request; the fields the emulator does not serve (`TagsPerPage`, compliance
+/// details) are accepted and ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetResourcesBody {
+    pagination_token: Option<String>,
+    #[serde(default)]
+    tag_filters: Vec<TagFilterBody>,
+    resources_per_page: Option<i32>,
+    #[serde(default)]
+    resource_type_filters: Vec<String>,
+    #[serde(rename = "ResourceARNList", default)]
+    resource_arn_list: Vec<String>,
+}
+
+async fn get_resources(f: &FakeLattice, body: &[u8]) -> Response {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    let b: GetResourcesBody = match serde_json::from_slice(body) {
+        Ok(b) => b,
+        Err(e) => return aws_json_error(StatusCode::BAD_REQUEST, "SerializationException", &e.to_string()),
+    };
+    if !b.resource_arn_list.is_empty() {
+        return aws_json_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterException",
+            "ResourceARNList is not supported by the emulator",
+        );
+    }
+    // The fake checks the filters, the page size and the token (a missing key is an empty one, which
+    // it refuses), so every such refusal is a logged call.
+    let q = ResourceQuery {
+        resource_types: b.resource_type_filters,
+        tag_filters: b
+            .tag_filters
+            .into_iter()
+            .map(|t| (t.key.unwrap_or_default(), t.values))
+            .collect(),
+        per_page: b.resources_per_page,
+    };
+    match f.get_resources(&q, b.pagination_token).await {
+        Ok(page) => {
+            let list: Vec<Value> = page
+                .items
+                .iter()
+                .map(|t| {
+                    let tags: Vec<Value> = t.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect();
+                    json!({ "ResourceARN": t.arn, "Tags": tags })
+                })
+                .collect();
+            let reply = json!({
+                // The last page says so with an empty token, as AWS does.
+                "PaginationToken": page.next_token.unwrap_or_default(),
+                "ResourceTagMappingList": list,
+            });
+            aws_json(StatusCode::OK, HeaderMap::new(), &reply)
+        }
+        Err(e) => tagging_error(&e),
+    }
+}
+
+/// The awsJson1_1 operations, by their `X-Amz-Target`.
+pub(super) async fn aws_json_operation(State(f): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    match target {
+        GET_RESOURCES => get_resources(&f, &body).await,
+        _ => aws_json_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            &format!("Unknown operation '{target}'"),
+        ),
+    }
+}
