@@ -109,14 +109,12 @@ pub trait Classify {
     fn classify(&self) -> Option<LatticeError>;
 }
 
-/// Classifies any SDK error of an operation.
+/// Classifies any SDK error of an operation (a credential provider's failure is told apart before
+/// this, by the adapter: `credentials::credentials_failure`).
 pub fn classify<E>(err: SdkError<E, Response>) -> LatticeError
 where
     E: Classify + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if let Some(failure) = super::credentials::credentials_failure(&err) {
-        return failure;
-    }
     match &err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();

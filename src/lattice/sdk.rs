@@ -8,6 +8,7 @@ use aws_sdk_resourcegroupstagging as tagging;
 use aws_sdk_vpclattice::Client;
 use aws_sdk_vpclattice::types as t;
 
+use super::credentials::credentials_failure;
 use super::error::{Classify, ErrorKind, classify};
 use super::{
     ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError,
@@ -64,7 +65,8 @@ impl SdkLattice {
     where
         E: Classify + aws_sdk_vpclattice::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let mut e = classify(err);
+        // A credential provider's failure arrives as the call's dispatch failure: told apart first.
+        let mut e = credentials_failure(&err).unwrap_or_else(|| classify(err));
         if matches!(e.kind, ErrorKind::Credentials | ErrorKind::CredentialsTransient) {
             e.message = format!("{} ({})", e.message, self.identity);
         }

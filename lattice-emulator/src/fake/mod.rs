@@ -63,7 +63,7 @@ pub struct FakeLattice {
     region: String,
     state: Mutex<State>,
     /// STS: its faults, call log and issued credentials (see [`crate::sts`]).
-    pub(crate) sts: crate::sts::Sts,
+    pub(crate) sts: crate::sts::state::Sts,
     /// Keys the checksum of `nextToken`s, so a token this instance did not issue (or issued for
     /// another filter) is refused.
     token_key: std::collections::hash_map::RandomState,
@@ -141,7 +141,7 @@ impl FakeLattice {
             account: account.into(),
             region: region.into(),
             state: Mutex::new(State::default()),
-            sts: crate::sts::Sts::default(),
+            sts: crate::sts::state::Sts::default(),
             token_key: std::collections::hash_map::RandomState::new(),
         }
     }
