@@ -7,26 +7,9 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
-use crate::lattice::{Association, AssociationState, ErrorKind, LatticeError};
+use crate::lattice::{AssociationState, ErrorKind};
+use crate::reconcile::outcome::tests::{association, err, secs};
 use crate::reconcile::outcome::{failed, in_sync, waiting};
-
-const ID: &str = "snsa-0123456789abcdef0";
-
-fn secs(s: u64) -> Duration {
-    Duration::from_secs(s)
-}
-
-fn association(state: AssociationState) -> Association {
-    Association::new(
-        ID,
-        format!("arn:aws:vpc-lattice:us-east-1:111122223333:servicenetworkserviceassociation/{ID}"),
-        state,
-    )
-}
-
-fn err(kind: ErrorKind) -> LatticeError {
-    LatticeError::new(kind, "SomeException", "something went wrong")
-}
 
 fn creating() -> Outcome {
     waiting(&association(AssociationState::CreateInProgress), &mut Status::default())

@@ -12,4 +12,4 @@ pub use step::{Event, Outcome, failed};
 pub use wanted::{Created, created, held, in_sync, recovering, recreate, tagged, untagged, waiting};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

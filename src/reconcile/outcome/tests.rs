@@ -21,11 +21,12 @@ const ID: &str = "snsa-0123456789abcdef0";
 /// The object's `.metadata.generation`.
 const GENERATION: i64 = 3;
 
-fn secs(s: u64) -> Duration {
+pub(crate) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-fn association(state: AssociationState) -> Association {
+/// The association of the tests, in `state`.
+pub(crate) fn association(state: AssociationState) -> Association {
     Association::new(
         ID,
         format!("arn:aws:vpc-lattice:us-east-1:111122223333:servicenetworkserviceassociation/{ID}"),
@@ -65,7 +66,7 @@ fn tracked() -> Status {
     }
 }
 
-fn err(kind: ErrorKind) -> LatticeError {
+pub(crate) fn err(kind: ErrorKind) -> LatticeError {
     LatticeError::new(kind, "SomeException", "something went wrong")
 }
 
