@@ -17,6 +17,19 @@ pub struct Identity {
     pub cluster: String,
 }
 
+/// Whether the association's tags are verified as this object's for its current spec, so that no
+/// read of them is needed: the status says they were (`tags_synced`, the generation they were
+/// verified for) for this `generation`; or, while the object is being deleted, for the generation
+/// before it (deleting a custom resource with a finalizer bumps `metadata.generation` by one and
+/// changes nothing else the operator reads), when the status had answered that one (`observed`).
+pub fn tags_verified(tags_synced: Option<i64>, observed: Option<i64>, generation: Option<i64>, deleting: bool) -> bool {
+    let Some(generation) = generation else {
+        return false;
+    };
+    tags_synced == Some(generation)
+        || (deleting && tags_synced == Some(generation - 1) && observed == Some(generation - 1))
+}
+
 /// The tags the operator puts on every association it creates: the object (`<namespace>/<name>`)
 /// and the cluster that own it. The one place they are built.
 pub fn ownership_tags(owner: &str, cluster: &str) -> Tags {

@@ -111,7 +111,12 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
         // The drift scan saw other tags: they are no longer verified for this generation.
         status.tags_synced_generation = None;
     }
-    let verified = generation.is_some() && status.tags_synced_generation == generation;
+    let verified = decide::tags_verified(
+        status.tags_synced_generation,
+        status.observed_generation,
+        generation,
+        false,
+    );
     let api = t.api(tenant);
     let lookup = t.lookup(tenant, &api);
     let observed = observe::wanted(&lookup, &t.identity, status, verified).await?;
@@ -226,7 +231,15 @@ async fn deleting(
     status: &mut Status,
 ) -> Result<Cleaned, LatticeError> {
     let generation = t.obj.metadata.generation;
-    let verified = generation.is_some() && status.tags_synced_generation == generation;
+    // Tags the drift scan saw change are read again before the Delete.
+    let drifted = t.memory(Memory::take_drift);
+    let verified = !drifted
+        && decide::tags_verified(
+            status.tags_synced_generation,
+            status.observed_generation,
+            generation,
+            true,
+        );
     let api = t.api(tenant);
     let found = observe::remains(&t.lookup(tenant, &api), status, verified, &t.desired, &t.identity).await?;
     let (association, claim) = found.map_or((None, None), |(a, claim)| (Some(a), claim));

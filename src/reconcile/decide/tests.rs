@@ -814,3 +814,27 @@ fn cleanup_delete_failed_while_deleting_deletes_again() {
     let a = association(AssociationState::DeleteFailed);
     assert_eq!(deletion(Some(&a)), DeletionStep::Delete(a));
 }
+
+#[test]
+fn tags_are_verified_for_the_generation_or_across_the_deletion_bump_only() {
+    use crate::reconcile::decide::tags_verified;
+    assert!(tags_verified(Some(3), Some(3), Some(3), false));
+    assert!(!tags_verified(Some(2), Some(2), Some(3), false), "an edit since");
+    assert!(!tags_verified(None, Some(3), Some(3), false));
+    assert!(!tags_verified(Some(3), Some(3), None, false));
+    // Deleting bumps the generation by one: still verified when the status answered the one before.
+    assert!(tags_verified(Some(3), Some(3), Some(4), true));
+    assert!(tags_verified(Some(4), Some(4), Some(4), true));
+    assert!(
+        !tags_verified(Some(3), Some(3), Some(4), false),
+        "not deleting: an edit"
+    );
+    assert!(
+        !tags_verified(Some(2), Some(3), Some(4), true),
+        "verified before an edit the status answered"
+    );
+    assert!(
+        !tags_verified(Some(3), Some(3), Some(5), true),
+        "an edit and the deletion"
+    );
+}
