@@ -3,9 +3,10 @@
 //! first call is next in line however long another's queue is; inside a namespace, by the
 //! [`Priority`] of the reconcile that makes the call (first creates, deletions and edits, then polls
 //! of work under way, then drift checks, then retries of failing objects), and at one priority its
-//! mutations (Create, Delete, Tag, Untag) before its reads; a shared List before all of them. (A
-//! global "mutations first" would let one namespace's stream of retried Creates starve another's
-//! polls.) Written by hand: the token bucket is `governor`'s, but no crate keeps per-key priority
+//! mutations (Create, Delete, Tag, Untag) before its reads. A shared List goes before every
+//! namespace's turn: it answers the objects of every namespace in its service network (whichever
+//! reconcile started it), and at most one is in flight per AWS identity and network. (A global
+//! "mutations first" would let one namespace's stream of retried Creates starve another's polls.) Written by hand: the token bucket is `governor`'s, but no crate keeps per-key priority
 //! queues in front of one.
 
 use std::collections::{HashMap, VecDeque};
@@ -35,22 +36,22 @@ impl Priority {
 /// priority mutations before reads.
 fn level(priority: Priority, class: CallClass) -> usize {
     match class {
-        CallClass::Shared => 0,
-        CallClass::Mutation => 1 + priority as usize * 2,
-        CallClass::Read => 2 + priority as usize * 2,
+        CallClass::Mutation => priority as usize * 2,
+        // Shared calls wait in their own lane (`FairQueue::shared`), never at a level.
+        CallClass::Read | CallClass::Shared => 1 + priority as usize * 2,
     }
 }
 
 /// The class of the waiters of a level.
 fn class_of(level: usize) -> CallClass {
-    match level {
-        0 => CallClass::Shared,
-        l if l % 2 == 1 => CallClass::Mutation,
-        _ => CallClass::Read,
+    if level.is_multiple_of(2) {
+        CallClass::Mutation
+    } else {
+        CallClass::Read
     }
 }
 
-const LEVELS: usize = 1 + Priority::ALL.len() * 2;
+const LEVELS: usize = Priority::ALL.len() * 2;
 
 /// One namespace's waiters, one FIFO per level.
 #[derive(Debug)]
@@ -86,6 +87,9 @@ pub struct FairQueue<W> {
     queues: HashMap<String, Waiting<W>>,
     /// Namespaces with waiters, in the order of their next turn.
     turns: VecDeque<String>,
+    /// Shared calls (a service network's List), served before any namespace's turn, oldest first;
+    /// with the namespace of the reconcile that started each.
+    shared: VecDeque<(String, W)>,
 }
 
 impl<W> Default for FairQueue<W> {
@@ -93,6 +97,7 @@ impl<W> Default for FairQueue<W> {
         Self {
             queues: HashMap::new(),
             turns: VecDeque::new(),
+            shared: VecDeque::new(),
         }
     }
 }
@@ -116,6 +121,10 @@ pub struct Caller {
 impl<W> FairQueue<W> {
     /// Queues a waiter.
     pub fn push(&mut self, class: CallClass, caller: &Caller, waiter: W) {
+        if class == CallClass::Shared {
+            self.shared.push_back((caller.namespace.clone(), waiter));
+            return;
+        }
         let queue = self.queues.entry(caller.namespace.clone()).or_default();
         if queue.len() == 0 {
             self.turns.push_back(caller.namespace.clone());
@@ -126,6 +135,9 @@ impl<W> FairQueue<W> {
     /// Who gets the next token: the namespace whose turn it is, its most urgent waiter (oldest
     /// first); that namespace then goes to the back of the turn order.
     pub fn pop(&mut self) -> Option<(CallClass, String, W)> {
+        if let Some((namespace, waiter)) = self.shared.pop_front() {
+            return Some((CallClass::Shared, namespace, waiter));
+        }
         let namespace = self.turns.pop_front()?;
         let queue = self.queues.get_mut(&namespace)?;
         let (at, waiter) = queue
@@ -143,14 +155,14 @@ impl<W> FairQueue<W> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.turns.is_empty()
+        self.turns.is_empty() && self.shared.is_empty()
     }
 
     /// True while a mutation of `namespace` waits.
     pub fn mutations_waiting(&self, namespace: &str) -> bool {
         self.queues
             .get(namespace)
-            .is_some_and(|q| q.levels.iter().skip(1).step_by(2).any(|fifo| !fifo.is_empty()))
+            .is_some_and(|q| q.levels.iter().step_by(2).any(|fifo| !fifo.is_empty()))
     }
 
     /// How many calls of `namespace` wait.
@@ -167,7 +179,7 @@ impl<W> FairQueue<W> {
     /// namespace's waiters that go before it, each costing one turn of every busy namespace. Pure
     /// estimate for callers deciding whether to wait.
     pub fn turns_ahead(&self, caller: &Caller) -> usize {
-        (self.ahead(caller) + 1) * self.round(&caller.namespace)
+        self.shared.len() + (self.ahead(caller) + 1) * self.round(&caller.namespace)
     }
 
     /// How many calls of the caller's namespace would go before a new call of it.
@@ -275,6 +287,30 @@ mod tests {
             "a shared List first, whoever started it; a retried Create behind a drift check's read"
         );
         assert!(!q.mutations_waiting("a"));
+    }
+
+    #[test]
+    fn a_shared_list_goes_before_every_namespaces_turn() {
+        let mut q = FairQueue::default();
+        q.push(CallClass::Mutation, &at("a", Priority::Change), 1);
+        q.push(CallClass::Read, &at("b", Priority::Change), 2);
+        // Started by a retry of a failing namespace: it answers every namespace's objects.
+        q.push(CallClass::Shared, &at("c", Priority::Retry), 3);
+        assert_eq!(
+            q.turns_ahead(&at("d", Priority::Change)),
+            1 + 3,
+            "the List, then one round"
+        );
+        let served: Vec<(CallClass, String, u32)> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            served,
+            [
+                (CallClass::Shared, "c".into(), 3),
+                (CallClass::Mutation, "a".into(), 1),
+                (CallClass::Read, "b".into(), 2)
+            ]
+        );
+        assert!(q.is_empty());
     }
 
     #[test]
