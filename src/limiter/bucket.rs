@@ -91,6 +91,11 @@ impl Limiter {
         self
     }
 
+    /// One token's worth of time (1 / rate).
+    pub fn period(&self) -> Duration {
+        self.inner.period
+    }
+
     pub(super) fn metrics(&self) -> &LimiterMetrics {
         &self.metrics
     }

@@ -11,7 +11,7 @@ use kube::runtime::events::Recorder;
 use kube::{Client, ResourceExt};
 
 use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
-use crate::lattice::observation::{Observations, Scope, Work};
+use crate::lattice::observation::{Begun, Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{AssociationState, LatticeApi, LatticeError, Tags};
 use crate::limiter::{Admitted, Calls, SharedLimiter};
@@ -96,8 +96,8 @@ impl Context {
             owners: ClusterOwners(client.clone()),
             client,
             lattice,
+            observations: Observations::new(config.observation_max_age).with_budget(limiter.period()),
             limiter,
-            observations: Observations::new(config.observation_max_age),
             metrics,
             config,
             started: Instant::now(),
@@ -217,21 +217,47 @@ impl<'a> Target<'a> {
     /// shared listing of the tenant's identity and the object's service network.
     pub fn lookup<'t>(&'t self, tenant: &'t Tenant, api: &'t Arc<dyn LatticeApi>) -> Lookup<'t> {
         let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
-        let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref())
-            == Some(AssociationState::Active.as_str());
         Lookup {
             api,
             observations: &self.ctx.observations,
             scope: self.scope(tenant),
             not_before,
             begun,
-            age: self.ctx.observations.age_for(
-                active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none(),
-                self.ctx.limiter.saturated(&self.namespace),
-            ),
+            age: self.listing_age(begun, self.ctx.limiter.saturated(&self.namespace)),
             metrics: &self.ctx.metrics,
             owners: &self.ctx.owners,
         }
+    }
+
+    /// How old a listing may answer the object ([`Observations::age_for`]): it is settled when its
+    /// status says ACTIVE, no Create or Delete of its own is `begun`, and it is not being deleted.
+    fn listing_age(&self, begun: Option<Begun>, saturated: bool) -> Duration {
+        let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref())
+            == Some(AssociationState::Active.as_str());
+        let settled = active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none();
+        self.ctx.observations.age_for(settled, saturated)
+    }
+
+    /// While the rate limiter is saturated, an object whose look at AWS (by its `status`'s id) would
+    /// need a new List of its network before the network's budget allows one
+    /// ([`Observations::put_off`]) is put off until then: how long. Its worker goes to other work,
+    /// and it comes back with the other objects of the network waiting for that List.
+    pub fn listing_put_off(&self, tenant: &Tenant, status: &Status) -> Option<Duration> {
+        status.id.as_ref()?;
+        if !self.ctx.limiter.saturated(&self.namespace) {
+            return None;
+        }
+        let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
+        let age = self.listing_age(begun, true);
+        let at = self
+            .ctx
+            .observations
+            .put_off(&self.scope(tenant), not_before, age, true)?;
+        let now = Instant::now();
+        let after = at.saturating_duration_since(now);
+        self.memory(|m| m.put_off(now, after));
+        self.ctx.metrics.observed("put_off");
+        Some(after)
     }
 
     /// How the object's next poll is timed at `now`: since its Create or Delete was accepted, and how

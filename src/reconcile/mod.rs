@@ -97,7 +97,12 @@ async fn apply(t: &Target<'_>) -> Result<Action, Error> {
     }
     let mut status = t.status();
     let (step, scope) = match t.lattice().await? {
-        Ok(tenant) => (wanted(t, &tenant, &mut status).await, Some(t.scope(&tenant))),
+        Ok(tenant) => {
+            if let Some(after) = t.listing_put_off(&tenant, &status) {
+                return Ok(Action::requeue(after));
+            }
+            (wanted(t, &tenant, &mut status).await, Some(t.scope(&tenant)))
+        }
         Err(e) => (Err(e), None),
     };
     let requeue = conclude(t, status, step.unwrap_or_else(outcome::failed), scope.as_ref()).await?;
@@ -200,6 +205,9 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
             }
             let step = match t.lattice().await? {
                 Ok(tenant) => {
+                    if let Some(after) = t.listing_put_off(&tenant, &status) {
+                        return Err(Error::CleanupPending(after));
+                    }
                     scope = Some(t.scope(&tenant));
                     deleting(t, &tenant, deletion, &mut status).await
                 }

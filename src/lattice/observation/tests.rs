@@ -281,3 +281,97 @@ async fn a_stale_listing_is_dropped_without_waiting_for_the_next_request() {
 fn keeps_a_listing(observations: &Observations) -> bool {
     crate::lock(&observations.entries).values().any(|e| e.listing.is_some())
 }
+
+// ---------------------------------------------------------------------------------------------
+// The budget of a network's Lists while the rate limiter is saturated.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_network_is_listed_again_no_sooner_than_its_pages_share_of_the_rate_allows() {
+    let t = Instant::now();
+    let floor = Duration::from_secs(8);
+    let cost = Duration::from_secs(1);
+    let last = |pages| Some(LastList { started: t, pages });
+    assert_eq!(next_list(last(30), false, floor, cost), None, "not saturated: at once");
+    assert_eq!(next_list(None, true, floor, cost), None, "never listed: at once");
+    assert_eq!(
+        next_list(last(30), true, floor, cost),
+        Some(t + Duration::from_secs(30))
+    );
+    assert_eq!(
+        next_list(last(2), true, floor, cost),
+        Some(t + floor),
+        "a small network: the floor"
+    );
+    assert_eq!(
+        next_list(last(0), true, floor, Duration::from_secs(9)),
+        Some(t + Duration::from_secs(9))
+    );
+}
+
+#[test]
+fn a_listing_takes_a_page_per_hundred_associations() {
+    assert_eq!([0, 1, 100, 101, 3000].map(pages), [1, 1, 1, 2, 30]);
+}
+
+#[tokio::test]
+async fn while_saturated_a_look_that_needs_a_new_list_is_put_off_until_the_budget_allows_it() {
+    let (stub, api) = api(Stub::with(3000));
+    // 10 calls a second: a page's share is 1 s, the floor 8 × 100 ms.
+    let observations = Observations::with_ages(Duration::from_millis(100), Duration::from_secs(60))
+        .with_budget(Duration::from_millis(100));
+    let (listing, _) = observations.listing(&scope(), &api, None).await.unwrap();
+    assert_eq!(stub.count("List"), 30);
+    let created = Instant::now();
+    let age = observations.age_for(false, true);
+    let at = observations.put_off(&scope(), Some(created), age, true);
+    assert_eq!(
+        at,
+        Some(listing.started + Duration::from_secs(30)),
+        "30 pages: 30 s after it began"
+    );
+    assert_eq!(
+        observations.put_off(&scope(), Some(created), age, false),
+        None,
+        "not saturated: listed at once"
+    );
+    assert_eq!(
+        observations.put_off(&scope(), None, age, true),
+        None,
+        "the listing kept answers a look with no change of its own"
+    );
+    let other: Scope = ("default".into(), "sn-other".into());
+    assert_eq!(
+        observations.put_off(&other, Some(created), age, true),
+        None,
+        "never listed"
+    );
+}
+
+#[tokio::test]
+async fn a_list_under_way_that_began_after_the_change_answers_without_putting_off() {
+    let (stub, api) = api(Stub {
+        delay: Duration::from_millis(50),
+        ..Stub::with(3)
+    });
+    let observations = Arc::new(Observations::new(Duration::from_millis(10)).with_budget(Duration::from_secs(1)));
+    let created = Instant::now();
+    let running = {
+        let (observations, api) = (observations.clone(), api.clone());
+        tokio::spawn(async move { observations.listing(&scope(), &api, Some(created)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let age = observations.age_for(false, true);
+    assert_eq!(
+        observations.put_off(&scope(), Some(created), age, true),
+        None,
+        "joins it"
+    );
+    running.await.unwrap().unwrap();
+    let later = Instant::now();
+    assert!(
+        observations.put_off(&scope(), Some(later), age, true).is_some(),
+        "a change after it began waits for the budget"
+    );
+    assert_eq!(stub.count("List"), 1);
+}
