@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema};
+
+mod watched;
 use serde::{Deserialize, Serialize};
+pub use watched::{Mark, Recorded, Watched, digest};
 
 /// The API group, as a literal for `concat!`: every name of this operator's below is built from it
 /// (the `#[kube(group)]` attribute takes a literal only; a unit test holds it to [`GROUP`]).

@@ -15,7 +15,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::CLUSTER_TAG;
-use crate::api::ServiceNetworkServiceAssociation as Snsa;
+use crate::api::{Recorded, Watched};
 use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tag_drift};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{LatticeApi, Tags, tagged_all};
@@ -47,7 +47,12 @@ impl Default for DriftOptions {
 }
 
 /// Runs until the receiver is dropped.
-pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOptions, mut wake: Sender<ObjectRef<Snsa>>) {
+pub async fn drift_scan(
+    store: Store<Watched>,
+    ctx: Arc<Context>,
+    opts: DriftOptions,
+    mut wake: Sender<ObjectRef<Watched>>,
+) {
     let mut round: u32 = 0;
     loop {
         // The gauge is refreshed before each wait, so it is filled as soon as the watch has synced.
@@ -57,7 +62,7 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
         let objects = store.state();
         // Each namespace's identity, resolved once per scan.
         let mut tenants: HashMap<String, Tenant> = HashMap::new();
-        let mut tracked: Vec<Tracked<ObjectRef<Snsa>>> = Vec::new();
+        let mut tracked: Vec<Tracked<ObjectRef<Watched>>> = Vec::new();
         for o in objects.iter().filter(|o| o.metadata.deletion_timestamp.is_none()) {
             let ns = o.metadata.namespace.clone().unwrap_or_default();
             let tenant = match tenants.get(&ns) {
@@ -70,13 +75,12 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
                     }
                 },
             };
-            let s = o.status.clone().unwrap_or_default();
             tracked.push(Tracked {
                 key: ObjectRef::from(o.as_ref()),
                 scope: (tenant.key, o.spec.service_network_identifier.clone()),
-                id: s.id,
-                association_status: s.association_status,
-                arn: s.arn,
+                id: o.status.as_ref().and_then(|s| s.id.clone()),
+                association_status: o.status.as_ref().and_then(|s| s.association_status.clone()),
+                arn: o.status.as_ref().and_then(Recorded::arn),
                 tags: desired_tags(o, &ctx.config.cluster_name),
             });
         }
@@ -109,9 +113,9 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
                 }
             }
         }
-        let mut woken: Vec<ObjectRef<Snsa>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();
+        let mut woken: Vec<ObjectRef<Watched>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();
         if compares_tags(round, opts.tag_every) {
-            let stale: Vec<&ObjectRef<Snsa>> = woken.iter().collect();
+            let stale: Vec<&ObjectRef<Watched>> = woken.iter().collect();
             let checks = tag_checks(&tracked, &stale);
             let drifted = drifted_tags(&ctx, &apis, &checks).await;
             woken.extend(drifted);
@@ -133,8 +137,8 @@ pub async fn drift_scan(store: Store<Snsa>, ctx: Arc<Context>, opts: DriftOption
 async fn drifted_tags(
     ctx: &Context,
     apis: &HashMap<String, Arc<dyn LatticeApi>>,
-    checks: &[&Tracked<ObjectRef<Snsa>>],
-) -> Vec<ObjectRef<Snsa>> {
+    checks: &[&Tracked<ObjectRef<Watched>>],
+) -> Vec<ObjectRef<Watched>> {
     let cluster = ctx.config.cluster_name.as_str();
     let mut read: HashMap<String, HashMap<String, Tags>> = HashMap::new();
     let mut identities: Vec<&String> = checks.iter().map(|t| &t.scope.0).collect();
@@ -162,7 +166,7 @@ async fn drifted_tags(
     drifted
 }
 
-fn update_gauge(ctx: &Context, objects: &[Arc<Snsa>]) {
+fn update_gauge(ctx: &Context, objects: &[Arc<Watched>]) {
     let mut counts: HashMap<String, i64> = HashMap::new();
     for o in objects {
         let s = o

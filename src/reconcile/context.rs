@@ -10,7 +10,7 @@ use kube::api::Api;
 use kube::runtime::events::Recorder;
 use kube::{Client, ResourceExt};
 
-use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
+use crate::api::{Recorded, ServiceNetworkServiceAssociationStatus as Status, Watched};
 use crate::lattice::observation::{Begun, Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{AssociationState, LatticeApi, LatticeError, Tags};
@@ -140,12 +140,12 @@ impl Drop for Running<'_> {
 }
 
 /// `<namespace>/<name>`: the owner tag's value and the key of the object's memory ([`memory::key`]).
-pub(crate) fn key(obj: &Snsa) -> String {
+pub(crate) fn key(obj: &Watched) -> String {
     memory::key(&obj.namespace().unwrap_or_default(), &obj.name_any())
 }
 
 /// The tags an object asks for: its spec's and the two ownership tags.
-pub(crate) fn desired_tags(obj: &Snsa, cluster: &str) -> Tags {
+pub(crate) fn desired_tags(obj: &Watched, cluster: &str) -> Tags {
     let mut tags = obj.spec.tags.clone();
     tags.extend(ownership_tags(&key(obj), cluster));
     tags
@@ -154,10 +154,10 @@ pub(crate) fn desired_tags(obj: &Snsa, cluster: &str) -> Tags {
 /// One reconcile of one object: the object, where to write it, and what it asks of AWS, worked out
 /// once and handed to every step.
 pub(crate) struct Target<'a> {
-    pub obj: &'a Snsa,
+    pub obj: &'a Watched,
     pub ctx: &'a Context,
     /// The object's namespace's API (status writes).
-    pub api: &'a Api<Snsa>,
+    pub api: &'a Api<Watched>,
     pub namespace: String,
     pub key: String,
     pub identity: Identity,
@@ -167,7 +167,7 @@ pub(crate) struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    pub fn new(obj: &'a Snsa, ctx: &'a Context, api: &'a Api<Snsa>, calls: Arc<Calls>) -> Result<Self, Error> {
+    pub fn new(obj: &'a Watched, ctx: &'a Context, api: &'a Api<Watched>, calls: Arc<Calls>) -> Result<Self, Error> {
         let key = key(obj);
         let identity = Identity {
             uid: obj.uid().ok_or(Error::MissingField("metadata.uid"))?,
@@ -195,12 +195,12 @@ impl<'a> Target<'a> {
 
     /// The status the object has; a step edits a copy of it.
     pub fn status(&self) -> Status {
-        self.obj.status.clone().unwrap_or_default()
+        self.obj.status.as_ref().map(Recorded::status).unwrap_or_default()
     }
 
     /// True when the object's `Ready` condition is `True`.
     pub fn was_ready(&self) -> bool {
-        self.obj.condition("Ready").is_some_and(|c| c.status == "True")
+        self.obj.is_ready()
     }
 
     /// Runs one transition (or read) on the object's memory; returns what `f` returns.

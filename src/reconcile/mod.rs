@@ -34,9 +34,7 @@ pub use context::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS}
 pub use error::Error;
 pub use reason::Reason;
 
-use crate::api::{
-    FINALIZER, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status,
-};
+use crate::api::{FINALIZER, ServiceNetworkServiceAssociationStatus as Status, Watched};
 use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
@@ -49,10 +47,10 @@ use requeue::POLL;
 
 /// Reconciles one object.
 #[instrument(skip(obj, ctx), fields(namespace = obj.namespace(), name = obj.name_any()))]
-pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(obj: Arc<Watched>, ctx: Arc<Context>) -> Result<Action, Error> {
     let start = Instant::now();
     let ns = obj.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
-    let api: Api<Snsa> = Api::namespaced(ctx.client.clone(), &ns);
+    let api: Api<Watched> = Api::namespaced(ctx.client.clone(), &ns);
     // Its AWS calls wait for the rate limiter in the namespace's turn, at its priority there.
     // New objects and deletions have waited since they were asked for (since this process began,
     // at most); other work since its last step scheduled it.
@@ -79,7 +77,7 @@ pub async fn reconcile(obj: Arc<Snsa>, ctx: Arc<Context>) -> Result<Action, Erro
 
 /// What the controller does after an error: a deletion still under way is polled; Kubernetes
 /// failures back off with jitter (AWS failures never reach here: the reconcile handles them).
-pub fn error_policy(obj: Arc<Snsa>, err: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(obj: Arc<Watched>, err: &Error, ctx: Arc<Context>) -> Action {
     let key = context::key(&obj);
     if !matches!(err, Error::CleanupPending(_)) {
         warn!(error = %err, object = key, "reconcile failed");

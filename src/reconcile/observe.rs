@@ -29,11 +29,11 @@ pub struct ClusterOwners(pub kube::Client);
 #[async_trait::async_trait]
 impl Owners for ClusterOwners {
     async fn exists(&self, owner: &str) -> bool {
-        use crate::api::ServiceNetworkServiceAssociation as Snsa;
+        use crate::api::Watched;
         let Some((namespace, name)) = owner.split_once('/') else {
             return false;
         };
-        match kube::Api::<Snsa>::namespaced(self.0.clone(), namespace)
+        match kube::Api::<Watched>::namespaced(self.0.clone(), namespace)
             .get_opt(name)
             .await
         {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::ServiceNetworkServiceAssociation as Snsa;
+use crate::api::Watched;
 use crate::limiter::fair::Priority;
 use crate::reconcile::reason::Reason;
 
@@ -22,7 +22,7 @@ const UNDER_WAY: [Reason; 5] = [
 ];
 
 /// The priority of a reconcile of `obj`, whose last `failures` reconciles failed in a row.
-pub fn of(obj: &Snsa, failures: u32) -> Priority {
+pub fn of(obj: &Watched, failures: u32) -> Priority {
     let status = obj.status.as_ref();
     // Setting `deletionTimestamp` moves the generation too, so a deletion is new work.
     if status.and_then(|s| s.observed_generation) != obj.metadata.generation {
@@ -32,8 +32,8 @@ pub fn of(obj: &Snsa, failures: u32) -> Priority {
         return Priority::Retry;
     }
     let ready_reason = status
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.reason.as_str());
+        .filter(|s| s.condition("Ready").is_some())
+        .and_then(|s| s.reason.as_deref());
     let under_way = ready_reason.is_some_and(|r| UNDER_WAY.iter().any(|u| u.as_str() == r));
     if under_way || obj.metadata.deletion_timestamp.is_some() {
         Priority::Poll
@@ -46,7 +46,7 @@ pub fn of(obj: &Snsa, failures: u32) -> Priority {
 /// the object's creation (never reconciled: no status, or the schema's default one without
 /// conditions) or since its deletion was asked for. `None` for other work, whose waiting begins when
 /// its last step scheduled it.
-pub fn pending_for(obj: &Snsa, now: Timestamp) -> Option<Duration> {
+pub fn pending_for(obj: &Watched, now: Timestamp) -> Option<Duration> {
     let reported = obj.status.as_ref().is_some_and(|s| !s.conditions.is_empty());
     let since = match &obj.metadata.deletion_timestamp {
         Some(deleted) => deleted,
@@ -61,9 +61,12 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
     use super::*;
-    use crate::api::{ServiceNetworkServiceAssociationSpec as Spec, ServiceNetworkServiceAssociationStatus as Status};
+    use crate::api::{
+        ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationSpec as Spec,
+        ServiceNetworkServiceAssociationStatus as Status,
+    };
 
-    fn object(generation: i64, observed: Option<i64>, ready_reason: Option<Reason>) -> Snsa {
+    fn object(generation: i64, observed: Option<i64>, ready_reason: Option<Reason>) -> Watched {
         let spec: Spec = serde_json::from_value(serde_json::json!({
             "serviceIdentifier": "svc-00000000000000000",
             "serviceNetworkIdentifier": "sn-00000000000000000",
@@ -86,7 +89,7 @@ mod tests {
                 .collect(),
             ..Status::default()
         });
-        obj
+        obj.into()
     }
 
     #[test]

@@ -10,7 +10,9 @@ use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
 use tracing::warn;
 
-use crate::api::{ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status};
+use crate::api::{
+    Recorded, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationStatus as Status, digest,
+};
 use crate::metrics::Metrics;
 use crate::reconcile::context::Target;
 use crate::reconcile::error::Error;
@@ -62,7 +64,7 @@ async fn publish(t: &Target<'_>, events: &[Event]) {
 /// from what the object has.
 pub async fn status(t: &Target<'_>, mut status: Status, verdict: &Verdict) -> Result<(), Error> {
     let obj = t.obj;
-    let previous = obj.status.clone().unwrap_or_default();
+    let previous = obj.status.as_ref().map(Recorded::status).unwrap_or_default();
     status.observed_generation = obj.metadata.generation;
     status.conditions = conditions(
         &previous.conditions,
@@ -70,7 +72,8 @@ pub async fn status(t: &Target<'_>, mut status: Status, verdict: &Verdict) -> Re
         obj.metadata.generation,
         &Time(k8s_openapi::jiff::Timestamp::now()),
     );
-    if obj.status.as_ref() == Some(&status) {
+    // The store keeps a digest of the status, not the status (`api::Watched`).
+    if obj.status.as_ref().map(|s| s.digest) == Some(digest(&status)) {
         return Ok(());
     }
     let patch = serde_json::json!({
