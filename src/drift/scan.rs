@@ -5,7 +5,7 @@
 //! call) and wakes those of the objects [`diff::tag_checks`](super::diff::tag_checks) names whose tags
 //! drifted (all through the shared rate limiter). It also refreshes the objects-by-status gauge.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +15,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::CLUSTER_TAG;
-use crate::api::{Recorded, Watched};
-use crate::drift::diff::{Tracked, compares_tags, scopes, stale, tag_checks, tag_drift};
+use crate::api::Watched;
+use crate::drift::diff::{checks_tags, compares_tags, stale, tags_drifted};
+use crate::lattice::LatticeApi;
 use crate::lattice::provider::Tenant;
-use crate::lattice::{LatticeApi, Tags, tagged_all};
 use crate::limiter::{Admitted, Caller, Priority};
 use crate::metrics::{Metrics, StatusLabels};
 use crate::reconcile::memory::{self, Memory};
@@ -60,109 +60,152 @@ pub async fn drift_scan(
         tokio::time::sleep(jittered(opts.interval, PERIOD_SPREAD, rand::random())).await;
         round = round.wrapping_add(1);
         let objects = store.state();
-        // Each namespace's identity, resolved once per scan.
-        let mut tenants: HashMap<String, Tenant> = HashMap::new();
-        let mut tracked: Vec<Tracked<ObjectRef<Watched>>> = Vec::new();
-        for o in objects.iter().filter(|o| o.metadata.deletion_timestamp.is_none()) {
-            let ns = o.metadata.namespace.clone().unwrap_or_default();
-            let tenant = match tenants.get(&ns) {
-                Some(t) => t.clone(),
-                None => match ctx.lattice.for_namespace(&ns).await {
-                    Ok(t) => tenants.entry(ns).or_insert(t).clone(),
-                    Err(e) => {
-                        warn!(namespace = ns, error = %e, "drift scan has no AWS identity for the namespace");
-                        continue;
-                    }
-                },
-            };
-            tracked.push(Tracked {
-                key: ObjectRef::from(o.as_ref()),
-                scope: (tenant.key, o.spec.service_network_identifier.clone()),
-                id: o.status.as_ref().and_then(|s| s.id.clone()),
-                association_status: o.status.as_ref().and_then(|s| s.association_status.clone()),
-                arn: o.status.as_ref().and_then(Recorded::arn),
-                tags: desired_tags(o, &ctx.config.cluster_name),
-            });
-        }
-        // The scan's calls wait in no namespace's turn, at drift priority.
-        let calls = ctx.limiter.calls(Caller {
-            namespace: String::new(),
-            priority: Priority::Drift,
-        });
-        let apis: HashMap<String, Arc<dyn LatticeApi>> = tenants
-            .into_values()
-            .map(|t| (t.key.clone(), Admitted::wrap(t.api, &t.key, calls.clone())))
-            .collect();
-        let mut scanned = Vec::new();
-        let mut listed = HashMap::new();
-        // Listed afresh, through the shared observation: the objects this scan wakes are answered
-        // by the same listings.
-        let scan_start = Instant::now();
-        for scope in scopes(&tracked) {
-            match ctx
-                .observations
-                .listing(&scope, &apis[&scope.0], Some(scan_start))
-                .await
-            {
-                Ok((listing, _)) => {
-                    listed.extend(listing.associations().map(|a| (a.id.clone(), a.status.to_string())));
-                    scanned.push(scope);
-                }
-                Err(e) => {
-                    warn!(tenant = scope.0, network = scope.1, error = %e, "drift scan could not list associations")
-                }
-            }
-        }
-        let mut woken: Vec<ObjectRef<Watched>> = stale(&tracked, &scanned, &listed).into_iter().cloned().collect();
-        if compares_tags(round, opts.tag_every) {
-            let stale: Vec<&ObjectRef<Watched>> = woken.iter().collect();
-            let checks = tag_checks(&tracked, &stale);
-            let drifted = drifted_tags(&ctx, &apis, &checks).await;
-            woken.extend(drifted);
-        }
-        debug!(objects = tracked.len(), woken = woken.len(), "drift scan done");
-        for obj in woken {
-            if wake.send(obj).await.is_err() {
+        let woken = scan(&ctx, &objects, compares_tags(round, opts.tag_every)).await;
+        debug!(objects = objects.len(), woken = woken.len(), "drift scan done");
+        for i in woken {
+            if wake.send(ObjectRef::from(objects[i].as_ref())).await.is_err() {
                 return;
             }
         }
     }
 }
 
-/// A tag round: reads, per AWS identity, the tags of every association carrying this cluster's tag
-/// through the Resource Groups Tagging API (`GetResources`, 100 associations per call, through the
-/// shared rate limiter) and returns the objects of `checks` whose tags drifted from their spec
-/// ([`tag_drift`]), marked so that their reconcile reads the tags again instead of trusting its
-/// status. A read that fails leaves its identity's objects for the next tag round.
-async fn drifted_tags(
-    ctx: &Context,
-    apis: &HashMap<String, Arc<dyn LatticeApi>>,
-    checks: &[&Tracked<ObjectRef<Watched>>],
-) -> Vec<ObjectRef<Watched>> {
-    let cluster = ctx.config.cluster_name.as_str();
-    let mut read: HashMap<String, HashMap<String, Tags>> = HashMap::new();
-    let mut identities: Vec<&String> = checks.iter().map(|t| &t.scope.0).collect();
-    identities.sort();
-    identities.dedup();
-    for identity in identities {
-        let Some(api) = apis.get(identity) else { continue };
-        match tagged_all(api.as_ref(), (CLUSTER_TAG, cluster)).await {
-            Ok(items) => {
-                Metrics::count(&ctx.metrics.tag_rounds, "ok");
-                read.insert(identity.clone(), items.into_iter().map(|t| (t.arn, t.tags)).collect());
-            }
+/// One scan over `objects` (the store's), network by network: the indices of the objects to wake.
+/// It keeps no table per object beyond a flag and the groups' indices: each object is compared with
+/// its network's listing as that listing arrives, and on a tag round with each page of tags.
+async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<usize> {
+    // Each namespace's identity, resolved once per scan.
+    let mut tenants: HashMap<&str, Option<Tenant>> = HashMap::new();
+    for o in objects {
+        let ns = o.metadata.namespace.as_deref().unwrap_or_default();
+        if tenants.contains_key(ns) {
+            continue;
+        }
+        let tenant = match ctx.lattice.for_namespace(ns).await {
+            Ok(t) => Some(t),
             Err(e) => {
-                Metrics::count(&ctx.metrics.tag_rounds, "error");
-                warn!(tenant = identity, error = %e, "drift scan could not read the associations' tags")
+                warn!(namespace = ns, error = %e, "drift scan has no AWS identity for the namespace");
+                None
+            }
+        };
+        tenants.insert(ns, tenant);
+    }
+    // The objects of each (identity, service network), in a stable order.
+    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, o) in objects.iter().enumerate() {
+        let ns = o.metadata.namespace.as_deref().unwrap_or_default();
+        if o.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        if let Some(Some(tenant)) = tenants.get(ns) {
+            let network = o.spec.service_network_identifier.as_str();
+            groups.entry((tenant.key.as_str(), network)).or_default().push(i);
+        }
+    }
+    // The scan's calls wait in no namespace's turn, at drift priority.
+    let calls = ctx.limiter.calls(Caller {
+        namespace: String::new(),
+        priority: Priority::Drift,
+    });
+    let apis: HashMap<&str, Arc<dyn LatticeApi>> = tenants
+        .values()
+        .flatten()
+        .map(|t| (t.key.as_str(), Admitted::wrap(t.api.clone(), &t.key, calls.clone())))
+        .collect();
+    let mut woken = vec![false; objects.len()];
+    // Listed afresh, through the shared observation: the objects this scan wakes are answered by the
+    // same listings.
+    let scan_start = Instant::now();
+    for ((identity, network), members) in &groups {
+        let scope = (identity.to_string(), network.to_string());
+        match ctx
+            .observations
+            .listing(&scope, &apis[identity], Some(scan_start))
+            .await
+        {
+            Ok((listing, _)) => {
+                for &i in members {
+                    let status = objects[i].status.as_ref();
+                    let id = status.and_then(|s| s.id.as_deref());
+                    let recorded = status.and_then(|s| s.association_status.as_deref());
+                    let listed = id.and_then(|id| listing.state_of(id));
+                    woken[i] = stale(id, recorded, listed);
+                }
+            }
+            Err(e) => warn!(tenant = identity, network, error = %e, "drift scan could not list associations"),
+        }
+    }
+    if tag_round {
+        let mut by_identity: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for ((identity, _), members) in &groups {
+            by_identity.entry(identity).or_default().extend(members);
+        }
+        for (identity, members) in by_identity {
+            for i in drifted_tags(ctx, identity, &apis[identity], objects, &members, &woken).await {
+                let key = memory::key(
+                    objects[i].metadata.namespace.as_deref().unwrap_or_default(),
+                    objects[i].metadata.name.as_deref().unwrap_or_default(),
+                );
+                ctx.memories.with(&key, Memory::drifted);
+                woken[i] = true;
             }
         }
     }
-    let mut drifted = Vec::new();
-    for t in tag_drift(checks, &read) {
-        let key = memory::key(t.key.namespace.as_deref().unwrap_or_default(), &t.key.name);
-        ctx.memories.with(&key, Memory::drifted);
-        drifted.push(t.key.clone());
+    woken.iter().enumerate().filter(|(_, w)| **w).map(|(i, _)| i).collect()
+}
+
+/// A tag round for one AWS identity: reads the tags of every association carrying this cluster's
+/// tag through the Resource Groups Tagging API (`GetResources`, 100 associations per call, through
+/// the shared rate limiter), comparing each page as it arrives with the objects of `members` whose
+/// tags are checked ([`checks_tags`]), and returns those whose tags drifted from their spec
+/// ([`tags_drifted`]; missing from the complete read counts as drifted), to be marked so that their
+/// reconcile reads the tags again instead of trusting its status. A read that fails leaves the
+/// identity's objects for the next tag round.
+async fn drifted_tags(
+    ctx: &Context,
+    identity: &str,
+    api: &Arc<dyn LatticeApi>,
+    objects: &[Arc<Watched>],
+    members: &[usize],
+    woken: &[bool],
+) -> Vec<usize> {
+    let cluster = ctx.config.cluster_name.as_str();
+    let mut unread: HashMap<String, usize> = members
+        .iter()
+        .filter_map(|&i| {
+            let status = objects[i].status.as_ref()?;
+            let arn = status.arn();
+            checks_tags(status.association_status.as_deref(), arn.is_some(), woken[i]).then_some((arn?, i))
+        })
+        .collect();
+    if unread.is_empty() {
+        return Vec::new();
     }
+    let mut drifted = Vec::new();
+    let mut token = None;
+    loop {
+        let page = match api.tagged_associations((CLUSTER_TAG, cluster), token).await {
+            Ok(page) => page,
+            Err(e) => {
+                Metrics::count(&ctx.metrics.tag_rounds, "error");
+                warn!(tenant = identity, error = %e, "drift scan could not read the associations' tags");
+                return Vec::new();
+            }
+        };
+        for item in page.items {
+            if let Some(i) = unread.remove(&item.arn)
+                && tags_drifted(&desired_tags(&objects[i], cluster), Some(&item.tags))
+            {
+                drifted.push(i);
+            }
+        }
+        match page.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => break,
+        }
+    }
+    Metrics::count(&ctx.metrics.tag_rounds, "ok");
+    drifted.extend(unread.into_values());
     drifted
 }
 

@@ -122,6 +122,11 @@ impl Listing {
         }
     }
 
+    /// The state the listing reports for the association `id`, `None` when it is missing.
+    pub fn state_of(&self, id: &str) -> Option<&AssociationState> {
+        self.items.get(id).map(|a| &a.status)
+    }
+
     /// The associations listed.
     pub fn associations(&self) -> impl Iterator<Item = &Association> {
         self.items.values()
