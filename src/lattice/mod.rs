@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod error;
 pub mod guard;
 pub mod observation;
+pub mod packed;
 pub mod provider;
 pub mod sdk;
 #[cfg(test)]

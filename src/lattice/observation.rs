@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
+use super::packed::{Packed, pack};
 use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter, list_all};
 pub use super::{Begun, Scope, Work};
 use crate::lock;
@@ -87,17 +88,19 @@ pub struct Listing {
     pub started: Instant,
     /// When its last page arrived: the listing is fresh for `max_age` after this.
     pub finished: Instant,
-    items: HashMap<String, Association>,
+    /// By ID, packed ([`Packed`]): a listing is kept while it answers, and a restart keeps every
+    /// network's at once.
+    items: HashMap<Box<str>, Packed>,
 }
 
 /// What a listing says about one association.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Says<'a> {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Says {
     /// Listed, and the listing tells all the operator needs: it is in progress, ACTIVE, or in a
     /// state this operator does not know yet (waited on, as a Get would have it).
-    Listed(&'a Association),
+    Listed(Association),
     /// Listed as CREATE_FAILED or DELETE_FAILED: the failure code and message come only from a Get.
-    Failed(&'a Association),
+    Failed(Association),
     /// Not in the listing, which is complete: deleted, or too new to be listed; only a Get tells.
     Missing,
 }
@@ -107,17 +110,17 @@ impl Listing {
         Self {
             started,
             finished,
-            items: items.into_iter().map(|a| (a.id.clone(), a)).collect(),
+            items: items.into_iter().map(|a| pack(&a)).collect(),
         }
     }
 
     /// What this listing says about the association `id`. Pure.
-    pub fn says(&self, id: &str) -> Says<'_> {
+    pub fn says(&self, id: &str) -> Says {
         match self.items.get(id) {
             None => Says::Missing,
-            Some(a) => match a.status {
-                AssociationState::CreateFailed | AssociationState::DeleteFailed => Says::Failed(a),
-                _ => Says::Listed(a),
+            Some(p) => match p.status {
+                AssociationState::CreateFailed | AssociationState::DeleteFailed => Says::Failed(p.unpack(id)),
+                _ => Says::Listed(p.unpack(id)),
             },
         }
     }
@@ -125,11 +128,6 @@ impl Listing {
     /// The state the listing reports for the association `id`, `None` when it is missing.
     pub fn state_of(&self, id: &str) -> Option<&AssociationState> {
         self.items.get(id).map(|a| &a.status)
-    }
-
-    /// The associations listed.
-    pub fn associations(&self) -> impl Iterator<Item = &Association> {
-        self.items.values()
     }
 
     pub fn len(&self) -> usize {

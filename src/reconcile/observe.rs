@@ -105,7 +105,7 @@ impl Lookup<'_> {
                 {
                     self.observations.learn(&self.scope, Work::Create, took(b));
                 }
-                Ok(Some(a.clone()))
+                Ok(Some(a))
             }
             Says::Missing if listing.confirms_gone(id, deleted_at) => {
                 if let Some(b) = self.begun {

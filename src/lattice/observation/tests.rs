@@ -32,7 +32,7 @@ fn a_listed_association_in_progress_or_active_is_answered_by_the_listing() {
     for state in states {
         let a = association("snsa-1", state.clone());
         let listing = Listing::new([a.clone()], now, now);
-        assert_eq!(listing.says("snsa-1"), Says::Listed(&a), "{state}");
+        assert_eq!(listing.says("snsa-1"), Says::Listed(a.clone()), "{state}");
     }
 }
 
@@ -42,7 +42,7 @@ fn a_failed_association_needs_a_get_for_its_failure_code_and_message() {
     for state in [AssociationState::CreateFailed, AssociationState::DeleteFailed] {
         let a = association("snsa-1", state.clone());
         let listing = Listing::new([a.clone()], now, now);
-        assert_eq!(listing.says("snsa-1"), Says::Failed(&a), "{state}");
+        assert_eq!(listing.says("snsa-1"), Says::Failed(a.clone()), "{state}");
     }
 }
 
