@@ -73,8 +73,9 @@ pub struct Metrics {
     /// 1 for each object that is Stalled or waits for a missing dependency (`DependencyNotFound`),
     /// as of its last step; absent for every other object (so the series are as few as such objects).
     pub waiting: Family<WaitingLabels, Gauge>,
-    /// What each object counts as in `ready` and `waiting` now.
-    counted: std::sync::Mutex<std::collections::HashMap<(String, String), ReadyLabels>>,
+    /// What each object (by `<namespace>/<name>`) counts as in `ready` and `waiting` now: its
+    /// reason and whether it is stalled (a reason is one of a fixed set: no string per object).
+    counted: std::sync::Mutex<std::collections::HashMap<String, (&'static str, bool)>>,
     /// Tag rounds of the drift scan per AWS identity, by result (`ok`, `error`).
     pub tag_rounds: Family<ResultLabels, Counter>,
 }
@@ -186,19 +187,15 @@ impl Metrics {
 
     /// Counts the object `namespace/name` under its Ready `reason` (and in `waiting` when it is
     /// Stalled or waits for a missing dependency), instead of what it counted as before.
-    pub fn condition(&self, namespace: &str, name: &str, reason: &str, stalled: bool) {
-        let now = ReadyLabels {
-            reason: reason.into(),
-            stalled: stalled.to_string(),
-        };
-        let key = (namespace.to_string(), name.to_string());
+    pub fn condition(&self, namespace: &str, name: &str, reason: &'static str, stalled: bool) {
+        let key = format!("{namespace}/{name}");
         let mut counted = crate::lock(&self.counted);
-        if counted.get(&key) == Some(&now) {
+        if counted.get(&key) == Some(&(reason, stalled)) {
             return;
         }
-        let before = counted.insert(key, now.clone());
+        let before = counted.insert(key, (reason, stalled));
         self.uncount(namespace, name, before);
-        self.ready.get_or_create(&now).inc();
+        self.ready.get_or_create(&ready(reason, stalled)).inc();
         if stalled || reason == "DependencyNotFound" {
             self.waiting.get_or_create(&waiting(namespace, name, reason)).set(1);
         }
@@ -206,14 +203,14 @@ impl Metrics {
 
     /// Counts the object no more (it is gone).
     pub fn forget_object(&self, namespace: &str, name: &str) {
-        let before = crate::lock(&self.counted).remove(&(namespace.to_string(), name.to_string()));
+        let before = crate::lock(&self.counted).remove(&format!("{namespace}/{name}"));
         self.uncount(namespace, name, before);
     }
 
-    fn uncount(&self, namespace: &str, name: &str, before: Option<ReadyLabels>) {
-        if let Some(before) = before {
-            self.ready.get_or_create(&before).dec();
-            self.waiting.remove(&waiting(namespace, name, &before.reason));
+    fn uncount(&self, namespace: &str, name: &str, before: Option<(&'static str, bool)>) {
+        if let Some((reason, stalled)) = before {
+            self.ready.get_or_create(&ready(reason, stalled)).dec();
+            self.waiting.remove(&waiting(namespace, name, reason));
         }
     }
 
@@ -222,6 +219,13 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+fn ready(reason: &str, stalled: bool) -> ReadyLabels {
+    ReadyLabels {
+        reason: reason.into(),
+        stalled: stalled.to_string(),
     }
 }
 

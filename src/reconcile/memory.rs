@@ -219,9 +219,34 @@ impl Memory {
 pub struct Memories(Mutex<HashMap<String, Memory>>);
 
 impl Memories {
-    /// Runs one transition (or read) on the memory of `key`; returns what `f` returns.
+    /// Runs one transition (or read) on the memory of `key`; returns what `f` returns. A memory
+    /// left as a new one would be (a settled object's) is not kept: absent means the same, and a
+    /// fleet of settled objects then costs no memory here.
     pub fn with<T>(&self, key: &str, f: impl FnOnce(&mut Memory) -> T) -> T {
-        f(lock(&self.0).entry(key.to_string()).or_default())
+        let mut memories = lock(&self.0);
+        let Some(memory) = memories.get_mut(key) else {
+            let mut memory = Memory::default();
+            let out = f(&mut memory);
+            if memory != Memory::default() {
+                memories.insert(key.to_string(), memory);
+            }
+            return out;
+        };
+        let out = f(memory);
+        if *memory == Memory::default() {
+            memories.remove(key);
+        }
+        out
+    }
+
+    /// How many objects have a memory kept.
+    pub fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+
+    /// True when no memory is kept.
+    pub fn is_empty(&self) -> bool {
+        lock(&self.0).is_empty()
     }
 
     /// Drops the memory of `key` (its object is gone).

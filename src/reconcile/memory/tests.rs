@@ -276,3 +276,33 @@ fn memories_are_kept_per_key_until_forgotten() {
     all.forget("a/x");
     assert!(!all.with("a/x", Memory::take_drift), "forgotten");
 }
+
+// ---------------------------------------------------------------------------------------------
+// What is kept.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_settled_objects_memory_is_not_kept_and_work_under_way_is() {
+    let memories = Memories::default();
+    let now = Instant::now();
+    let (_, delay) = memories.with("team/app", |m| conclude(m, now, ready()));
+    assert_eq!(delay, None, "settled: nothing scheduled");
+    assert!(
+        memories.is_empty(),
+        "a settled object's memory is as a new one's: not kept"
+    );
+    memories.with("team/app", |m| m.mutated(now, Some(Work::Create)));
+    assert_eq!(memories.len(), 1, "a Create under way is remembered");
+    assert!(memories.with("team/app", |m| m.begun()).is_some());
+    memories.with("team/app", |m| {
+        m.found_active();
+        conclude(m, now, ready());
+    });
+    assert_eq!(
+        memories.len(),
+        1,
+        "its last change is still remembered for the next listing"
+    );
+    memories.forget("team/app");
+    assert!(memories.is_empty());
+}
