@@ -80,6 +80,29 @@ impl EmulatorApi {
         Ok(items.items)
     }
 
+    /// Seeds ACTIVE associations straight into the emulator (`POST /_emulator/associations` with an
+    /// array), as someone outside the operator would have made them: no call logged, no quota used.
+    /// Returns them in the order given (id, arn, status and the other fields a Get reports).
+    pub async fn seed_associations(&self, items: &[Value]) -> Result<Vec<Value>> {
+        #[derive(Deserialize)]
+        struct Items {
+            items: Vec<Value>,
+        }
+        let body = serde_json::to_vec(items)?;
+        let seeded: Items = loopback::request("POST", &format!("{}/_emulator/associations", self.url), Some(body))
+            .await?
+            .json("POST /_emulator/associations")?;
+        if seeded.items.len() != items.len() {
+            return Err(format!(
+                "POST /_emulator/associations: seeded {} of {}",
+                seeded.items.len(),
+                items.len()
+            )
+            .into());
+        }
+        Ok(seeded.items)
+    }
+
     pub async fn faults(&self) -> Result<Value> {
         loopback::get(&format!("{}/_emulator/faults", self.url))
             .await?

@@ -325,6 +325,9 @@ impl Emulator {
     }
 }
 
+/// The operator's `--cluster-name` in every scenario: the value of its cluster tag.
+pub const CLUSTER_NAME: &str = "bench";
+
 /// The release operator binary, `run` against the control plane and the emulator.
 pub struct Operator {
     pub process: Process,
@@ -340,7 +343,7 @@ impl Operator {
             "--admin-addr".into(),
             admin.clone(),
             "--cluster-name".into(),
-            "bench".into(),
+            CLUSTER_NAME.into(),
         ];
         all.extend(args.iter().cloned());
         let mut cmd = Command::new(bin);

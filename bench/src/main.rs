@@ -1,11 +1,11 @@
 //! `vlo-bench`: `make bench` (issue 8 part 3). Runs the release operator binary against a fresh real
-//! control plane and the release Lattice emulator per scenario, measures what issues 8 and 10 ask
+//! control plane and the release Lattice emulator per scenario, measures what issues 8, 10 and 18 ask
 //! (times, AWS calls, status writes, reconciles, memory, fairness across namespaces) and sets each
 //! figure beside its physical bound.
 //!
 //! - `vlo-bench run [--scenario NAME]…` writes `bench/results/<date>-<scenario>.json` per scenario,
 //!   prints the table and regenerates BENCHMARKS.md (full scale only).
-//! - `vlo-bench report` regenerates BENCHMARKS.md and the plot from the latest results, running nothing.
+//! - `vlo-bench report` regenerates BENCHMARKS.md and the plots from the latest results, running nothing.
 
 mod bounds;
 mod calls;
@@ -54,13 +54,14 @@ struct Cli {
 enum Command {
     /// Run scenarios, write their results, print the table (and, at full scale, BENCHMARKS.md).
     Run(RunArgs),
-    /// Regenerate BENCHMARKS.md and the plot from the latest results, without running anything.
+    /// Regenerate BENCHMARKS.md and the plots from the latest results, without running anything.
     Report(ReportArgs),
 }
 
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Run only this scenario (repeatable): single, burst-1k, fair-3k, fleet-10k. Default: all.
+    /// Run only this scenario (repeatable): single, burst-1k, big-network, fair-3k, fleet-10k, scale.
+    /// Default: all.
     #[arg(long = "scenario", value_parser = clap::builder::PossibleValuesParser::new(ALL))]
     scenarios: Vec<String>,
     /// Multiply every object count by this (0.1: a tenth). Results of a scaled run go to
@@ -71,6 +72,10 @@ struct RunArgs {
     /// holds one tag round (every 6th drift scan reads the tags) and its cost is counted.
     #[arg(long, env = "VLO_BENCH_STEADY_SECS", default_value_t = 390)]
     steady_secs: u64,
+    /// Length of scale's steady window after each size's first full pass, in seconds (short: it
+    /// is there for the RSS once the pass is over, not for the resync's cost, which fleet-10k measures).
+    #[arg(long, env = "VLO_BENCH_SCALE_STEADY_SECS", default_value_t = 60)]
+    scale_steady_secs: u64,
     /// Where the release binaries are (default: beside this one, as `cargo build --release
     /// --workspace --bins` puts them).
     #[arg(long)]
@@ -200,6 +205,7 @@ async fn run(a: RunArgs) -> Result<bool> {
         work: work.clone(),
         scale: a.scale,
         steady: Duration::from_secs(a.steady_secs),
+        scale_steady: Duration::from_secs(a.scale_steady_secs),
     };
     let names: Vec<String> = if a.scenarios.is_empty() {
         ALL.iter().map(|s| (*s).to_string()).collect()
@@ -255,6 +261,8 @@ async fn run(a: RunArgs) -> Result<bool> {
             rows: rec.rows,
             phases: Value::Object(rec.phases),
             series: rec.series,
+            rates: rec.rates,
+            sizes: rec.sizes,
             wall_s: start.elapsed().as_secs_f64(),
             error,
         };

@@ -317,6 +317,56 @@ pub struct Series {
     pub bound_ms: u64,
 }
 
+/// The time series of the largest `big-network` run, for its plot: the calls counted per second
+/// since the first create (index = second), and when each object was first seen Ready.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateSeries {
+    pub objects: usize,
+    /// The account's quota and the operator's rate, in calls per second (drawn as a line).
+    pub rate: f64,
+    /// Create calls that arrived in second `i` since the first create (throttled ones included).
+    pub creates_per_s: Vec<u64>,
+    /// List pages that arrived in second `i`.
+    pub lists_per_s: Vec<u64>,
+    /// When each object was first seen Ready, ms since the first create (sorted).
+    pub ready_ms: Vec<u64>,
+    /// When the last create was accepted by the API server.
+    pub applied_ms: u64,
+    /// The bound on "all Ready", in ms.
+    pub bound_ms: u64,
+}
+
+/// One fleet size of `scale`, for its plot and the fit across sizes.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalePoint {
+    pub objects: usize,
+    pub networks: usize,
+    /// The operator's peak RSS (`VmHWM`) at the end of the steady window, MiB.
+    pub peak_rss_mib: Option<f64>,
+    /// Its RSS (`VmRSS`) at the end of the steady window, MiB.
+    pub end_rss_mib: Option<f64>,
+    /// From `/readyz` to the first full pass, s (a lower limit when `pass_capped`).
+    pub pass_s: f64,
+    pub pass_capped: bool,
+    /// The bound on the pass: its List pages at the rate, s.
+    pub pass_bound_s: f64,
+}
+
+/// How many of `times` (ms, any order) fall in each second: element `i` counts `[i s, i + 1 s)`;
+/// as long as the last time needs, empty when there are none.
+pub fn per_second(times: &[u64]) -> Vec<u64> {
+    let Some(last) = times.iter().max() else {
+        return Vec::new();
+    };
+    let mut out = vec![0; (last / 1000 + 1) as usize];
+    for t in times {
+        out[(t / 1000) as usize] += 1;
+    }
+    out
+}
+
 /// One scenario's result file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -335,8 +385,25 @@ pub struct RunResult {
     pub phases: Value,
     #[serde(default)]
     pub series: Option<Series>,
+    /// `big-network`'s calls per second and objects Ready, of its largest run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<RateSeries>,
+    /// `scale`'s sizes, smallest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<ScalePoint>,
     pub wall_s: f64,
     /// Set when the scenario stopped on an error; rows measured before it are kept.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_counted_per_second_since_the_start() {
+        assert_eq!(per_second(&[]), Vec::<u64>::new());
+        assert_eq!(per_second(&[0, 999, 1000, 3500, 120]), [3, 1, 0, 1]);
+    }
 }

@@ -1,4 +1,4 @@
-//! BENCHMARKS.md and the plot, from the result files alone (`vlo-bench report`, `make bench-report`):
+//! BENCHMARKS.md and the plots, from the result files alone (`vlo-bench report`, `make bench-report`):
 //! the latest full-scale result of each scenario, the table, what each missed target is made of, the
 //! method and how each bound is computed.
 
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::Result;
-use crate::model::{Row, RunResult, trim};
+use crate::model::{Row, RunResult, Target, trim};
 use crate::scenarios::ALL;
 
 /// Every result file in `dir`, parsed, with its path.
@@ -233,6 +233,11 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
             ));
         }
     }
+    if let Some(r) = find(results, "big-network") {
+        let (texts, reads) = why_big_network(r);
+        out.extend(texts);
+        per_object_reads |= reads;
+    }
     if let Some(text) = find(results, "fair-3k").and_then(why_fair) {
         out.push(text);
     }
@@ -320,7 +325,137 @@ fn why(results: &[(PathBuf, RunResult)]) -> (Vec<String>, bool) {
             out.push(text);
         }
     }
+    if let Some(r) = find(results, "scale") {
+        out.extend(why_scale(r));
+    }
     (out, per_object_reads)
+}
+
+/// Why a size of `big-network` missed: its calls against the strictly needed ones, how many looks
+/// at the one network its List pages make, and when the last Create and the last Ready came. Also
+/// whether per-object reads were most of the calls.
+fn why_big_network(r: &RunResult) -> (Vec<String>, bool) {
+    let mut out = Vec::new();
+    let mut per_object_reads = false;
+    let sizes: Vec<f64> = r
+        .config
+        .pointer("/bigNetwork/sizes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    let rate = num(&r.config, "/bigNetwork/operatorRate").max(1.0);
+    let d = num(&r.config, "/bigNetwork/provisioningDelayMs") / 1000.0;
+    for n in sizes {
+        let label = format!("{} objects in one network", crate::rig::count(n as usize));
+        let Some(p) = r.phases.get(format!("{n} objects")).filter(|_| missed(r, &label)) else {
+            continue;
+        };
+        let c = p.get("calls").cloned().unwrap_or_default();
+        let total = num(&c, "/total");
+        let pages = num(p, "/listPagesPerLook").max(1.0);
+        let lists = num(&c, "/byOperation/List");
+        let bound = num(p, "/boundS").max(f64::MIN_POSITIVE);
+        let mut text = format!(
+            "{label}: {} AWS calls ({}) where {} are strictly needed ({} Creates and one look at the network, \
+             {} List pages); at {} per s these calls alone take {} s, {:.2} × the bound. The {} List pages are \
+             {:.1} looks at the network.",
+            trim(total),
+            describe(Some(&c)),
+            trim(n + pages),
+            trim(n),
+            trim(pages),
+            trim(rate),
+            trim(total / rate),
+            total / rate / bound,
+            trim(lists),
+            lists / pages
+        );
+        if reads(&c) > n / 2.0 {
+            per_object_reads = true;
+            let _ = write!(
+                text,
+                " {} of the calls read one object each (Gets, ListTags).",
+                trim(reads(&c))
+            );
+        }
+        let start = num(p, "/applyStartMs");
+        if let Some(last_create) = p.get("lastCreateMs").and_then(Value::as_f64) {
+            let a = (last_create - start) / 1000.0;
+            let b = (num(p, "/allReadyMs") - start) / 1000.0;
+            let _ = write!(
+                text,
+                " The last Create reached AWS at {} s ({} Creates need {} s at {} per s); its association was \
+                 ACTIVE from {} s; the last object was seen Ready at {} s, {} s after that.",
+                trim(a),
+                trim(n),
+                trim(n / rate),
+                trim(rate),
+                trim(a + d),
+                trim(b),
+                trim(b - a - d)
+            );
+        }
+        out.push(text);
+    }
+    (out, per_object_reads)
+}
+
+/// Why a size of `scale` missed: how long the start and the first pass took and at what rate of
+/// reconciles, the pass's calls and writes, and the memory.
+fn why_scale(r: &RunResult) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &r.sizes {
+        let n = s.objects as f64;
+        let label = format!("{} ACTIVE objects", crate::rig::count(s.objects));
+        let Some(p) = r.phases.get(format!("{n} objects")).filter(|_| missed(r, &label)) else {
+            continue;
+        };
+        let pass = p.get("pass").cloned().unwrap_or_default();
+        let c = pass.get("calls").cloned().unwrap_or_default();
+        let took = (num(&pass, "/passMs") - num(&pass, "/readyMs")) / 1000.0;
+        out.push(format!(
+            "{label} in {} networks: the operator was ready {} s after its start; its first full pass {} ({} \
+             reconciles per s) with {} AWS calls ({}) against {} List pages, {} status writes and {} Creates; \
+             peak RSS {} MiB ({} KiB per object), {} MiB at the end of the steady window.",
+            s.networks,
+            trim((num(&pass, "/readyMs") - num(&pass, "/spawnMs")) / 1000.0),
+            if s.pass_capped {
+                format!("did not end within the {} s limit", trim(num(&pass, "/capS")))
+            } else {
+                format!("took {} s from /readyz", trim(took))
+            },
+            trim(num(&pass, "/operator/reconciles") / took.max(0.001)),
+            trim(num(&c, "/total")),
+            describe(Some(&c)),
+            trim(num(p, "/listPagesPerLook")),
+            trim(num(&pass, "/statusWrites")),
+            trim(num(p, "/creates")),
+            s.peak_rss_mib.map_or_else(|| "?".into(), trim),
+            s.peak_rss_mib.map_or_else(|| "?".into(), |m| trim(m * 1024.0 / n)),
+            s.end_rss_mib.map_or_else(|| "?".into(), trim)
+        ));
+    }
+    let points: Vec<(f64, f64)> = r
+        .sizes
+        .iter()
+        .filter_map(|s| Some((s.objects as f64, s.peak_rss_mib?)))
+        .collect();
+    if missed(r, "no step")
+        && let [p0, p1, p2] = points.as_slice()
+        && let (Some(below), Some(step)) = (crate::bounds::slope(*p0, *p1), crate::bounds::slope(*p1, *p2))
+    {
+        out.push(format!(
+            "Memory per added object: {} KiB from {} to {} objects, {} KiB from {} to {}: {:.2} × the slope below.",
+            trim(below * 1024.0),
+            crate::rig::count(p0.0 as usize),
+            crate::rig::count(p1.0 as usize),
+            trim(step * 1024.0),
+            crate::rig::count(p1.0 as usize),
+            crate::rig::count(p2.0 as usize),
+            step / below
+        ));
+    }
+    out
 }
 
 /// Why the healthy objects of `fair-3k` were late, when they were: how far the failing work had got
@@ -507,15 +642,17 @@ Where the numbers come from:
   `apiserver_request_total` for resource `servicenetworkserviceassociations`, subresource `status`, verbs
   PATCH, APPLY and UPDATE, before and after the window.
 - **Reconciles**: the operator's `vpc_lattice_operator_reconciles_total`.
-- **Memory**: `VmHWM` (peak resident set) in `/proc/<operator pid>/status`.
+- **Memory**: `VmHWM` (peak resident set) in `/proc/<operator pid>/status`; `VmRSS` where a row says RSS
+  at a moment.
 - Objects are created by the bench with kube-rs, 16 creates in flight (one request per object; `kubectl
   apply` of a multi-document file would add a GET per object and OpenAPI downloads), and deleted with one
   DELETE of the collection.
 
 The account's request quota is the emulator's token bucket (`--request-rate 20 --request-burst 20`, or
 `requestRate`/`requestBurst` through `PUT /_emulator/faults`), and the operator runs with
-`--aws-max-rps 20` to match: the rate in every bound below is 20 calls per second, except in `fair-3k`,
-whose operator runs with its defaults (10 calls per second). The bench checks `lattice-emulator --help`
+`--aws-max-rps 20` to match: the rate in every bound below is 20 calls per second, except in `fair-3k`
+and `big-network`, whose operator runs with its defaults (10 calls per second; `big-network`'s quota is
+10 per s, burst 10, to match). The bench checks `lattice-emulator --help`
 for the quota flags and the request log for `atMs`, and stops with a message when they are missing.
 
 ### Scenarios and bounds
@@ -534,6 +671,17 @@ page per 100 objects of each network, once, after the last create has provisione
 same objects are **deleted** (one collection DELETE, after 5 s without a call), measured to the last
 object's removal (its finalizer released): bound = Deletes / rate + D = 1,000 / 20 + 5 = 55 s, target
 ≤ 1.2 × bound; its calls are shown against 1,000 Deletes + 10 List pages.
+
+**`big-network`** (issue 18 part 0): N objects in **one** service network (N services), D = 2 s, quota
+10 per s (burst 10), the operator at its default rate (no `--aws-max-rps`: 10 calls per s) and default
+resync; N = 500, then N = 3,000, each on a fresh control plane, emulator and operator. All applied at
+once; measured to the last `Ready=True`. One network is where a look at the associations costs the most,
+N / 100 List pages, so every extra look takes rate from the Creates. Bound = (N Creates + N / 100 List
+pages, one look at the network after the last create has provisioned) / 10 + D: (500 + 5) / 10 + 2 =
+52.5 s and (3,000 + 30) / 10 + 2 = 305 s; target ≤ 1.2 × bound. AWS calls until all Ready against N +
+N / 100 (target ≤ 1.2 × bound), and the throttled share (target < 2 %). The JSON keeps, per size, the
+Create calls and the List pages counted per second since the first create and the objects that became
+Ready per second; the plot below shows the 3,000-object run in 5-second means.
 
 **`fair-3k`** (issue 10: one namespace's failures never starve another's work): 3,000 *failing* objects in 3
 namespaces (`failing-0` to `failing-2`, 1,000 each) name a well-formed service ID the emulator does not have,
@@ -572,16 +720,42 @@ Then the measured operator starts (`--aws-max-rps 20 --resync-interval 60s`):
 - *peak RSS*: `VmHWM` of the measured operator at the end (it has held the 10,000 objects through the
   restart and the steady state); target ≤ 40 MiB. The seeding operator's peak is in the JSON.
 
+**`scale`** (issue 18 part 3): fleets of 1,000, 10,000 and 50,000 ACTIVE objects, 500 to a network (2,
+20 and 100 networks, 500 services), each on a fresh control plane and emulator (quota 20 per s, burst 20).
+*Seeding* is straight, not through the operator: the associations are made ACTIVE in the emulator through
+its admin API (`POST /_emulator/associations`, 1,000 a request; no call logged, no quota used), each with
+the tags the operator sets (the spec's, `vpclattice.operator.dev/owner` = `<namespace>/<name>` and
+`vpclattice.operator.dev/cluster` = the operator's `--cluster-name`); the objects are created with the
+operator's finalizer and then given, by server-side apply on the status subresource under the
+operator's field manager, the status it writes for a Ready object (the association's fields, the first
+create's client token, `observedGeneration` and `tagsSyncedGeneration` = the generation, `Ready=True`,
+`Reconciling=False` and `Stalled=False` with reason `Active`): the associations and, alongside, every
+create, then every status, 48 requests in flight; seeding ends when the bench's watch has seen every
+object Ready. Its time is reported, not held to a target. Then the measured
+operator starts (`--aws-max-rps 20 --resync-interval 60s`): time from `/readyz` to the first full pass
+(`reconciles_total` reaches the object count; bound: one List page per 100 objects of each network / 20
+per s = 0.5, 5 and 25 s; target ≤ 1.2 × bound); AWS calls in it (bound 10, 100 and 500 List pages;
+target ≤ 2 × bound); status writes in it (target 0: every status already says what the operator would
+write); then a steady window (60 s, `VLO_BENCH_SCALE_STEADY_SECS`). Per size: the operator's peak RSS
+(`VmHWM`) at the end of the window (target ≤ 40 MiB at 10,000), the peak per object, and the RSS
+(`VmRSS`) at the end of the window. Across sizes: the least-squares line peak RSS = a + b·N (b in KiB per
+object, a in MiB), and "no step": the peak RSS per object added from 10,000 to 50,000, against the slope
+from 1,000 to 10,000 as its bound (target ≤ 1.2 × bound). The control plane has no request-rate limit on
+the bench (its admin is in `system:masters`, which API Priority and Fairness exempts; the in-flight limits
+are the defaults, 400 and 200 mutating) and no object-count quota (no ResourceQuota; etcd's backend quota
+is its default 2 GiB); the JSON records etcd's database size per size (`apiserver_storage_size_bytes`).
+
 The 1,000-object delete and the 10,000-object rows share their scenario's control plane with the
 creates before them (a fresh one per scenario, not per row): deleting needs the objects, and the restart,
 steady state and memory are all about the same 10,000 ACTIVE objects.
 
 `VLO_BENCH_SCALE=0.1` divides every object count (the bounds follow; scaled results go to
 `target/bench/results/` and never into this file); `--scenario NAME` runs one scenario;
-`VLO_BENCH_STEADY_SECS` shortens the steady state for a quick check.
+`VLO_BENCH_STEADY_SECS` shortens fleet-10k's steady state for a quick check,
+`VLO_BENCH_SCALE_STEADY_SECS` scale's steady window.
 "#;
 
-/// Writes BENCHMARKS.md (at `out`) and the plot next to the results, from the latest results in `dir`.
+/// Writes BENCHMARKS.md (at `out`) and the plots next to the results, from the latest results in `dir`.
 pub fn write(repo: &Path, dir: &Path, out: &Path) -> Result<()> {
     let results = latest(load(dir)?);
     if results.is_empty() {
@@ -595,7 +769,7 @@ pub fn write(repo: &Path, dir: &Path, out: &Path) -> Result<()> {
     md.push_str("# Benchmarks\n\n<!-- Generated by `make bench-report` (`vlo-bench report`) from the latest results in\nbench/results/. Do not edit: change bench/src/report.rs and regenerate. -->\n\n");
     md.push_str(
         "`make bench` runs the **release** operator against a real kube-apiserver + etcd and the Lattice \
-         emulator, and sets every figure beside its physical bound (issues 8 and 10). Below: the latest result of \
+         emulator, and sets every figure beside its physical bound (issues 8, 10 and 18). Below: the latest result of \
          each scenario, as measured. Ratio = value / bound.\n\n",
     );
     let first = &results[0].1;
@@ -698,7 +872,59 @@ pub fn write(repo: &Path, dir: &Path, out: &Path) -> Result<()> {
             rel(&svg_path)
         );
     }
-    md.push_str("\n## How to run\n\n```sh\nmake bench                       # everything, 20-40 minutes on two cores; writes bench/results/ and this file\nmake bench BENCH_ARGS='--scenario single'      # one scenario\nVLO_BENCH_SCALE=0.1 make bench   # a tenth of the objects, results under target/bench/results/\nmake bench-report                # this file again, from the latest results, without running anything\n```\n\n`make bench` is no part of `make test`. Each run leaves its logs (control plane, emulator, operator) under\n`target/bench/work-<time>/`.\n\n");
+    if let Some((p, r)) = results.iter().find(|(_, r)| r.scenario == "big-network")
+        && let Some(s) = &r.rates
+    {
+        let svg_path = dir.join("big-network.svg");
+        let title = format!(
+            "{} objects in one network (rate 10/s, D = 2 s), {}",
+            crate::rig::count(s.objects),
+            r.date
+        );
+        std::fs::write(&svg_path, crate::svg::plot_rates(s, &title))?;
+        let _ = write!(
+            md,
+            "\n## {} objects in one network\n\nCreates and List pages per second (5-second means) and objects \
+             Ready over time (from `{}`; drawn by `vlo-bench report`):\n\n![Creates, List pages and objects \
+             Ready over time]({})\n",
+            crate::rig::count(s.objects),
+            rel(p),
+            rel(&svg_path)
+        );
+    }
+    if let Some((p, r)) = results.iter().find(|(_, r)| r.scenario == "scale")
+        && !r.sizes.is_empty()
+    {
+        let svg_path = dir.join("scale.svg");
+        let points: Vec<(f64, f64)> = r
+            .sizes
+            .iter()
+            .filter_map(|s| Some((s.objects as f64, s.peak_rss_mib?)))
+            .collect();
+        let fit = (points.len() == r.sizes.len())
+            .then(|| crate::bounds::fit_line(&points))
+            .flatten();
+        // The memory target, as the run held its middle size (10,000 at full scale) to it.
+        let target = r.rows.iter().find_map(|row| match row.target {
+            Target::AtMost(mib) if row.measure.contains("peak RSS of the operator") => Some(mib),
+            _ => None,
+        });
+        let middle = r.sizes.get(r.sizes.len() / 2).map_or(0, |s| s.objects);
+        let title = format!("The operator over fleets of ACTIVE objects, {}", r.date);
+        std::fs::write(
+            &svg_path,
+            crate::svg::plot_scale(&r.sizes, fit, target.map(|t| (middle as f64, t)), &title),
+        )?;
+        let _ = write!(
+            md,
+            "\n## The operator against the fleet's size\n\nPeak RSS, RSS at the end of the steady window and \
+             the first full pass after the start, per fleet size (from `{}`; drawn by `vlo-bench report`):\n\n\
+             ![RSS and first full pass against the fleet's size]({})\n",
+            rel(p),
+            rel(&svg_path)
+        );
+    }
+    md.push_str("\n## How to run\n\n```sh\nmake bench                       # everything, 30-60 minutes on two cores; writes bench/results/ and this file\nmake bench BENCH_ARGS='--scenario single'      # one scenario\nVLO_BENCH_SCALE=0.1 make bench   # a tenth of the objects, results under target/bench/results/\nmake bench-report                # this file again, from the latest results, without running anything\n```\n\n`make bench` is no part of `make test`. Each run leaves its logs (control plane, emulator, operator) under\n`target/bench/work-<time>/`.\n\n");
     md.push_str(METHOD);
     std::fs::write(out, md)?;
     Ok(())

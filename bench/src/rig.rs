@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::bounds;
 use crate::calls::{self, Call};
 use crate::env::{ControlPlane, Emulator, Operator, operator_crd};
-use crate::model::{Row, Series};
+use crate::model::{RateSeries, Row, ScalePoint, Series};
 use crate::watch::Watch;
 use crate::{Result, now_ms};
 
@@ -37,7 +37,10 @@ pub struct Bench {
     pub bin_dir: PathBuf,
     pub work: PathBuf,
     pub scale: f64,
+    /// fleet-10k's steady-state window.
     pub steady: Duration,
+    /// scale's steady window after each size's first full pass.
+    pub scale_steady: Duration,
 }
 
 impl Bench {
@@ -58,6 +61,8 @@ pub struct Record {
     pub rows: Vec<Row>,
     pub phases: serde_json::Map<String, Value>,
     pub series: Option<Series>,
+    pub rates: Option<RateSeries>,
+    pub sizes: Vec<ScalePoint>,
 }
 
 impl Record {
@@ -398,11 +403,17 @@ pub(crate) fn timeline(calls: &[Call], from: u64, to: u64) -> Vec<Value> {
         .collect()
 }
 
+/// The emulator's flags for a quota of [`RATE`] requests per second, burst as many.
 pub(crate) fn emulator_quota_args() -> Vec<String> {
+    quota_args(RATE)
+}
+
+/// The emulator's flags for a quota of `rate` requests per second, burst as many.
+pub(crate) fn quota_args(rate: f64) -> Vec<String> {
     vec![
         "--request-rate".into(),
-        RATE.to_string(),
+        rate.to_string(),
         "--request-burst".into(),
-        (RATE as u32).to_string(),
+        (rate as u32).to_string(),
     ]
 }
