@@ -6,23 +6,26 @@
 //! last-applied annotation were dropped): fifteen optional strings of status, three conditions each
 //! with the same message, and metadata the operator never reads. [`Watched`] keeps what a reconcile
 //! decides with (metadata it reads, the spec, the status fields its decisions read, each condition's
-//! status, reason and transition time), AWS's report (ARNs, names, DNS entry) as one compact JSON
-//! string read back only when a step rebuilds the status, and a digest of the whole status as the
+//! status, reason and transition time), AWS's report (ARNs, names, DNS entry) packed in one string
+//! read back only when a step rebuilds the status, and a digest of the whole status as the
 //! API server returned it, so an unchanged status is still never written ([`Recorded::digest`]).
 //! It is deserialized straight from the API server's JSON: the fields it does not keep are skipped,
 //! never built. Written by hand: kube-runtime watches and stores any `Resource`, and no library
 //! projects a custom resource.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use kube::Resource;
 use serde::{Deserialize, Serialize};
 
+use crate::lattice::packed::{pack_strs, unpack_strs};
+
 use super::{
-    DnsEntry, ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationSpec as Spec,
-    ServiceNetworkServiceAssociationStatus as Status,
+    AdoptionPolicy, DeletionPolicy, DnsEntry, ServiceNetworkServiceAssociation as Snsa,
+    ServiceNetworkServiceAssociationSpec as Spec, ServiceNetworkServiceAssociationStatus as Status,
 };
 
 /// A `ServiceNetworkServiceAssociation` as the operator keeps it (module doc).
@@ -31,8 +34,48 @@ pub struct Watched {
     /// Only name, namespace, uid, resourceVersion, generation, creation and deletion timestamps
     /// and finalizers.
     pub metadata: ObjectMeta,
-    pub spec: Spec,
+    pub spec: Wanted,
     pub status: Option<Recorded>,
+}
+
+/// The spec as the operator keeps it: its tags as a list (a map of one tag takes a 0.5 KiB node).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Wanted {
+    pub service_identifier: String,
+    pub service_network_identifier: String,
+    tags: Box<[(String, String)]>,
+    pub deletion_policy: DeletionPolicy,
+    pub adoption_policy: AdoptionPolicy,
+}
+
+impl From<Spec> for Wanted {
+    fn from(spec: Spec) -> Self {
+        Self {
+            service_identifier: spec.service_identifier,
+            service_network_identifier: spec.service_network_identifier,
+            tags: spec.tags.into_iter().collect(),
+            deletion_policy: spec.deletion_policy,
+            adoption_policy: spec.adoption_policy,
+        }
+    }
+}
+
+impl Wanted {
+    /// The tags the spec asks for.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        self.tags.iter().cloned().collect()
+    }
+
+    /// The spec it was made of.
+    pub fn spec(&self) -> Spec {
+        Spec {
+            service_identifier: self.service_identifier.clone(),
+            service_network_identifier: self.service_network_identifier.clone(),
+            tags: self.tags(),
+            deletion_policy: self.deletion_policy,
+            adoption_policy: self.adoption_policy,
+        }
+    }
 }
 
 /// What the operator keeps of an object's status.
@@ -44,52 +87,47 @@ pub struct Recorded {
     pub recreate_attempts: i32,
     pub tags_synced_generation: Option<i64>,
     pub observed_generation: Option<i64>,
-    /// Each condition's type, status and transition time, in order.
-    pub conditions: Vec<Mark>,
+    /// The status and transition time of `Ready`, `Reconciling` and `Stalled`, in that order (the
+    /// only conditions the operator writes).
+    pub marks: [Option<Mark>; 3],
     /// The `Ready` condition's reason (every condition carries the same).
     pub reason: Option<Box<str>>,
-    /// AWS's report ([`Reported`]) as JSON; `None` when it is empty.
+    /// AWS's report (the status's ARNs, names, DNS entry, failure), packed in one string
+    /// ([`reported`]'s order); `None` when none is set.
     reported: Option<Box<str>>,
     /// A digest of the whole status as the API server returned it ([`digest`]).
     pub digest: u64,
 }
 
-/// One condition's type, status and transition time.
+/// The conditions the operator writes, in [`Recorded::marks`]' order.
+pub const CONDITIONS: [&str; 3] = ["Ready", "Reconciling", "Stalled"];
+
+/// One condition's status and transition time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mark {
-    pub type_: Box<str>,
     pub on: bool,
     pub at: Time,
 }
 
-/// The status fields AWS's answers fill: kept as one JSON string.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Reported {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    custom_domain_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    dns_entry: Option<DnsEntry>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service_network_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service_network_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    service_network_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    failure_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    failure_message: Option<String>,
+/// The status's AWS-reported fields, in the order [`Recorded`] packs them.
+fn reported(s: &Status) -> [Option<&str>; 14] {
+    let dns = s.dns_entry.as_ref();
+    [
+        s.arn.as_deref(),
+        s.created_by.as_deref(),
+        s.custom_domain_name.as_deref(),
+        dns.map(|_| ""),
+        dns.and_then(|d| d.domain_name.as_deref()),
+        dns.and_then(|d| d.hosted_zone_id.as_deref()),
+        s.service_id.as_deref(),
+        s.service_arn.as_deref(),
+        s.service_name.as_deref(),
+        s.service_network_id.as_deref(),
+        s.service_network_arn.as_deref(),
+        s.service_network_name.as_deref(),
+        s.failure_code.as_deref(),
+        s.failure_message.as_deref(),
+    ]
 }
 
 /// A digest of a status: equal statuses have equal digests (the same process; never persisted).
@@ -103,38 +141,17 @@ impl Recorded {
     /// What the operator keeps of `status`.
     pub fn of(status: Status) -> Self {
         let digest = digest(&status);
-        let reason = status
-            .conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| c.reason.as_str().into());
-        let conditions = status
-            .conditions
-            .iter()
-            .map(|c| Mark {
-                type_: c.type_.as_str().into(),
+        let ready = status.conditions.iter().find(|c| c.type_ == CONDITIONS[0]);
+        let reason = ready.map(|c| c.reason.as_str().into());
+        let marks = CONDITIONS.map(|type_| {
+            let c = status.conditions.iter().find(|c| c.type_ == type_)?;
+            Some(Mark {
                 on: c.status == "True",
                 at: c.last_transition_time.clone(),
             })
-            .collect();
-        let reported = Reported {
-            arn: status.arn,
-            created_by: status.created_by,
-            custom_domain_name: status.custom_domain_name,
-            dns_entry: status.dns_entry,
-            service_id: status.service_id,
-            service_arn: status.service_arn,
-            service_name: status.service_name,
-            service_network_id: status.service_network_id,
-            service_network_arn: status.service_network_arn,
-            service_network_name: status.service_network_name,
-            failure_code: status.failure_code,
-            failure_message: status.failure_message,
-        };
-        let reported = serde_json::to_string(&reported)
-            .ok()
-            .filter(|json| json != "{}")
-            .map(String::into_boxed_str);
+        });
+        let fields = reported(&status);
+        let reported = fields.iter().any(Option::is_some).then(|| pack_strs(fields));
         Self {
             id: status.id,
             association_status: status.association_status,
@@ -142,7 +159,7 @@ impl Recorded {
             recreate_attempts: status.recreate_attempts,
             tags_synced_generation: status.tags_synced_generation,
             observed_generation: status.observed_generation,
-            conditions,
+            marks,
             reason,
             reported,
             digest,
@@ -152,41 +169,47 @@ impl Recorded {
     /// The status it was made of, but for the conditions' messages and observed generations (a
     /// step writes them anew; each keeps its type, status, reason and transition time).
     pub fn status(&self) -> Status {
-        let r: Reported = self
-            .reported
-            .as_deref()
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_default();
+        let mut next = unpack_strs(self.reported.as_deref().unwrap_or_default());
+        let arn = next();
+        let (created_by, custom_domain_name) = (next(), next());
+        let dns = next().is_some();
+        let (domain_name, hosted_zone_id) = (next(), next());
         let reason = self.reason.as_deref().unwrap_or_default();
         Status {
             id: self.id.clone(),
-            arn: r.arn,
+            arn,
             association_status: self.association_status.clone(),
-            created_by: r.created_by,
-            custom_domain_name: r.custom_domain_name,
-            dns_entry: r.dns_entry,
-            service_id: r.service_id,
-            service_arn: r.service_arn,
-            service_name: r.service_name,
-            service_network_id: r.service_network_id,
-            service_network_arn: r.service_network_arn,
-            service_network_name: r.service_network_name,
-            failure_code: r.failure_code,
-            failure_message: r.failure_message,
+            created_by,
+            custom_domain_name,
+            dns_entry: dns.then_some(DnsEntry {
+                domain_name,
+                hosted_zone_id,
+            }),
+            service_id: next(),
+            service_arn: next(),
+            service_name: next(),
+            service_network_id: next(),
+            service_network_arn: next(),
+            service_network_name: next(),
+            failure_code: next(),
+            failure_message: next(),
             client_token: self.client_token.clone(),
             recreate_attempts: self.recreate_attempts,
             tags_synced_generation: self.tags_synced_generation,
             observed_generation: self.observed_generation,
-            conditions: self
-                .conditions
+            conditions: CONDITIONS
                 .iter()
-                .map(|m| Condition {
-                    type_: m.type_.to_string(),
-                    status: if m.on { "True" } else { "False" }.into(),
-                    reason: reason.into(),
-                    message: String::new(),
-                    observed_generation: None,
-                    last_transition_time: m.at.clone(),
+                .zip(&self.marks)
+                .filter_map(|(type_, m)| {
+                    let m = m.as_ref()?;
+                    Some(Condition {
+                        type_: (*type_).into(),
+                        status: if m.on { "True" } else { "False" }.into(),
+                        reason: reason.into(),
+                        message: String::new(),
+                        observed_generation: None,
+                        last_transition_time: m.at.clone(),
+                    })
                 })
                 .collect(),
         }
@@ -194,13 +217,18 @@ impl Recorded {
 
     /// The association's ARN, as the status reports it.
     pub fn arn(&self) -> Option<String> {
-        let json = self.reported.as_deref()?;
-        serde_json::from_str::<Reported>(json).ok()?.arn
+        unpack_strs(self.reported.as_deref()?)()
     }
 
     /// The condition `type_`'s status, if it is set.
     pub fn condition(&self, type_: &str) -> Option<bool> {
-        self.conditions.iter().find(|m| &*m.type_ == type_).map(|m| m.on)
+        let i = CONDITIONS.iter().position(|t| *t == type_)?;
+        self.marks[i].as_ref().map(|m| m.on)
+    }
+
+    /// True when some condition is set (the object has been reported on).
+    pub fn reported(&self) -> bool {
+        self.marks.iter().any(Option::is_some)
     }
 }
 
@@ -288,7 +316,7 @@ impl<'de> Deserialize<'de> for Watched {
                 finalizers: m.finalizers,
                 ..ObjectMeta::default()
             },
-            spec: w.spec,
+            spec: w.spec.into(),
             status: w.status.map(Recorded::of),
         })
     }
@@ -303,7 +331,7 @@ impl Serialize for Watched {
         out.serialize_field("apiVersion", &Snsa::api_version(&()))?;
         out.serialize_field("kind", &Snsa::kind(&()))?;
         out.serialize_field("metadata", &self.metadata)?;
-        out.serialize_field("spec", &self.spec)?;
+        out.serialize_field("spec", &self.spec.spec())?;
         if let Some(status) = &self.status {
             out.serialize_field("status", &status.status())?;
         }

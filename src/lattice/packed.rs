@@ -32,41 +32,61 @@ fn fields(a: &Association) -> Vec<Option<&str>> {
 
 /// `a` packed, with its ID apart (a listing's key).
 pub fn pack(a: &Association) -> (Box<str>, Packed) {
+    let packed = Packed {
+        status: a.status.clone(),
+        fields: pack_fields(a),
+    };
+    (a.id.as_str().into(), packed)
+}
+
+/// Optional strings in one string, in order.
+pub fn pack_strs<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> Box<str> {
     let mut packed = String::new();
-    for field in fields(a) {
+    for field in fields {
         packed.push_str(field.unwrap_or(UNSET));
         packed.push(END);
     }
-    let packed = Packed {
-        status: a.status.clone(),
-        fields: packed.into_boxed_str(),
-    };
-    (a.id.as_str().into(), packed)
+    packed.into_boxed_str()
+}
+
+/// The optional strings [`pack_strs`] packed, in order (`None` past the last).
+pub fn unpack_strs(packed: &str) -> impl FnMut() -> Option<String> + '_ {
+    let mut f = packed.split(END).map(|v| (v != UNSET).then(|| v.to_string()));
+    move || f.next().flatten()
+}
+
+/// `a`'s fields but its ID and state, in one string.
+pub fn pack_fields(a: &Association) -> Box<str> {
+    pack_strs(fields(a))
+}
+
+/// The association `id` in `status` whose other fields [`pack_fields`] packed.
+pub fn unpack_fields(id: &str, status: AssociationState, fields: &str) -> Association {
+    let mut next = unpack_strs(fields);
+    let mut a = Association::new(id, next().unwrap_or_default(), status);
+    a.created_by = next();
+    a.custom_domain_name = next();
+    a.service_id = next();
+    a.service_arn = next();
+    a.service_name = next();
+    a.service_network_id = next();
+    a.service_network_arn = next();
+    a.service_network_name = next();
+    a.failure_code = next();
+    a.failure_message = next();
+    let dns = next().is_some();
+    let (domain_name, hosted_zone_id) = (next(), next());
+    a.dns_entry = dns.then_some(DnsEntry {
+        domain_name,
+        hosted_zone_id,
+    });
+    a
 }
 
 impl Packed {
     /// The association `id` it packs.
     pub fn unpack(&self, id: &str) -> Association {
-        let mut f = self.fields.split(END).map(|v| (v != UNSET).then(|| v.to_string()));
-        let mut next = || f.next().flatten();
-        let mut a = Association::new(id, next().unwrap_or_default(), self.status.clone());
-        a.created_by = next();
-        a.custom_domain_name = next();
-        a.service_id = next();
-        a.service_arn = next();
-        a.service_name = next();
-        a.service_network_id = next();
-        a.service_network_arn = next();
-        a.service_network_name = next();
-        a.failure_code = next();
-        a.failure_message = next();
-        let dns = next().is_some();
-        let (domain_name, hosted_zone_id) = (next(), next());
-        a.dns_entry = dns.then_some(DnsEntry {
-            domain_name,
-            hosted_zone_id,
-        });
-        a
+        unpack_fields(id, self.status.clone(), &self.fields)
     }
 }
 

@@ -146,7 +146,7 @@ pub(crate) fn key(obj: &Watched) -> String {
 
 /// The tags an object asks for: its spec's and the two ownership tags.
 pub(crate) fn desired_tags(obj: &Watched, cluster: &str) -> Tags {
-    let mut tags = obj.spec.tags.clone();
+    let mut tags = obj.spec.tags();
     tags.extend(ownership_tags(&key(obj), cluster));
     tags
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::Watched;
+use crate::api::{Recorded, Watched};
 use crate::limiter::fair::Priority;
 use crate::reconcile::reason::Reason;
 
@@ -47,7 +47,7 @@ pub fn of(obj: &Watched, failures: u32) -> Priority {
 /// conditions) or since its deletion was asked for. `None` for other work, whose waiting begins when
 /// its last step scheduled it.
 pub fn pending_for(obj: &Watched, now: Timestamp) -> Option<Duration> {
-    let reported = obj.status.as_ref().is_some_and(|s| !s.conditions.is_empty());
+    let reported = obj.status.as_ref().is_some_and(Recorded::reported);
     let since = match &obj.metadata.deletion_timestamp {
         Some(deleted) => deleted,
         None if !reported => obj.metadata.creation_timestamp.as_ref()?,

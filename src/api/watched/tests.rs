@@ -62,7 +62,8 @@ fn only_the_metadata_the_operator_reads_is_kept() {
         Some(&["vpclattice.operator.dev/association-cleanup".to_string()][..])
     );
     assert_eq!((&m.labels, &m.annotations, &m.managed_fields), (&None, &None, &None));
-    assert_eq!(w.spec.tags.get("team").map(String::as_str), Some("payments"));
+    assert_eq!(w.spec.tags().get("team").map(String::as_str), Some("payments"));
+    assert_eq!(w.spec.spec().service_network_identifier, "sn-0123456789abcdef0");
 }
 
 #[test]
@@ -111,7 +112,7 @@ fn an_object_without_a_status_or_an_empty_one_keeps_no_report() {
     let r = w.status.unwrap();
     assert_eq!(r.reported, None);
     assert_eq!(r.observed_generation, Some(0));
-    assert!(r.conditions.is_empty());
+    assert!(!r.reported());
     obj.as_object_mut().unwrap().remove("status");
     let w: Watched = serde_json::from_value(obj).unwrap();
     assert_eq!(w.status, None);
