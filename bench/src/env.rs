@@ -335,6 +335,10 @@ pub struct Operator {
     pub args: Vec<String>,
 }
 
+/// The environment the image sets (the Dockerfile's `ENV`, hack/image.sh's `--config.env`): the
+/// operator is measured as it runs in the image.
+pub const IMAGE_ENV: (&str, &str) = ("MALLOC_ARENA_MAX", "1");
+
 impl Operator {
     pub fn start(bin: &Path, kubeconfig: &Path, endpoint: &str, args: &[String], log: &Path) -> Result<Self> {
         let admin = format!("127.0.0.1:{}", free_port()?);
@@ -347,12 +351,17 @@ impl Operator {
         ];
         all.extend(args.iter().cloned());
         let mut cmd = Command::new(bin);
-        // The AWS environment of hack/demo.sh, and none of the caller's own AWS settings.
+        // The AWS environment of hack/demo.sh, and none of the caller's own AWS settings nor its
+        // flags' environment fallbacks (every namespace when no --namespace, the default
+        // concurrency, …).
         for (k, _) in std::env::vars() {
-            if k.starts_with("AWS_") {
+            if k.starts_with("AWS_") || k.starts_with("VPC_LATTICE_OPERATOR_") {
                 cmd.env_remove(k);
             }
         }
+        // As the image runs it.
+        let (k, v) = IMAGE_ENV;
+        cmd.env(k, v);
         cmd.args(&all)
             .env("KUBECONFIG", kubeconfig)
             .env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
@@ -362,10 +371,6 @@ impl Operator {
             .env("AWS_SECRET_ACCESS_KEY", "bench")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NO_PROXY", "127.0.0.1,localhost")
-            // The flags' environment fallbacks a scenario relies on being absent (every namespace
-            // when no --namespace, the default concurrency).
-            .env_remove("WATCH_NAMESPACE")
-            .env_remove("CONCURRENCY")
             .env_remove("RUST_LOG");
         let process = Process::spawn("vpc-lattice-operator", &mut cmd, log)?;
         Ok(Self {
@@ -437,5 +442,18 @@ impl std::ops::Sub for OperatorCounters {
             status_patches: self.status_patches - o.status_patches,
             aws_calls: self.aws_calls - o.aws_calls,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_operator_is_run_with_the_images_environment() {
+        let dockerfile = std::fs::read_to_string(format!("{}/Dockerfile", crate::REPO)).unwrap();
+        let (k, v) = super::IMAGE_ENV;
+        assert!(
+            dockerfile.lines().any(|l| l == format!("ENV {k}={v}")),
+            "the Dockerfile sets {k}={v}"
+        );
     }
 }

@@ -29,6 +29,8 @@ const LAYER: [&str; 6] = [
     "etc/ssl/certs/ca-certificates.crt",
     "vpc-lattice-operator",
 ];
+/// The environment the image sets (and the Dockerfile): glibc's malloc in one arena.
+const IMAGE_ENV: &str = "MALLOC_ARENA_MAX=1";
 const LABELS: [&str; 5] = [
     "org.opencontainers.image.description",
     "org.opencontainers.image.licenses",
@@ -129,6 +131,11 @@ fn the_image_has_one_layer_with_only_the_static_binary_ca_bundle_and_nsswitch() 
     assert_eq!(c["config"]["User"], "65532:65532");
     assert_eq!(c["config"]["Entrypoint"], serde_json::json!([format!("/{NAME}")]));
     assert_eq!(c["config"]["Cmd"], serde_json::json!(["run"]));
+    assert_eq!(
+        c["config"]["Env"],
+        serde_json::json!([IMAGE_ENV]),
+        "glibc's malloc in one arena"
+    );
     let labels = c["config"]["Labels"].as_object().expect("labels");
     assert_eq!(
         labels.keys().map(String::as_str).collect::<BTreeSet<_>>(),
@@ -226,6 +233,7 @@ fn the_dockerfile_builds_the_same_image() {
     assert_eq!(entrypoint, c["Entrypoint"]);
     let cmd: Value = serde_json::from_str(&last("CMD")).expect("CMD in exec form");
     assert_eq!(cmd, c["Cmd"]);
+    assert_eq!(last("ENV").replacen(' ', "=", 1), IMAGE_ENV, "the same environment");
 
     // Labels: the same keys; the same values but for the build arguments (version, source).
     let docker_labels: BTreeMap<String, String> = instructions[last_from..]
