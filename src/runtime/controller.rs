@@ -15,8 +15,11 @@ use crate::api::Watched;
 use crate::drift::{DriftOptions, drift_scan};
 use crate::reconcile::{Context, error_policy, reconcile};
 
-/// Objects per page of the watch's initial (and re-) list.
-pub const WATCH_PAGE_SIZE: u32 = 500;
+/// Objects per page of the watch's initial (and re-) list. Each page's response is read whole
+/// before it is parsed: at 500 objects (~3.3 KiB each, with `managedFields`) the body buffer grew to
+/// 3.3 MB, the largest single allocation of a start over 2,000 objects (heaptrack); at 100 a fifth.
+/// The API server answers 100 pages of 100 as readily as 20 of 500.
+pub const WATCH_PAGE_SIZE: u32 = 100;
 
 /// How the controller runs.
 #[derive(Clone, Debug)]
