@@ -74,7 +74,7 @@ demo: control-plane
 
 ## bench: issue 8's benchmarks (bench/, BENCHMARKS.md): the release operator against a fresh control
 ## plane and the release Lattice emulator per scenario, every figure beside its physical bound; writes
-## bench/results/<date>-<scenario>.json and regenerates BENCHMARKS.md. Not part of `make test`: 20-40
+## bench/results/<date>-<scenario>.json and regenerates BENCHMARKS.md. Not part of `make test`: 40-60
 ## minutes on two cores. BENCH_ARGS='--scenario single' runs one scenario; VLO_BENCH_SCALE=0.1 divides
 ## the object counts (results then go to target/bench/results/, not into BENCHMARKS.md).
 ## (The bench binary is run from the workspace build, not with `cargo run -p vlo-bench`, whose

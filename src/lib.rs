@@ -6,6 +6,7 @@ pub mod drift;
 pub mod lattice;
 pub mod limiter;
 pub mod metrics;
+pub mod pack;
 pub mod reconcile;
 pub mod runtime;
 

@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time
 use kube::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::lattice::packed::{pack_strs, unpack_strs};
+use crate::pack::{pack_strs, unpack_strs};
 
 use super::{
     AdoptionPolicy, DeletionPolicy, DnsEntry, ServiceNetworkServiceAssociation as Snsa,

@@ -2,14 +2,10 @@
 //! listing of a network answers its objects for up to 30 s, and a restart holds the listings of
 //! every network at once: 10,000 associations kept as [`Association`]s took ~12 MiB (each field its
 //! own allocation, ~1.2 KiB an association), packed ~0.6 KiB. Unpacked only for the one association
-//! a reconcile asks about. Written by hand: a few lines, no library packs a struct into one string.
+//! a reconcile asks about ([`crate::pack`] does the packing).
 
 use super::{Association, AssociationState, DnsEntry};
-
-/// Ends each field. AWS's IDs, ARNs, names, DNS names and messages never hold it.
-const END: char = '\0';
-/// Stands for a field that is not set.
-const UNSET: &str = "\u{1}";
+use crate::pack::{pack_strs, unpack_strs};
 
 /// An association's fields but its ID and state, in one string ([`pack`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,22 +33,6 @@ pub fn pack(a: &Association) -> (Box<str>, Packed) {
         fields: pack_fields(a),
     };
     (a.id.as_str().into(), packed)
-}
-
-/// Optional strings in one string, in order.
-pub fn pack_strs<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> Box<str> {
-    let mut packed = String::new();
-    for field in fields {
-        packed.push_str(field.unwrap_or(UNSET));
-        packed.push(END);
-    }
-    packed.into_boxed_str()
-}
-
-/// The optional strings [`pack_strs`] packed, in order (`None` past the last).
-pub fn unpack_strs(packed: &str) -> impl FnMut() -> Option<String> + '_ {
-    let mut f = packed.split(END).map(|v| (v != UNSET).then(|| v.to_string()));
-    move || f.next().flatten()
 }
 
 /// `a`'s fields but its ID and state, in one string.
