@@ -357,6 +357,39 @@ where
 }
 
 /// Waits until every one of `names` passes `done` per the watch, or `limit` passes; keeps the
+/// Waits for the operator's first full pass over `n` objects: until its `reconciles_total` reaches
+/// `n` (the family shows only once it has a sample; a retried reconcile counts twice, so this can
+/// end the pass early, never late), or `cap` passes. Says the progress every `every`, looks every
+/// `poll`. Returns when it ended (Unix ms) and whether the cap ended it.
+pub(crate) async fn first_pass(
+    op: &mut Operator,
+    say: &Say,
+    n: usize,
+    cap: Duration,
+    (every, poll): (Duration, Duration),
+) -> Result<(u64, bool)> {
+    let deadline = Instant::now() + cap;
+    let mut next_say = Instant::now() + every;
+    loop {
+        op.process.check_alive()?;
+        let c = op.counters().await?;
+        if c.reconciles >= n as f64 {
+            return Ok((now_ms(), false));
+        }
+        if Instant::now() > deadline {
+            return Ok((now_ms(), true));
+        }
+        if Instant::now() > next_say {
+            say.say(&format!(
+                "first pass: {:.0}/{} reconciles, {:.0} AWS calls",
+                c.reconciles, n, c.aws_calls
+            ));
+            next_say += every;
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
 /// operator checked for life and says progress every 15 s. Returns whether all got there.
 pub(crate) async fn wait_all(
     rig: &Rig,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::calls::{self, Counts};
 use crate::env::ControlPlane;
 use crate::model::{Row, Target};
-use crate::rig::{Bench, RATE, Record, Rig, Say, Topology, count, secs, wait_all};
+use crate::rig::{Bench, RATE, Record, Rig, Say, Topology, count, first_pass, secs, wait_all};
 use crate::{Result, bounds, now_ms};
 
 pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()> {
@@ -109,31 +109,10 @@ pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()>
     let t_spawn = op.process.spawned_at;
     say.say("restarted the operator (20 rps, resync 60 s)");
     let t_ready = op.wait_ready(Duration::from_secs(300)).await?;
-    // The first full pass ends when the operator has reconciled as many times as there are objects
-    // (its `reconciles_total`; the family shows only once it has a sample). A retried reconcile
-    // counts twice, so this can end the pass early, never late.
     // Cap: twice what a Get and a ListTags per object take at 20 per s (the per-object design).
     let cap = Duration::from_secs_f64((2.0 * 2.0 * n as f64 / RATE).max(300.0));
-    let deadline = Instant::now() + cap;
-    let mut next_say = Instant::now() + Duration::from_secs(30);
-    let (t_pass, capped) = loop {
-        op.process.check_alive()?;
-        let c = op.counters().await?;
-        if c.reconciles >= n as f64 {
-            break (now_ms(), false);
-        }
-        if Instant::now() > deadline {
-            break (now_ms(), true);
-        }
-        if Instant::now() > next_say {
-            say.say(&format!(
-                "restart pass: {:.0}/{} reconciles, {:.0} AWS calls",
-                c.reconciles, n, c.aws_calls
-            ));
-            next_say += Duration::from_secs(30);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let every = (Duration::from_secs(30), Duration::from_millis(250));
+    let (t_pass, capped) = first_pass(&mut op, &say, n, cap, every).await?;
     let c_pass = op.counters().await?;
     let w1 = rig.cp.metrics().await?;
     say.say(&format!(

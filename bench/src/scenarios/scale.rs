@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 use crate::calls::{self, Counts};
 use crate::env::{CLUSTER_NAME, ControlPlane};
 use crate::model::{Row, ScalePoint, Target};
-use crate::rig::{Bench, NAMESPACE, RATE, Record, Rig, Say, Topology, count, emulator_quota_args, secs, wait};
+use crate::rig::{
+    Bench, NAMESPACE, RATE, Record, Rig, Say, Topology, count, emulator_quota_args, first_pass, secs, wait,
+};
 use crate::{Result, bounds, now_ms, prom};
 
 /// The fleet sizes, each on a fresh rig (before `--scale`); the middle one carries the memory target.
@@ -356,31 +358,11 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
         "operator ready {:.1} s after its start",
         secs(t_ready - t_spawn)
     ));
-    // The first full pass ends when the operator has reconciled as many times as there are objects
-    // (as in fleet-10k: a retried reconcile counts twice, so this can end the pass early, never late).
     let pass_bound = bounds::restart_pass(pages, RATE);
     let cap = Duration::from_secs_f64((10.0 * pass_bound).max(300.0).max(n as f64 / 100.0));
-    let deadline = Instant::now() + cap;
-    let mut next_say = Instant::now() + Duration::from_secs(15);
-    let (t_pass, capped) = loop {
-        op.process.check_alive()?;
-        let c = op.counters().await?;
-        if c.reconciles >= n as f64 {
-            break (now_ms(), false);
-        }
-        if Instant::now() > deadline {
-            break (now_ms(), true);
-        }
-        if Instant::now() > next_say {
-            say.say(&format!(
-                "first pass: {:.0}/{} reconciles, {:.0} AWS calls",
-                c.reconciles, n, c.aws_calls
-            ));
-            next_say += Duration::from_secs(15);
-        }
-        // Finer than fleet-10k's 250 ms: the smallest fleet's bound is half a second.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    // Looked at finer than fleet-10k's 250 ms: the smallest fleet's bound is half a second.
+    let every = (Duration::from_secs(15), Duration::from_millis(100));
+    let (t_pass, capped) = first_pass(&mut op, say, n, cap, every).await?;
     let c_pass = op.counters().await?;
     let w1 = rig.cp.metrics().await?;
     let pass_rss = op.peak_rss_mib();
