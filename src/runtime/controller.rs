@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
 use kube::runtime::controller::{self, Controller};
-use kube::runtime::{Predicate, predicates};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use tracing::{debug, info};
 
+use super::changes::Changes;
 use crate::api::Watched;
 use crate::drift::{DriftOptions, drift_scan};
 use crate::reconcile::{Context, error_policy, reconcile};
@@ -58,11 +58,12 @@ pub async fn run_controller(
                 synced_tx.send_replace(true);
             }
         })
-        .applied_objects()
-        .predicate_filter(
-            predicates::generation.combine(predicates::finalizers),
-            Default::default(),
-        );
+        // Reconciles start for new objects and changed generations or finalizers, not for status
+        // writes (`Changes`, which keeps two digests an object).
+        .try_filter_map({
+            let mut changes = Changes::default();
+            move |event| std::future::ready(Ok(changes.pass(event)))
+        });
 
     let (wake_tx, wake_rx) = futures::channel::mpsc::channel(1024);
     let store = reader.clone();

@@ -2,6 +2,7 @@
 //! around them (`run`), per-namespace AWS identities and logging.
 
 pub mod admin;
+pub mod changes;
 pub mod check;
 pub mod controller;
 pub mod leader;
