@@ -6,7 +6,7 @@
 //! last-applied annotation were dropped): fifteen optional strings of status, three conditions each
 //! with the same message, and metadata the operator never reads. [`Watched`] keeps what a reconcile
 //! decides with (metadata it reads, the spec, the status fields its decisions read, each condition's
-//! status, reason and transition time), AWS's report (ARNs, names, DNS entry) packed in one string
+//! status, reason and transition time), AWS's report (ARNs, names, DNS entry) packed in one compressed row
 //! read back only when a step rebuilds the status, and a digest of the whole status as the
 //! API server returned it, so an unchanged status is still never written ([`Recorded::digest`]).
 //! It is deserialized straight from the API server's JSON: the fields it does not keep are skipped,
@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time
 use kube::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::pack::{pack_strs, unpack_strs};
+use crate::pack::{DICT, pack_strs, unpack_strs};
 
 use super::{
     AdoptionPolicy, DeletionPolicy, DnsEntry, ServiceNetworkServiceAssociation as Snsa,
@@ -92,9 +92,9 @@ pub struct Recorded {
     pub marks: [Option<Mark>; 3],
     /// The `Ready` condition's reason (every condition carries the same).
     pub reason: Option<Box<str>>,
-    /// AWS's report (the status's ARNs, names, DNS entry, failure), packed in one string
-    /// ([`reported`]'s order); `None` when none is set.
-    reported: Option<Box<str>>,
+    /// AWS's report (the status's ARNs, names, DNS entry, failure), packed in one compressed row
+    /// ([`reported`]'s order, [`crate::pack`]); `None` when none is set.
+    reported: Option<Box<[u8]>>,
     /// A digest of the whole status as the API server returned it ([`digest`]).
     pub digest: u64,
 }
@@ -151,7 +151,7 @@ impl Recorded {
             })
         });
         let fields = reported(&status);
-        let reported = fields.iter().any(Option::is_some).then(|| pack_strs(fields));
+        let reported = fields.iter().any(Option::is_some).then(|| pack_strs(fields, DICT));
         Self {
             id: status.id,
             association_status: status.association_status,
@@ -169,7 +169,7 @@ impl Recorded {
     /// The status it was made of, but for the conditions' messages and observed generations (a
     /// step writes them anew; each keeps its type, status, reason and transition time).
     pub fn status(&self) -> Status {
-        let mut next = unpack_strs(self.reported.as_deref().unwrap_or_default());
+        let mut next = unpack_strs(self.reported.as_deref().unwrap_or_default(), DICT);
         let arn = next();
         let (created_by, custom_domain_name) = (next(), next());
         let dns = next().is_some();
@@ -217,7 +217,7 @@ impl Recorded {
 
     /// The association's ARN, as the status reports it.
     pub fn arn(&self) -> Option<String> {
-        unpack_strs(self.reported.as_deref()?)()
+        unpack_strs(self.reported.as_deref()?, DICT)()
     }
 
     /// The condition `type_`'s status, if it is set.

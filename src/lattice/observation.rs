@@ -23,10 +23,11 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
-use super::packed::{Packed, pack};
+use super::packed::{Packed, dict_of, pack};
 use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter, list_all};
 pub use super::{Begun, Scope, Work};
 use crate::lock;
+use crate::pack::Dict;
 
 /// The page size of the List (AWS's maximum).
 pub const PAGE_SIZE: i32 = 100;
@@ -91,6 +92,8 @@ pub struct Listing {
     /// By ID, packed ([`Packed`]): a listing is kept while it answers, and a restart keeps every
     /// network's at once.
     items: HashMap<Box<str>, Packed>,
+    /// What its items are packed against (its first association's fields).
+    dict: Dict,
 }
 
 /// What a listing says about one association.
@@ -107,10 +110,13 @@ pub enum Says {
 
 impl Listing {
     pub fn new(items: impl IntoIterator<Item = Association>, started: Instant, finished: Instant) -> Self {
+        let mut items = items.into_iter().peekable();
+        let dict = dict_of(items.peek());
         Self {
             started,
             finished,
-            items: items.into_iter().map(|a| pack(&a)).collect(),
+            items: items.map(|a| pack(&a, &dict)).collect(),
+            dict,
         }
     }
 
@@ -119,8 +125,10 @@ impl Listing {
         match self.items.get(id) {
             None => Says::Missing,
             Some(p) => match p.status {
-                AssociationState::CreateFailed | AssociationState::DeleteFailed => Says::Failed(p.unpack(id)),
-                _ => Says::Listed(p.unpack(id)),
+                AssociationState::CreateFailed | AssociationState::DeleteFailed => {
+                    Says::Failed(p.unpack(id, &self.dict))
+                }
+                _ => Says::Listed(p.unpack(id, &self.dict)),
             },
         }
     }
