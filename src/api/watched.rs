@@ -38,22 +38,22 @@ pub struct Watched {
     pub status: Option<Recorded>,
 }
 
-/// The spec as the operator keeps it: its tags as a list (a map of one tag takes a 0.5 KiB node).
+/// The spec as the operator keeps it: the identifiers and the tags' keys and values in one
+/// compressed row (a map of one tag takes a 0.5 KiB node; each string was its own allocation).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Wanted {
-    pub service_identifier: String,
-    pub service_network_identifier: String,
-    tags: Box<[(String, String)]>,
+    /// The service's identifier, the network's, then each tag's key and value ([`crate::pack`]).
+    row: Box<[u8]>,
     pub deletion_policy: DeletionPolicy,
     pub adoption_policy: AdoptionPolicy,
 }
 
 impl From<Spec> for Wanted {
     fn from(spec: Spec) -> Self {
+        let ids = [&spec.service_identifier, &spec.service_network_identifier];
+        let tags = spec.tags.iter().flat_map(|(k, v)| [k, v]);
         Self {
-            service_identifier: spec.service_identifier,
-            service_network_identifier: spec.service_network_identifier,
-            tags: spec.tags.into_iter().collect(),
+            row: pack_strs(ids.into_iter().chain(tags).map(|s| Some(s.as_str())), DICT),
             deletion_policy: spec.deletion_policy,
             adoption_policy: spec.adoption_policy,
         }
@@ -61,17 +61,35 @@ impl From<Spec> for Wanted {
 }
 
 impl Wanted {
+    /// The service's identifier.
+    pub fn service_identifier(&self) -> String {
+        unpack_strs(&self.row, DICT)().unwrap_or_default()
+    }
+
+    /// The service network's identifier.
+    pub fn service_network_identifier(&self) -> String {
+        let mut next = unpack_strs(&self.row, DICT);
+        next();
+        next().unwrap_or_default()
+    }
+
     /// The tags the spec asks for.
     pub fn tags(&self) -> BTreeMap<String, String> {
-        self.tags.iter().cloned().collect()
+        self.spec().tags
     }
 
     /// The spec it was made of.
     pub fn spec(&self) -> Spec {
+        let mut next = unpack_strs(&self.row, DICT);
+        let (service_identifier, service_network_identifier) = (next().unwrap_or_default(), next().unwrap_or_default());
+        let mut tags = BTreeMap::new();
+        while let (Some(k), Some(v)) = (next(), next()) {
+            tags.insert(k, v);
+        }
         Spec {
-            service_identifier: self.service_identifier.clone(),
-            service_network_identifier: self.service_network_identifier.clone(),
-            tags: self.tags(),
+            service_identifier,
+            service_network_identifier,
+            tags,
             deletion_policy: self.deletion_policy,
             adoption_policy: self.adoption_policy,
         }
@@ -81,20 +99,16 @@ impl Wanted {
 /// What the operator keeps of an object's status.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recorded {
-    pub id: Option<String>,
-    pub association_status: Option<String>,
-    pub client_token: Option<String>,
     pub recreate_attempts: i32,
     pub tags_synced_generation: Option<i64>,
     pub observed_generation: Option<i64>,
     /// The status and transition time of `Ready`, `Reconciling` and `Stalled`, in that order (the
     /// only conditions the operator writes).
     pub marks: [Option<Mark>; 3],
-    /// The `Ready` condition's reason (every condition carries the same).
-    pub reason: Option<Box<str>>,
-    /// AWS's report (the status's ARNs, names, DNS entry, failure), packed in one compressed row
-    /// ([`reported`]'s order, [`crate::pack`]); `None` when none is set.
-    reported: Option<Box<[u8]>>,
+    /// The status's strings (the association's ID and state, the client token, the `Ready`
+    /// condition's reason, which every condition carries) and AWS's report (ARNs, names, DNS entry,
+    /// failure), packed in one compressed row ([`strings`]' order, [`crate::pack`]).
+    row: Box<[u8]>,
     /// A digest of the whole status as the API server returned it ([`digest`]).
     pub digest: u64,
 }
@@ -109,10 +123,20 @@ pub struct Mark {
     pub at: Time,
 }
 
-/// The status's AWS-reported fields, in the order [`Recorded`] packs them.
-fn reported(s: &Status) -> [Option<&str>; 14] {
+/// Where [`strings`] puts the fields a decision reads.
+const ID: usize = 0;
+const STATE: usize = 1;
+const REASON: usize = 3;
+const ARN: usize = 4;
+
+/// The status's strings, in the order [`Recorded`] packs them.
+fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 18] {
     let dns = s.dns_entry.as_ref();
     [
+        s.id.as_deref(),
+        s.association_status.as_deref(),
+        s.client_token.as_deref(),
+        reason,
         s.arn.as_deref(),
         s.created_by.as_deref(),
         s.custom_domain_name.as_deref(),
@@ -142,7 +166,6 @@ impl Recorded {
     pub fn of(status: Status) -> Self {
         let digest = digest(&status);
         let ready = status.conditions.iter().find(|c| c.type_ == CONDITIONS[0]);
-        let reason = ready.map(|c| c.reason.as_str().into());
         let marks = CONDITIONS.map(|type_| {
             let c = status.conditions.iter().find(|c| c.type_ == type_)?;
             Some(Mark {
@@ -150,18 +173,13 @@ impl Recorded {
                 at: c.last_transition_time.clone(),
             })
         });
-        let fields = reported(&status);
-        let reported = fields.iter().any(Option::is_some).then(|| pack_strs(fields, DICT));
+        let row = pack_strs(strings(&status, ready.map(|c| c.reason.as_str())), DICT);
         Self {
-            id: status.id,
-            association_status: status.association_status,
-            client_token: status.client_token,
             recreate_attempts: status.recreate_attempts,
             tags_synced_generation: status.tags_synced_generation,
             observed_generation: status.observed_generation,
             marks,
-            reason,
-            reported,
+            row,
             digest,
         }
     }
@@ -169,16 +187,16 @@ impl Recorded {
     /// The status it was made of, but for the conditions' messages and observed generations (a
     /// step writes them anew; each keeps its type, status, reason and transition time).
     pub fn status(&self) -> Status {
-        let mut next = unpack_strs(self.reported.as_deref().unwrap_or_default(), DICT);
-        let arn = next();
-        let (created_by, custom_domain_name) = (next(), next());
+        let mut next = unpack_strs(&self.row, DICT);
+        let (id, association_status, client_token, reason) = (next(), next(), next(), next());
+        let reason = reason.unwrap_or_default();
+        let (arn, created_by, custom_domain_name) = (next(), next(), next());
         let dns = next().is_some();
         let (domain_name, hosted_zone_id) = (next(), next());
-        let reason = self.reason.as_deref().unwrap_or_default();
         Status {
-            id: self.id.clone(),
+            id,
             arn,
-            association_status: self.association_status.clone(),
+            association_status,
             created_by,
             custom_domain_name,
             dns_entry: dns.then_some(DnsEntry {
@@ -193,7 +211,7 @@ impl Recorded {
             service_network_name: next(),
             failure_code: next(),
             failure_message: next(),
-            client_token: self.client_token.clone(),
+            client_token,
             recreate_attempts: self.recreate_attempts,
             tags_synced_generation: self.tags_synced_generation,
             observed_generation: self.observed_generation,
@@ -205,7 +223,7 @@ impl Recorded {
                     Some(Condition {
                         type_: (*type_).into(),
                         status: if m.on { "True" } else { "False" }.into(),
-                        reason: reason.into(),
+                        reason: reason.clone(),
                         message: String::new(),
                         observed_generation: None,
                         last_transition_time: m.at.clone(),
@@ -215,9 +233,31 @@ impl Recorded {
         }
     }
 
+    /// The string [`strings`] puts at `i`.
+    fn string(&self, i: usize) -> Option<String> {
+        let mut next = unpack_strs(&self.row, DICT);
+        (0..i).for_each(|_| drop(next()));
+        next()
+    }
+
+    /// The association's ID, as the status reports it.
+    pub fn id(&self) -> Option<String> {
+        self.string(ID)
+    }
+
+    /// The association's state, as the status reports it.
+    pub fn association_status(&self) -> Option<String> {
+        self.string(STATE)
+    }
+
+    /// The `Ready` condition's reason (every condition carries the same).
+    pub fn reason(&self) -> Option<String> {
+        self.string(REASON)
+    }
+
     /// The association's ARN, as the status reports it.
     pub fn arn(&self) -> Option<String> {
-        unpack_strs(self.reported.as_deref()?, DICT)()
+        self.string(ARN)
     }
 
     /// The condition `type_`'s status, if it is set.

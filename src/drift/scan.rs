@@ -15,7 +15,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::CLUSTER_TAG;
-use crate::api::Watched;
+use crate::api::{Recorded, Watched};
 use crate::drift::diff::{checks_tags, compares_tags, stale, tags_drifted};
 use crate::lattice::LatticeApi;
 use crate::lattice::provider::Tenant;
@@ -91,14 +91,14 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
         tenants.insert(ns, tenant);
     }
     // The objects of each (identity, service network), in a stable order.
-    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
     for (i, o) in objects.iter().enumerate() {
         let ns = o.metadata.namespace.as_deref().unwrap_or_default();
         if o.metadata.deletion_timestamp.is_some() {
             continue;
         }
         if let Some(Some(tenant)) = tenants.get(ns) {
-            let network = o.spec.service_network_identifier.as_str();
+            let network = o.spec.service_network_identifier();
             groups.entry((tenant.key.as_str(), network)).or_default().push(i);
         }
     }
@@ -117,7 +117,7 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
     // same listings.
     let scan_start = Instant::now();
     for ((identity, network), members) in &groups {
-        let scope = (identity.to_string(), network.to_string());
+        let scope = (identity.to_string(), network.clone());
         match ctx
             .observations
             .listing(&scope, &apis[identity], Some(scan_start))
@@ -126,10 +126,10 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
             Ok((listing, _)) => {
                 for &i in members {
                     let status = objects[i].status.as_ref();
-                    let id = status.and_then(|s| s.id.as_deref());
-                    let recorded = status.and_then(|s| s.association_status.as_deref());
-                    let listed = id.and_then(|id| listing.state_of(id));
-                    woken[i] = stale(id, recorded, listed);
+                    let id = status.and_then(Recorded::id);
+                    let recorded = status.and_then(Recorded::association_status);
+                    let listed = id.as_deref().and_then(|id| listing.state_of(id));
+                    woken[i] = stale(id.as_deref(), recorded.as_deref(), listed);
                 }
             }
             Err(e) => warn!(tenant = identity, network, error = %e, "drift scan could not list associations"),
@@ -175,7 +175,7 @@ async fn drifted_tags(
         .filter_map(|&i| {
             let status = objects[i].status.as_ref()?;
             let arn = status.arn();
-            checks_tags(status.association_status.as_deref(), arn.is_some(), woken[i]).then_some((arn?, i))
+            checks_tags(status.association_status().as_deref(), arn.is_some(), woken[i]).then_some((arn?, i))
         })
         .collect();
     if unread.is_empty() {
@@ -215,7 +215,7 @@ fn update_gauge(ctx: &Context, objects: &[Arc<Watched>]) {
         let s = o
             .status
             .as_ref()
-            .and_then(|s| s.association_status.clone())
+            .and_then(Recorded::association_status)
             .unwrap_or_else(|| "NONE".into());
         *counts.entry(s).or_default() += 1;
     }

@@ -175,8 +175,8 @@ impl<'a> Target<'a> {
             cluster: ctx.config.cluster_name.clone(),
         };
         let desired = Desired {
-            service_identifier: obj.spec.service_identifier.clone(),
-            service_network_identifier: obj.spec.service_network_identifier.clone(),
+            service_identifier: obj.spec.service_identifier(),
+            service_network_identifier: obj.spec.service_network_identifier(),
             tags: desired_tags(obj, &identity.cluster),
             adoption: obj.spec.adoption_policy,
             deletion: obj.spec.deletion_policy,
@@ -232,7 +232,12 @@ impl<'a> Target<'a> {
     /// How old a listing may answer the object ([`Observations::age_for`]): it is settled when its
     /// status says ACTIVE, no Create or Delete of its own is `begun`, and it is not being deleted.
     fn listing_age(&self, begun: Option<Begun>, saturated: bool) -> Duration {
-        let active = self.obj.status.as_ref().and_then(|s| s.association_status.as_deref())
+        let active = self
+            .obj
+            .status
+            .as_ref()
+            .and_then(Recorded::association_status)
+            .as_deref()
             == Some(AssociationState::Active.as_str());
         let settled = active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none();
         self.ctx.observations.age_for(settled, saturated)

@@ -33,7 +33,7 @@ pub fn of(obj: &Watched, failures: u32) -> Priority {
     }
     let ready_reason = status
         .filter(|s| s.condition("Ready").is_some())
-        .and_then(|s| s.reason.as_deref());
+        .and_then(Recorded::reason);
     let under_way = ready_reason.is_some_and(|r| UNDER_WAY.iter().any(|u| u.as_str() == r));
     if under_way || obj.metadata.deletion_timestamp.is_some() {
         Priority::Poll

@@ -110,7 +110,7 @@ fn an_object_without_a_status_or_an_empty_one_keeps_no_report() {
     obj["status"] = json!({ "observedGeneration": 0 });
     let w: Watched = serde_json::from_value(obj.clone()).unwrap();
     let r = w.status.unwrap();
-    assert_eq!(r.reported, None);
+    assert_eq!((r.id(), r.arn(), r.reason()), (None, None, None));
     assert_eq!(r.observed_generation, Some(0));
     assert!(!r.reported());
     obj.as_object_mut().unwrap().remove("status");
