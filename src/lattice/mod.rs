@@ -243,19 +243,30 @@ pub async fn list_all(api: &dyn LatticeApi, filter: &ListFilter) -> Result<Vec<A
 }
 
 /// Every item of a paged call, following its tokens until one is missing or empty.
-async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, LatticeError>
+async fn all_pages<T, F, Fut>(page: F) -> Result<Vec<T>, LatticeError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, LatticeError>>,
 {
     let mut items = Vec::new();
+    each_page(page, |next| items.extend(next)).await?;
+    Ok(items)
+}
+
+/// Each page's items of a paged call, handed to `each` as the page arrives (nothing is kept of the
+/// pages before), following its tokens until one is missing or empty.
+pub async fn each_page<T, F, Fut>(mut page: F, mut each: impl FnMut(Vec<T>)) -> Result<(), LatticeError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<Page<T>, LatticeError>>,
+{
     let mut token = None;
     loop {
         let next = page(token).await?;
-        items.extend(next.items);
+        each(next.items);
         match next.next_token {
             Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(items),
+            _ => return Ok(()),
         }
     }
 }

@@ -24,7 +24,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use super::packed::{Packed, dict_of, pack};
-use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter, list_all};
+use super::{Association, AssociationState, LatticeApi, LatticeError, ListFilter, each_page};
 pub use super::{Begun, Scope, Work};
 use crate::lock;
 use crate::pack::Dict;
@@ -96,6 +96,33 @@ pub struct Listing {
     dict: Dict,
 }
 
+/// A listing being made, page by page: each association packed as it arrives, against the first's
+/// fields.
+#[derive(Default)]
+struct Packing {
+    items: HashMap<Box<str>, Packed>,
+    dict: Option<Dict>,
+}
+
+impl Packing {
+    fn add(&mut self, page: impl IntoIterator<Item = Association>) {
+        for a in page {
+            let dict = self.dict.get_or_insert_with(|| dict_of(Some(&a)));
+            let (id, packed) = pack(&a, dict);
+            self.items.insert(id, packed);
+        }
+    }
+
+    fn done(self, started: Instant, finished: Instant) -> Listing {
+        Listing {
+            started,
+            finished,
+            items: self.items,
+            dict: self.dict.unwrap_or_else(|| dict_of(None)),
+        }
+    }
+}
+
 /// What a listing says about one association.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Says {
@@ -110,14 +137,9 @@ pub enum Says {
 
 impl Listing {
     pub fn new(items: impl IntoIterator<Item = Association>, started: Instant, finished: Instant) -> Self {
-        let mut items = items.into_iter().peekable();
-        let dict = dict_of(items.peek());
-        Self {
-            started,
-            finished,
-            items: items.map(|a| pack(&a, &dict)).collect(),
-            dict,
-        }
+        let mut packing = Packing::default();
+        packing.add(items);
+        packing.done(started, finished)
     }
 
     /// What this listing says about the association `id`. Pure.
@@ -431,8 +453,10 @@ async fn list(api: Arc<dyn LatticeApi>, network: String, started: Instant) -> Li
         service_identifier: None,
         max_results: Some(PAGE_SIZE),
     };
-    let items = list_all(api.as_ref(), &filter).await?;
-    Ok(Arc::new(Listing::new(items, started, Instant::now())))
+    // Each page is packed as it arrives: a network of 500 held unpacked took ~0.6 MB while listed.
+    let mut packing = Packing::default();
+    each_page(|token| api.list_associations(&filter, token), |page| packing.add(page)).await?;
+    Ok(Arc::new(packing.done(started, Instant::now())))
 }
 
 #[cfg(test)]
