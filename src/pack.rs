@@ -74,6 +74,15 @@ fn unpacked(row: &[u8], dict: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The `i`-th of the optional strings [`pack_strs`] packed with `dict` (`None` past the last): the
+/// row is read once, and only that string is built.
+pub fn nth_str(row: &[u8], dict: &[u8], i: usize) -> Option<String> {
+    let text = unpacked(row, dict);
+    let field = text.split(|b| *b == END as u8).nth(i)?;
+    (field != UNSET.as_bytes() && i < text.iter().filter(|b| **b == END as u8).count())
+        .then(|| String::from_utf8_lossy(field).into_owned())
+}
+
 /// The optional strings [`pack_strs`] packed with `dict`, in order (`None` past the last).
 pub fn unpack_strs(row: &[u8], dict: &[u8]) -> impl FnMut() -> Option<String> + use<> {
     let text = String::from_utf8(unpacked(row, dict)).unwrap_or_default();
@@ -108,6 +117,8 @@ mod tests {
         let mut want: Vec<_> = ROW.iter().map(|f| f.map(String::from)).collect();
         want.push(None);
         assert_eq!(read(&row, DICT), want);
+        let nth: Vec<_> = (0..6).map(|i| nth_str(&row, DICT, i)).collect();
+        assert_eq!(nth, want, "one at a time");
         assert_eq!(row[0], LZ4, "compressed");
         let raw_len: usize = ROW.iter().map(|f| f.map_or(1, str::len) + 1).sum();
         assert!(row.len() * 2 < raw_len, "{} bytes packed of {raw_len}", row.len());

@@ -21,7 +21,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time
 use kube::Resource;
 use serde::{Deserialize, Serialize};
 
-use crate::pack::{DICT, pack_strs, unpack_strs};
+use crate::pack::{DICT, nth_str, pack_strs, unpack_strs};
 
 use super::{
     AdoptionPolicy, DeletionPolicy, DnsEntry, ServiceNetworkServiceAssociation as Snsa,
@@ -63,14 +63,12 @@ impl From<Spec> for Wanted {
 impl Wanted {
     /// The service's identifier.
     pub fn service_identifier(&self) -> String {
-        unpack_strs(&self.row, DICT)().unwrap_or_default()
+        nth_str(&self.row, DICT, 0).unwrap_or_default()
     }
 
     /// The service network's identifier.
     pub fn service_network_identifier(&self) -> String {
-        let mut next = unpack_strs(&self.row, DICT);
-        next();
-        next().unwrap_or_default()
+        nth_str(&self.row, DICT, 1).unwrap_or_default()
     }
 
     /// The tags the spec asks for.
@@ -235,9 +233,7 @@ impl Recorded {
 
     /// The string [`strings`] puts at `i`.
     fn string(&self, i: usize) -> Option<String> {
-        let mut next = unpack_strs(&self.row, DICT);
-        (0..i).for_each(|_| drop(next()));
-        next()
+        nth_str(&self.row, DICT, i)
     }
 
     /// The association's ID, as the status reports it.
