@@ -146,7 +146,11 @@ pub(crate) fn key(obj: &Watched) -> String {
 
 /// The tags an object asks for: its spec's and the two ownership tags.
 pub(crate) fn desired_tags(obj: &Watched, cluster: &str) -> Tags {
-    let mut tags = obj.spec.tags();
+    with_ownership(obj.spec.tags(), obj, cluster)
+}
+
+/// The spec's `tags` and the ownership tags naming `obj` in `cluster`.
+fn with_ownership(mut tags: Tags, obj: &Watched, cluster: &str) -> Tags {
     tags.extend(ownership_tags(&key(obj), cluster));
     tags
 }
@@ -174,10 +178,12 @@ impl<'a> Target<'a> {
             owner: key.clone(),
             cluster: ctx.config.cluster_name.clone(),
         };
+        // The spec's packed row is read once.
+        let spec = obj.spec.spec();
         let desired = Desired {
-            service_identifier: obj.spec.service_identifier(),
-            service_network_identifier: obj.spec.service_network_identifier(),
-            tags: desired_tags(obj, &identity.cluster),
+            service_identifier: spec.service_identifier,
+            service_network_identifier: spec.service_network_identifier,
+            tags: with_ownership(spec.tags, obj, &identity.cluster),
             adoption: obj.spec.adoption_policy,
             deletion: obj.spec.deletion_policy,
         };
