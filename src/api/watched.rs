@@ -241,6 +241,12 @@ impl Recorded {
         self.string(ID)
     }
 
+    /// The association's ID and state, as the status reports them (the row read once).
+    pub fn id_and_state(&self) -> (Option<String>, Option<String>) {
+        let mut next = unpack_strs(&self.row, DICT);
+        (next(), next())
+    }
+
     /// The association's state, as the status reports it.
     pub fn association_status(&self) -> Option<String> {
         self.string(STATE)

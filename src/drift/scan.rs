@@ -125,9 +125,7 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
         {
             Ok((listing, _)) => {
                 for &i in members {
-                    let status = objects[i].status.as_ref();
-                    let id = status.and_then(Recorded::id);
-                    let recorded = status.and_then(Recorded::association_status);
+                    let (id, recorded) = objects[i].status.as_ref().map_or((None, None), Recorded::id_and_state);
                     let listed = id.as_deref().and_then(|id| listing.state_of(id));
                     woken[i] = stale(id.as_deref(), recorded.as_deref(), listed);
                 }
