@@ -230,6 +230,12 @@ pub fn window(calls: &[Call], from: u64, to: u64) -> Vec<&Call> {
     calls.iter().filter(|c| (from..=to).contains(&c.at())).collect()
 }
 
+/// The first and last arrival time of `calls` (`None` when there are none).
+pub fn span(calls: &[&Call]) -> Option<(u64, u64)> {
+    let first = calls.iter().map(|c| c.at()).min()?;
+    Some((first, calls.iter().map(|c| c.at()).max()?))
+}
+
 /// Groups the List calls into drift-scan rounds: a new round starts after a gap of more than `gap`
 /// ms without a List call. Returns each round's first and last List time.
 pub fn list_rounds(calls: &[Call], gap: u64) -> Vec<(u64, u64)> {

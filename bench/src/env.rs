@@ -59,6 +59,9 @@ pub fn free_port() -> Result<u16> {
 }
 
 /// A running child process, stopped (SIGTERM, then SIGKILL) when dropped.
+/// `sysconf(_SC_CLK_TCK)`: 100 on Linux for every architecture the bench runs on.
+const CLOCK_TICKS: f64 = 100.0;
+
 pub struct Process {
     child: Child,
     pub name: String,
@@ -109,6 +112,17 @@ impl Process {
         text.lines()
             .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    }
+
+    /// CPU time the process has used so far (user + system, `/proc/<pid>/stat`), in seconds.
+    pub fn cpu_s(&self) -> Option<f64> {
+        let text = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // The fields after the command's name, which is in parentheses and may hold spaces.
+        let rest = text.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
+        let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(ticks as f64 / CLOCK_TICKS)
     }
 
     /// SIGTERM, then SIGKILL after `grace`. Returns how long the exit took.

@@ -367,17 +367,18 @@ pub(crate) async fn first_pass(
     n: usize,
     cap: Duration,
     (every, poll): (Duration, Duration),
-) -> Result<(u64, bool)> {
+) -> Result<Pass> {
     let deadline = Instant::now() + cap;
     let mut next_say = Instant::now() + every;
+    let mut progress = Vec::new();
     loop {
         op.process.check_alive()?;
         let c = op.counters().await?;
-        if c.reconciles >= n as f64 {
-            return Ok((now_ms(), false));
-        }
-        if Instant::now() > deadline {
-            return Ok((now_ms(), true));
+        let at = now_ms();
+        progress.push((at, c.reconciles as u64, c.aws_calls as u64));
+        if c.reconciles >= n as f64 || Instant::now() > deadline {
+            let capped = c.reconciles < n as f64;
+            return Ok(Pass { at, capped, progress });
         }
         if Instant::now() > next_say {
             say.say(&format!(
@@ -388,6 +389,16 @@ pub(crate) async fn first_pass(
         }
         tokio::time::sleep(poll).await;
     }
+}
+
+/// A restart's first full pass as [`first_pass`] saw it.
+pub(crate) struct Pass {
+    /// When the count was seen complete (or the cap was reached), Unix ms.
+    pub at: u64,
+    /// The cap was reached first.
+    pub capped: bool,
+    /// Each look: when (Unix ms), the operator's reconciles and AWS calls so far.
+    pub progress: Vec<(u64, u64, u64)>,
 }
 
 /// operator checked for life and says progress every 15 s. Returns whether all got there.

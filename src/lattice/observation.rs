@@ -323,6 +323,33 @@ impl Observations {
         next_list(entry.last, saturated, floor, self.page_cost).filter(|at| *at > now)
     }
 
+    /// When a request for a listing of `scope` (`not_before`, `age`, as [`Self::listing_within`]
+    /// takes them) would join a List another request began and has not finished: that List's end,
+    /// for the caller to wait for without holding a worker. `None`: the listing kept answers it, or
+    /// the request would begin a List itself.
+    pub fn under_way(
+        &self,
+        scope: &Scope,
+        not_before: Option<Instant>,
+        age: Duration,
+    ) -> Option<BoxFuture<'static, ()>> {
+        let entries = lock(&self.entries);
+        let entry = entries.get(scope)?;
+        if entry
+            .listing
+            .as_ref()
+            .is_some_and(|l| l.serves(not_before, age.min(self.settled_max_age), Instant::now()))
+        {
+            return None;
+        }
+        let in_flight = entry.in_flight.as_ref()?;
+        // A List that has finished answers at once (its listing is being kept).
+        if not_before.is_some_and(|t| in_flight.started < t) || in_flight.result.peek().is_some() {
+            return None;
+        }
+        Some(in_flight.result.clone().map(|_| ()).boxed())
+    }
+
     /// Records that a `work` in `scope` took `took` (from the accepted call to the listing that
     /// showed it done).
     pub fn learn(&self, scope: &Scope, work: Work, took: Duration) {

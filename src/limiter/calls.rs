@@ -118,8 +118,12 @@ impl LatticeApi for Admitted {
         filter: &ListFilter,
         next_token: Option<String>,
     ) -> Result<Page<Association>, LatticeError> {
-        self.call(CallClass::Shared, self.api.list_associations(filter, next_token))
-            .await
+        let class = if next_token.is_some() {
+            CallClass::SharedNext
+        } else {
+            CallClass::Shared
+        };
+        self.call(class, self.api.list_associations(filter, next_token)).await
     }
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
         self.call(CallClass::Read, self.api.list_tags(arn)).await

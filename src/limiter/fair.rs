@@ -38,7 +38,7 @@ fn level(priority: Priority, class: CallClass) -> usize {
     match class {
         CallClass::Mutation => priority as usize * 2,
         // Shared calls wait in their own lane (`FairQueue::shared`), never at a level.
-        CallClass::Read | CallClass::Shared => 1 + priority as usize * 2,
+        CallClass::Read | CallClass::Shared | CallClass::SharedNext => 1 + priority as usize * 2,
     }
 }
 
@@ -87,8 +87,8 @@ pub struct FairQueue<W> {
     queues: HashMap<String, Waiting<W>>,
     /// Namespaces with waiters, in the order of their next turn.
     turns: VecDeque<String>,
-    /// Shared calls (a service network's List), served before any namespace's turn, oldest first;
-    /// with the namespace of the reconcile that started each.
+    /// Shared calls (a service network's List), served before any namespace's turn, oldest first
+    /// but a List's next page first of all; with the namespace of the reconcile that started each.
     shared: VecDeque<(String, W)>,
 }
 
@@ -121,9 +121,10 @@ pub struct Caller {
 impl<W> FairQueue<W> {
     /// Queues a waiter.
     pub fn push(&mut self, class: CallClass, caller: &Caller, waiter: W) {
-        if class == CallClass::Shared {
-            self.shared.push_back((caller.namespace.clone(), waiter));
-            return;
+        match class {
+            CallClass::Shared => return self.shared.push_back((caller.namespace.clone(), waiter)),
+            CallClass::SharedNext => return self.shared.push_front((caller.namespace.clone(), waiter)),
+            CallClass::Mutation | CallClass::Read => {}
         }
         let queue = self.queues.entry(caller.namespace.clone()).or_default();
         if queue.len() == 0 {
@@ -311,6 +312,21 @@ mod tests {
             ]
         );
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_lists_next_page_goes_before_the_lists_not_begun() {
+        let mut q = FairQueue::default();
+        q.push(CallClass::Shared, &at("a", Priority::Drift), 1);
+        q.push(CallClass::Shared, &at("b", Priority::Change), 2);
+        q.push(CallClass::Read, &at("c", Priority::Change), 3);
+        q.push(CallClass::SharedNext, &at("c", Priority::Drift), 4);
+        let served: Vec<u32> = std::iter::from_fn(|| q.pop()).map(|(_, _, w)| w).collect();
+        assert_eq!(
+            served,
+            [4, 1, 2, 3],
+            "the List under way ends before the next begins; shared Lists before namespaces' turns"
+        );
     }
 
     #[test]

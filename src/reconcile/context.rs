@@ -21,6 +21,7 @@ use crate::reconcile::decide::{Desired, Identity, ownership_tags};
 use crate::reconcile::error::Error;
 use crate::reconcile::memory::{self, Memories, Memory};
 use crate::reconcile::observe::{ClusterOwners, Lookup};
+use crate::reconcile::parked::Parked;
 use crate::reconcile::requeue::Timing;
 
 /// The default of `--observation-max-age`: the first step of the poll schedule (1 s), so that the
@@ -77,6 +78,9 @@ pub struct Context {
     pub(crate) memories: Memories,
     /// Reconciles running now, by namespace.
     running: Mutex<HashMap<String, usize>>,
+    /// Objects that gave their worker back while a List of their network runs
+    /// ([`Target::listing_parked`]); the controller that runs the reconciles wakes them.
+    pub parked: Arc<Parked>,
 }
 
 impl Context {
@@ -103,6 +107,7 @@ impl Context {
             started: Instant::now(),
             memories: Memories::default(),
             running: Mutex::default(),
+            parked: Arc::default(),
         }
     }
 
@@ -269,6 +274,27 @@ impl<'a> Target<'a> {
         self.memory(|m| m.put_off(now, after));
         self.ctx.metrics.observed("put_off");
         Some(after)
+    }
+
+    /// An object whose look at AWS would wait for a List of its network that another reconcile began
+    /// gives its worker back instead ([`Observations::under_way`], [`Parked`]): it is reconciled
+    /// again when that List ends, and meanwhile the worker goes to other objects. `object` is the
+    /// store's `Arc` of the target's object. Whether it did.
+    pub fn listing_parked(&self, object: &Arc<Watched>, tenant: &Tenant, status: &Status) -> bool {
+        if status.id.is_none() || !self.ctx.parked.enabled() {
+            return false;
+        }
+        let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
+        let age = self.listing_age(begun, self.ctx.limiter.saturated(&self.namespace));
+        let scope = self.scope(tenant);
+        let Some(ended) = self.ctx.observations.under_way(&scope, not_before, age) else {
+            return false;
+        };
+        let parked = self.ctx.parked.park(scope, object, ended);
+        if parked {
+            self.ctx.metrics.observed("parked");
+        }
+        parked
     }
 
     /// How the object's next poll is timed at `now`: since its Create or Delete was accepted, and how

@@ -18,6 +18,7 @@ mod context;
 mod error;
 mod execute;
 mod observe;
+mod parked;
 mod report;
 
 use std::sync::Arc;
@@ -65,7 +66,7 @@ pub async fn reconcile(obj: Arc<Watched>, ctx: Arc<Context>) -> Result<Action, E
     let _running = ctx.running(&ns);
     let result = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
-            Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api, calls.clone())?).await,
+            Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api, calls.clone())?, &obj).await,
             Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api, calls.clone())?).await,
         }
     })
@@ -88,8 +89,14 @@ pub fn error_policy(obj: Arc<Watched>, err: &Error, ctx: Arc<Context>) -> Action
         .map_or_else(Action::await_change, Action::requeue)
 }
 
-/// Apply: one step towards the association the object asks for.
-async fn apply(t: &Target<'_>) -> Result<Action, Error> {
+/// How long an object that gave its worker back while a List of its network runs
+/// ([`Target::listing_parked`]) waits at most: it is woken when the List ends, long before this
+/// unless the wake-up was lost.
+const PARKED_AT_MOST: Duration = Duration::from_secs(30);
+
+/// Apply: one step towards the association the object asks for (`object`: the store's `Arc` of
+/// the target's object).
+async fn apply(t: &Target<'_>, object: &Arc<Watched>) -> Result<Action, Error> {
     if let Some(after) = put_off(t) {
         return Ok(Action::requeue(after));
     }
@@ -98,6 +105,9 @@ async fn apply(t: &Target<'_>) -> Result<Action, Error> {
         Ok(tenant) => {
             if let Some(after) = t.listing_put_off(&tenant, &status) {
                 return Ok(Action::requeue(after));
+            }
+            if t.listing_parked(object, &tenant, &status) {
+                return Ok(Action::requeue(PARKED_AT_MOST));
             }
             (wanted(t, &tenant, &mut status).await, Some(t.scope(&tenant)))
         }

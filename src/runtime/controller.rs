@@ -66,6 +66,8 @@ pub async fn run_controller(
         });
 
     let (wake_tx, wake_rx) = futures::channel::mpsc::channel(1024);
+    // Objects parked while a List of their network runs are woken through the same channel.
+    ctx.parked.wake_through(wake_tx.clone());
     let store = reader.clone();
     let scan_ctx = ctx.clone();
     let drift = opts.drift.clone();

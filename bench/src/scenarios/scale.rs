@@ -19,6 +19,7 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
+use super::fleet::pass_timeline;
 use crate::calls::{self, Counts};
 use crate::env::{CLUSTER_NAME, ControlPlane};
 use crate::model::{Row, ScalePoint, Target};
@@ -354,6 +355,7 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
     rec.config.insert("operatorArgs".into(), json!(op.args));
     let t_spawn = op.process.spawned_at;
     let t_ready = op.wait_ready(Duration::from_secs(600)).await?;
+    let cpu_ready = op.process.cpu_s();
     say.say(&format!(
         "operator ready {:.1} s after its start",
         secs(t_ready - t_spawn)
@@ -362,8 +364,10 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
     let cap = Duration::from_secs_f64((10.0 * pass_bound).max(300.0).max(n as f64 / 100.0));
     // Looked at finer than fleet-10k's 250 ms: the smallest fleet's bound is half a second.
     let every = (Duration::from_secs(15), Duration::from_millis(100));
-    let (t_pass, capped) = first_pass(&mut op, say, n, cap, every).await?;
+    let seen = first_pass(&mut op, say, n, cap, every).await?;
+    let (t_pass, capped) = (seen.at, seen.capped);
     let c_pass = op.counters().await?;
+    let cpu_pass = op.process.cpu_s().zip(cpu_ready).map(|(b, a)| b - a);
     let w1 = rig.cp.metrics().await?;
     let pass_rss = op.peak_rss_mib();
     let pass_s = secs(t_pass - t_ready);
@@ -388,7 +392,9 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
     let calls = rig.emulator.api.calls().await?;
     op.process.stop(Duration::from_secs(30));
 
-    let pass = Counts::of(calls::window(&calls, t_spawn, t_pass));
+    let pass_calls = calls::window(&calls, t_spawn, t_pass);
+    let pass_span = calls::span(&pass_calls);
+    let pass = Counts::of(pass_calls);
     let steady = Counts::of(calls::window(&calls, t_s0, t_s1));
     let creates = Counts::of(calls::window(&calls, t_spawn, t_s1)).op("Create");
     let status_writes = ControlPlane::writes(&w1, "status") - ControlPlane::writes(&w0, "status");
@@ -415,8 +421,9 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
             .capped(capped)
             .note(format!(
                 "target ≤ 1.2 × bound; from /readyz (the watch synced, {:.1} s after the start) until the \
-                 operator's reconciles_total reached {n}",
-                secs(t_ready - t_spawn)
+                 operator's reconciles_total reached {n}{}",
+                secs(t_ready - t_spawn),
+                pass_timeline(pass_span, t_ready, t_pass, cpu_pass)
             )),
     );
     rec.row(
@@ -490,7 +497,8 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
                 "pass": { "spawnMs": t_spawn, "readyMs": t_ready, "passMs": t_pass, "capped": capped,
                           "capS": cap.as_secs(), "boundS": pass_bound, "calls": pass, "operator": c_pass,
                           "statusWrites": status_writes, "objectWrites": object_writes,
-                          "operatorPeakRssMiB": pass_rss },
+                          "operatorPeakRssMiB": pass_rss, "operatorCpuS": cpu_pass, "progress": seen.progress,
+                          "firstCallMs": pass_span.map(|s| s.0), "lastCallMs": pass_span.map(|s| s.1) },
                 "steady": { "startMs": t_s0, "endMs": t_s1, "calls": steady, "statusWrites": steady_writes,
                             "objectWrites": ControlPlane::writes(&w2, "") - ControlPlane::writes(&w1, ""),
                             "operator": c_end - c_pass },

@@ -375,3 +375,38 @@ async fn a_list_under_way_that_began_after_the_change_answers_without_putting_of
     );
     assert_eq!(stub.count("List"), 1);
 }
+
+#[tokio::test]
+async fn a_look_that_would_join_a_list_under_way_can_wait_for_its_end_instead() {
+    let (stub, api) = api(Stub {
+        delay: Duration::from_millis(50),
+        ..Stub::with(3)
+    });
+    let observations = Arc::new(Observations::new(Duration::from_secs(60)));
+    let age = observations.age_for(true, false);
+    assert!(
+        observations.under_way(&scope(), None, age).is_none(),
+        "no List under way: the look begins one"
+    );
+    let running = {
+        let (observations, api) = (observations.clone(), api.clone());
+        tokio::spawn(async move { observations.listing(&scope(), &api, None).await })
+    };
+    let ended = loop {
+        if let Some(ended) = observations.under_way(&scope(), None, age) {
+            break ended;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert!(
+        observations.under_way(&scope(), Some(Instant::now()), age).is_none(),
+        "a change after the List began needs a List of its own"
+    );
+    ended.await;
+    running.await.unwrap().unwrap();
+    assert!(
+        observations.under_way(&scope(), None, age).is_none(),
+        "the listing kept answers"
+    );
+    assert_eq!(stub.count("List"), 1);
+}
