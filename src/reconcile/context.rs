@@ -240,9 +240,14 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// How old a listing may answer the object ([`Observations::age_for`]): it is settled when its
-    /// status says ACTIVE, no Create or Delete of its own is `begun`, and it is not being deleted.
+    /// How old a listing may answer the object ([`Observations::age_for`]).
     fn listing_age(&self, begun: Option<Begun>, saturated: bool) -> Duration {
+        self.ctx.observations.age_for(self.settled(begun), saturated)
+    }
+
+    /// Whether the object is settled: its status says ACTIVE, no Create or Delete of its own is
+    /// `begun`, and it is not being deleted.
+    fn settled(&self, begun: Option<Begun>) -> bool {
         let active = self
             .obj
             .status
@@ -250,8 +255,7 @@ impl<'a> Target<'a> {
             .and_then(Recorded::association_status)
             .as_deref()
             == Some(AssociationState::Active.as_str());
-        let settled = active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none();
-        self.ctx.observations.age_for(settled, saturated)
+        active && begun.is_none() && self.obj.metadata.deletion_timestamp.is_none()
     }
 
     /// While the rate limiter is saturated, an object whose look at AWS (by its `status`'s id) would
@@ -276,15 +280,21 @@ impl<'a> Target<'a> {
         Some(after)
     }
 
-    /// An object whose look at AWS would wait for a List of its network that another reconcile began
-    /// gives its worker back instead ([`Observations::under_way`], [`Parked`]): it is reconciled
-    /// again when that List ends, and meanwhile the worker goes to other objects. `object` is the
-    /// store's `Arc` of the target's object. Whether it did.
+    /// A settled object whose look at AWS would wait for a List of its network that another
+    /// reconcile began gives its worker back instead ([`Observations::under_way`], [`Parked`]): it
+    /// is reconciled again when that List ends, and meanwhile the worker goes to other objects (a
+    /// restart's or a resync's pass). An object with work under way keeps its worker, so that it
+    /// sees the List's answer as soon as it comes (parked, it would queue behind the objects
+    /// ready then: `burst-1k` was Ready 0.4 s later). `object` is the store's `Arc` of the target's
+    /// object. Whether it did.
     pub fn listing_parked(&self, object: &Arc<Watched>, tenant: &Tenant, status: &Status) -> bool {
         if status.id.is_none() || !self.ctx.parked.enabled() {
             return false;
         }
         let (begun, not_before) = self.memory(|m| (m.begun(), m.mutated_at()));
+        if !self.settled(begun) {
+            return false;
+        }
         let age = self.listing_age(begun, self.ctx.limiter.saturated(&self.namespace));
         let scope = self.scope(tenant);
         let Some(ended) = self.ctx.observations.under_way(&scope, not_before, age) else {

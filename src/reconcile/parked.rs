@@ -1,6 +1,7 @@
 //! Objects that gave their worker back while a List of their network runs, and their wake-up.
 //!
-//! A reconcile whose look at AWS would only wait for a List that another reconcile began
+//! A reconcile of a settled object (ACTIVE, no work of its own under way) whose look at AWS would
+//! only wait for a List that another reconcile began
 //! ([`crate::lattice::observation::Observations::under_way`]) parks its object here and returns: the
 //! worker goes to other objects (those of networks listed already, or a network no one lists yet).
 //! When the List ends, every object parked for it is sent to the controller's `reconcile_on`
