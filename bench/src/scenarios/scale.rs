@@ -362,7 +362,7 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
     ));
     let pass_bound = bounds::restart_pass(pages, RATE);
     let cap = Duration::from_secs_f64((10.0 * pass_bound).max(300.0).max(n as f64 / 100.0));
-    // Looked at finer than fleet-10k's 250 ms: the smallest fleet's bound is half a second.
+    // Looked at every 100 ms: the smallest fleet's bound is half a second.
     let every = (Duration::from_secs(15), Duration::from_millis(100));
     let seen = first_pass(&mut op, say, n, cap, every).await?;
     let (t_pass, capped) = (seen.at, seen.capped);
