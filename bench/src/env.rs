@@ -58,10 +58,10 @@ pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A running child process, stopped (SIGTERM, then SIGKILL) when dropped.
 /// `sysconf(_SC_CLK_TCK)`: 100 on Linux for every architecture the bench runs on.
 const CLOCK_TICKS: f64 = 100.0;
 
+/// A running child process, stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct Process {
     child: Child,
     pub name: String,

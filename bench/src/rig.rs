@@ -371,6 +371,7 @@ pub(crate) async fn first_pass(
     let deadline = Instant::now() + cap;
     let mut next_say = Instant::now() + every;
     let mut progress = Vec::new();
+    let cpu_start = op.process.cpu_s();
     loop {
         op.process.check_alive()?;
         let c = op.counters().await?;
@@ -378,7 +379,13 @@ pub(crate) async fn first_pass(
         progress.push((at, c.reconciles as u64, c.aws_calls as u64));
         if c.reconciles >= n as f64 || Instant::now() > deadline {
             let capped = c.reconciles < n as f64;
-            return Ok(Pass { at, capped, progress });
+            let cpu_s = op.process.cpu_s().zip(cpu_start).map(|(end, start)| end - start);
+            return Ok(Pass {
+                at,
+                capped,
+                progress,
+                cpu_s,
+            });
         }
         if Instant::now() > next_say {
             say.say(&format!(
@@ -399,6 +406,27 @@ pub(crate) struct Pass {
     pub capped: bool,
     /// Each look: when (Unix ms), the operator's reconciles and AWS calls so far.
     pub progress: Vec<(u64, u64, u64)>,
+    /// The operator's CPU time over the pass, in seconds (when `/proc` tells).
+    pub cpu_s: Option<f64>,
+}
+
+/// Where a restart's first full pass spent its time: its first AWS call after `/readyz` (`ready`),
+/// its last before the pass was seen complete, and the operator's CPU time over it (empty when
+/// unknown).
+pub(crate) fn pass_timeline(span: Option<(u64, u64)>, ready: u64, pass: &Pass) -> String {
+    let mut out = String::new();
+    if let Some((first, last)) = span {
+        out += &format!(
+            "; its first AWS call {:.2} s after /readyz, its last {:.2} s before the pass was seen \
+             complete",
+            secs(first.saturating_sub(ready)),
+            secs(pass.at.saturating_sub(last))
+        );
+    }
+    if let Some(cpu) = pass.cpu_s {
+        out += &format!("; the operator's CPU time over it {cpu:.2} s");
+    }
+    out
 }
 
 /// operator checked for life and says progress every 15 s. Returns whether all got there.

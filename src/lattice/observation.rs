@@ -230,11 +230,19 @@ impl Entry {
     /// Whether a request (`not_before`, `age`) is answered at `now` without a new List: by the
     /// listing kept, or by the List under way.
     fn answers(&self, not_before: Option<Instant>, age: Duration, now: Instant) -> bool {
-        self.listing.as_ref().is_some_and(|l| l.serves(not_before, age, now))
-            || self
-                .in_flight
-                .as_ref()
-                .is_some_and(|f| not_before.is_none_or(|t| f.started >= t))
+        self.kept(not_before, age, now).is_some() || self.joinable(not_before).is_some()
+    }
+
+    /// The listing kept, if it answers a request (`not_before`, `age`) at `now`.
+    fn kept(&self, not_before: Option<Instant>, age: Duration, now: Instant) -> Option<&Arc<Listing>> {
+        self.listing.as_ref().filter(|l| l.serves(not_before, age, now))
+    }
+
+    /// The List under way, if it began after `not_before` (and so may answer the request).
+    fn joinable(&self, not_before: Option<Instant>) -> Option<&InFlight> {
+        self.in_flight
+            .as_ref()
+            .filter(|f| not_before.is_none_or(|t| f.started >= t))
     }
 }
 
@@ -336,17 +344,13 @@ impl Observations {
         let entries = lock(&self.entries);
         let entry = entries.get(scope)?;
         if entry
-            .listing
-            .as_ref()
-            .is_some_and(|l| l.serves(not_before, age.min(self.settled_max_age), Instant::now()))
+            .kept(not_before, age.min(self.settled_max_age), Instant::now())
+            .is_some()
         {
             return None;
         }
-        let in_flight = entry.in_flight.as_ref()?;
         // A List that has finished answers at once (its listing is being kept).
-        if not_before.is_some_and(|t| in_flight.started < t) || in_flight.result.peek().is_some() {
-            return None;
-        }
+        let in_flight = entry.joinable(not_before).filter(|f| f.result.peek().is_none())?;
         Some(in_flight.result.clone().map(|_| ()).boxed())
     }
 
@@ -404,14 +408,12 @@ impl Observations {
             let now = Instant::now();
             prune(&mut entries, self.settled_max_age, now);
             let entry = entries.entry(scope.clone()).or_default();
-            if let Some(listing) = &entry.listing
-                && listing.serves(not_before, age.min(self.settled_max_age), now)
-            {
+            if let Some(listing) = entry.kept(not_before, age.min(self.settled_max_age), now) {
                 return Ok((listing.clone(), Served::Kept));
             }
-            match &entry.in_flight {
-                Some(f) if not_before.is_none_or(|t| f.started >= t) => (f.result.clone(), Served::Joined),
-                _ => {
+            match entry.joinable(not_before) {
+                Some(f) => (f.result.clone(), Served::Joined),
+                None => {
                     let result = list(api.clone(), scope.1.clone(), now).boxed().shared();
                     entry.in_flight = Some(InFlight {
                         started: now,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::calls::{self, Counts};
 use crate::env::ControlPlane;
 use crate::model::{Row, Target};
-use crate::rig::{Bench, RATE, Record, Rig, Say, Topology, count, first_pass, secs, wait_all};
+use crate::rig::{Bench, RATE, Record, Rig, Say, Topology, count, first_pass, pass_timeline, secs, wait_all};
 use crate::{Result, bounds, now_ms};
 
 pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()> {
@@ -109,7 +109,6 @@ pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()>
     let t_spawn = op.process.spawned_at;
     say.say("restarted the operator (20 rps, resync 60 s)");
     let t_ready = op.wait_ready(Duration::from_secs(300)).await?;
-    let cpu_ready = op.process.cpu_s();
     // Cap: twice what a Get and a ListTags per object take at 20 per s (the per-object design).
     let cap = Duration::from_secs_f64((2.0 * 2.0 * n as f64 / RATE).max(300.0));
     // Looked at every 100 ms, as scale does: at 250 ms the look alone added 0.125 s on average
@@ -118,7 +117,6 @@ pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()>
     let seen = first_pass(&mut op, &say, n, cap, every).await?;
     let (t_pass, capped) = (seen.at, seen.capped);
     let c_pass = op.counters().await?;
-    let cpu_pass = op.process.cpu_s().zip(cpu_ready).map(|(b, a)| b - a);
     let w1 = rig.cp.metrics().await?;
     say.say(&format!(
         "first full pass {} {:.1} s after ready",
@@ -190,7 +188,7 @@ pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()>
             "from /readyz (the watch synced, {:.1} s after the start) until the operator's \
              reconciles_total reached {n}{}",
             secs(t_ready - t_spawn),
-            pass_timeline(pass_span, t_ready, t_pass, cpu_pass)
+            pass_timeline(pass_span, t_ready, &seen)
         )),
     );
     rec.phase(
@@ -198,7 +196,7 @@ pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()>
         json!({ "spawnMs": t_spawn, "readyMs": t_ready, "passMs": t_pass, "capped": capped,
                 "capS": cap.as_secs(), "calls": pass,
                 "firstCallMs": pass_span.map(|s| s.0), "lastCallMs": pass_span.map(|s| s.1),
-                "operatorCpuS": cpu_pass, "progress": seen.progress, "operator": c_pass, "faults": quota,
+                "operatorCpuS": seen.cpu_s, "progress": seen.progress, "operator": c_pass, "faults": quota,
                 "statusWrites": ControlPlane::writes(&w1, "status") - ControlPlane::writes(&w0, "status"),
                 "objectWrites": ControlPlane::writes(&w1, "") - ControlPlane::writes(&w0, "") }),
     );
@@ -289,22 +287,4 @@ pub(super) async fn fleet(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()>
     }
     rec.phase("restartAndSteadyByOperation", json!(by_op));
     Ok(())
-}
-
-/// Where a restart's first full pass spent its time: its first AWS call after `/readyz`, its last
-/// before the pass was seen complete, and the operator's CPU time over it (empty when unknown).
-pub(crate) fn pass_timeline(span: Option<(u64, u64)>, ready: u64, pass: u64, cpu_s: Option<f64>) -> String {
-    let mut out = String::new();
-    if let Some((first, last)) = span {
-        out += &format!(
-            "; its first AWS call {:.2} s after /readyz, its last {:.2} s before the pass was seen \
-             complete",
-            secs(first.saturating_sub(ready)),
-            secs(pass.saturating_sub(last))
-        );
-    }
-    if let Some(cpu) = cpu_s {
-        out += &format!("; the operator's CPU time over it {cpu:.2} s");
-    }
-    out
 }

@@ -19,12 +19,12 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::fleet::pass_timeline;
 use crate::calls::{self, Counts};
 use crate::env::{CLUSTER_NAME, ControlPlane};
 use crate::model::{Row, ScalePoint, Target};
 use crate::rig::{
-    Bench, NAMESPACE, RATE, Record, Rig, Say, Topology, count, emulator_quota_args, first_pass, secs, wait,
+    Bench, NAMESPACE, RATE, Record, Rig, Say, Topology, count, emulator_quota_args, first_pass, pass_timeline, secs,
+    wait,
 };
 use crate::{Result, bounds, now_ms, prom};
 
@@ -355,7 +355,6 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
     rec.config.insert("operatorArgs".into(), json!(op.args));
     let t_spawn = op.process.spawned_at;
     let t_ready = op.wait_ready(Duration::from_secs(600)).await?;
-    let cpu_ready = op.process.cpu_s();
     say.say(&format!(
         "operator ready {:.1} s after its start",
         secs(t_ready - t_spawn)
@@ -367,7 +366,6 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
     let seen = first_pass(&mut op, say, n, cap, every).await?;
     let (t_pass, capped) = (seen.at, seen.capped);
     let c_pass = op.counters().await?;
-    let cpu_pass = op.process.cpu_s().zip(cpu_ready).map(|(b, a)| b - a);
     let w1 = rig.cp.metrics().await?;
     let pass_rss = op.peak_rss_mib();
     let pass_s = secs(t_pass - t_ready);
@@ -423,7 +421,7 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
                 "target ≤ 1.2 × bound; from /readyz (the watch synced, {:.1} s after the start) until the \
                  operator's reconciles_total reached {n}{}",
                 secs(t_ready - t_spawn),
-                pass_timeline(pass_span, t_ready, t_pass, cpu_pass)
+                pass_timeline(pass_span, t_ready, &seen)
             )),
     );
     rec.row(
@@ -497,7 +495,7 @@ async fn one(b: &Bench, dir: &Path, say: &Say, rec: &mut Record, n: usize, targe
                 "pass": { "spawnMs": t_spawn, "readyMs": t_ready, "passMs": t_pass, "capped": capped,
                           "capS": cap.as_secs(), "boundS": pass_bound, "calls": pass, "operator": c_pass,
                           "statusWrites": status_writes, "objectWrites": object_writes,
-                          "operatorPeakRssMiB": pass_rss, "operatorCpuS": cpu_pass, "progress": seen.progress,
+                          "operatorPeakRssMiB": pass_rss, "operatorCpuS": seen.cpu_s, "progress": seen.progress,
                           "firstCallMs": pass_span.map(|s| s.0), "lastCallMs": pass_span.map(|s| s.1) },
                 "steady": { "startMs": t_s0, "endMs": t_s1, "calls": steady, "statusWrites": steady_writes,
                             "objectWrites": ControlPlane::writes(&w2, "") - ControlPlane::writes(&w1, ""),
