@@ -72,6 +72,7 @@ pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Service-ID","type":"string","priority":1,"description":"spec.serviceIdentifier","jsonPath":".spec.serviceIdentifier"}"#,
     printcolumn = r#"{"name":"Network-ID","type":"string","priority":1,"description":"spec.serviceNetworkIdentifier","jsonPath":".spec.serviceNetworkIdentifier"}"#,
+    printcolumn = r#"{"name":"Management","type":"string","priority":1,"description":"spec.managementPolicy","jsonPath":".spec.managementPolicy"}"#,
     printcolumn = r#"{"name":"ID","type":"string","priority":1,"description":"The association's ID","jsonPath":".status.id"}"#,
     printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
@@ -111,6 +112,25 @@ pub struct ServiceNetworkServiceAssociationSpec {
     /// Adopting rewrites the association's tags, and deleting this object then deletes it.
     #[serde(default)]
     pub adoption_policy: AdoptionPolicy,
+
+    /// What the operator does with the association: `Managed` (default) creates, repairs, tags and
+    /// deletes it; `ObserveOnly` only finds the association of the pair and reports it in `.status`
+    /// (Ready when ACTIVE): it never creates, deletes or tags one, holds no finalizer (deleting the
+    /// object touches nothing in AWS) and ignores `tags`, `deletionPolicy` and `adoptionPolicy`.
+    /// Switching to `Managed` takes the association over only as `adoptionPolicy` allows; switching
+    /// to `ObserveOnly` releases it without deleting it (its tags stay as they are).
+    #[serde(default)]
+    pub management_policy: ManagementPolicy,
+}
+
+/// Whether the operator manages the association or only reports it.
+#[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ManagementPolicy {
+    /// Create, repair, tag and (per `deletionPolicy`) delete the association.
+    #[default]
+    Managed,
+    /// Only observe the association of the pair: never create, delete or tag it.
+    ObserveOnly,
 }
 
 /// What happens to the association in AWS when the object is deleted.
@@ -209,6 +229,10 @@ pub struct ServiceNetworkServiceAssociationStatus {
     /// changed outside the cluster are found by the drift scan's tag rounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_synced_generation: Option<i64>,
+    /// `ObserveOnly` when this status was written under `managementPolicy: ObserveOnly`: the
+    /// association it names was observed, not created or adopted by this object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_policy: Option<ManagementPolicy>,
     /// The `.metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::pack::{DICT, nth_str, pack_strs, unpack_strs};
 
 use super::{
-    AdoptionPolicy, DeletionPolicy, DnsEntry, ServiceNetworkServiceAssociation as Snsa,
+    AdoptionPolicy, DeletionPolicy, DnsEntry, ManagementPolicy, ServiceNetworkServiceAssociation as Snsa,
     ServiceNetworkServiceAssociationSpec as Spec, ServiceNetworkServiceAssociationStatus as Status,
 };
 
@@ -46,6 +46,7 @@ pub struct Wanted {
     row: Box<[u8]>,
     pub deletion_policy: DeletionPolicy,
     pub adoption_policy: AdoptionPolicy,
+    pub management_policy: ManagementPolicy,
 }
 
 impl From<Spec> for Wanted {
@@ -56,6 +57,7 @@ impl From<Spec> for Wanted {
             row: pack_strs(ids.into_iter().chain(tags).map(|s| Some(s.as_str())), DICT),
             deletion_policy: spec.deletion_policy,
             adoption_policy: spec.adoption_policy,
+            management_policy: spec.management_policy,
         }
     }
 }
@@ -90,6 +92,7 @@ impl Wanted {
             tags,
             deletion_policy: self.deletion_policy,
             adoption_policy: self.adoption_policy,
+            management_policy: self.management_policy,
         }
     }
 }
@@ -100,6 +103,8 @@ pub struct Recorded {
     pub recreate_attempts: i32,
     pub tags_synced_generation: Option<i64>,
     pub observed_generation: Option<i64>,
+    /// The status was written under `managementPolicy: ObserveOnly`.
+    pub observed_only: bool,
     /// The status and transition time of `Ready`, `Reconciling` and `Stalled`, in that order (the
     /// only conditions the operator writes).
     pub marks: [Option<Mark>; 3],
@@ -176,6 +181,7 @@ impl Recorded {
             recreate_attempts: status.recreate_attempts,
             tags_synced_generation: status.tags_synced_generation,
             observed_generation: status.observed_generation,
+            observed_only: status.management_policy == Some(ManagementPolicy::ObserveOnly),
             marks,
             row,
             digest,
@@ -213,6 +219,7 @@ impl Recorded {
             recreate_attempts: self.recreate_attempts,
             tags_synced_generation: self.tags_synced_generation,
             observed_generation: self.observed_generation,
+            management_policy: self.observed_only.then_some(ManagementPolicy::ObserveOnly),
             conditions: CONDITIONS
                 .iter()
                 .zip(&self.marks)

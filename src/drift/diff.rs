@@ -12,9 +12,14 @@ pub use crate::lattice::Scope;
 
 /// True when the object is woken: its status has an association `id` (objects without one are
 /// mid-create and keep their own polls) and the listing of its network reports that association
-/// (`listed`: its state, `None` when missing) otherwise than its status `recorded`.
-pub fn stale(id: Option<&str>, recorded: Option<&str>, listed: Option<&AssociationState>) -> bool {
-    id.is_some() && listed.map(AssociationState::as_str) != recorded
+/// (`listed`: its state, `None` when missing) otherwise than its status `recorded`. An object that
+/// is `observing` (`managementPolicy: ObserveOnly`) without an association found yet is woken on
+/// every scan: it looks for its pair's association again.
+pub fn stale(id: Option<&str>, recorded: Option<&str>, listed: Option<&AssociationState>, observing: bool) -> bool {
+    match id {
+        None => observing,
+        Some(_) => listed.map(AssociationState::as_str) != recorded,
+    }
 }
 
 /// True when scan number `round` (counted from 1) also compares tags: every `every`-th (0: never).
@@ -44,14 +49,28 @@ mod tests {
     #[test]
     fn wakes_only_objects_whose_aws_state_differs() {
         let active = Some(&AssociationState::Active);
-        assert!(!stale(Some("snsa-1"), Some("ACTIVE"), active), "the same");
-        assert!(stale(Some("snsa-2"), Some("ACTIVE"), None), "missing");
+        for observing in [false, true] {
+            assert!(!stale(Some("snsa-1"), Some("ACTIVE"), active, observing), "the same");
+            assert!(stale(Some("snsa-2"), Some("ACTIVE"), None, observing), "missing");
+            assert!(
+                stale(
+                    Some("snsa-3"),
+                    Some("ACTIVE"),
+                    Some(&AssociationState::CreateFailed),
+                    observing
+                ),
+                "failed"
+            );
+            assert!(
+                stale(Some("snsa-4"), None, active, observing),
+                "a status without its state"
+            );
+        }
+        assert!(!stale(None, None, None, false), "creating: its own polls");
         assert!(
-            stale(Some("snsa-3"), Some("ACTIVE"), Some(&AssociationState::CreateFailed)),
-            "failed"
+            stale(None, None, None, true),
+            "observing, nothing found yet: looks again"
         );
-        assert!(!stale(None, None, None), "creating: its own polls");
-        assert!(stale(Some("snsa-4"), None, active), "a status without its state");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::{debug, warn};
 
 use crate::api::CLUSTER_TAG;
-use crate::api::{Recorded, Watched};
+use crate::api::{ManagementPolicy, Recorded, Watched};
 use crate::drift::diff::{checks_tags, compares_tags, stale, tags_drifted};
 use crate::lattice::LatticeApi;
 use crate::lattice::provider::Tenant;
@@ -127,7 +127,8 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
                 for &i in members {
                     let (id, recorded) = objects[i].status.as_ref().map_or((None, None), Recorded::id_and_state);
                     let listed = id.as_deref().and_then(|id| listing.state_of(id));
-                    woken[i] = stale(id.as_deref(), recorded.as_deref(), listed);
+                    let observing = objects[i].spec.management_policy == ManagementPolicy::ObserveOnly;
+                    woken[i] = stale(id.as_deref(), recorded.as_deref(), listed, observing);
                 }
             }
             Err(e) => warn!(tenant = identity, network, error = %e, "drift scan could not list associations"),
@@ -156,7 +157,8 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
 /// tag through the Resource Groups Tagging API (`GetResources`, 100 associations per call, through
 /// the shared rate limiter), comparing each page as it arrives with the objects of `members` whose
 /// tags are checked ([`checks_tags`]), and returns those whose tags drifted from their spec
-/// ([`tags_drifted`]; missing from the complete read counts as drifted), to be marked so that their
+/// ([`tags_drifted`]; missing from the complete read counts as drifted; objects under
+/// `managementPolicy: ObserveOnly` are never compared: their tags are not theirs to keep), to be marked so that their
 /// reconcile reads the tags again instead of trusting its status. A read that fails leaves the
 /// identity's objects for the next tag round.
 async fn drifted_tags(
@@ -173,7 +175,9 @@ async fn drifted_tags(
         .filter_map(|&i| {
             let status = objects[i].status.as_ref()?;
             let arn = status.arn();
-            checks_tags(status.association_status().as_deref(), arn.is_some(), woken[i]).then_some((arn?, i))
+            let managed = objects[i].spec.management_policy == ManagementPolicy::Managed;
+            (managed && checks_tags(status.association_status().as_deref(), arn.is_some(), woken[i]))
+                .then_some((arn?, i))
         })
         .collect();
     if unread.is_empty() {

@@ -10,7 +10,7 @@ use kube::api::Api;
 use kube::runtime::events::Recorder;
 use kube::{Client, ResourceExt};
 
-use crate::api::{Recorded, ServiceNetworkServiceAssociationStatus as Status, Watched};
+use crate::api::{ManagementPolicy, Recorded, ServiceNetworkServiceAssociationStatus as Status, Watched};
 use crate::lattice::observation::{Begun, Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{AssociationState, LatticeApi, LatticeError, Tags};
@@ -23,6 +23,7 @@ use crate::reconcile::memory::{self, Memories, Memory};
 use crate::reconcile::observe::{ClusterOwners, Lookup};
 use crate::reconcile::parked::Parked;
 use crate::reconcile::requeue::Timing;
+use crate::reconcile::status::unobserved;
 
 /// The default of `--observation-max-age`: the first step of the poll schedule (1 s), so that the
 /// polls of every object in progress in one service network share one List per step.
@@ -120,6 +121,13 @@ impl Context {
         }
     }
 
+    /// Forgets what is kept of `obj` between its reconciles, and its per-object metrics (it is gone).
+    pub fn forget(&self, obj: &Watched) {
+        self.memories.forget(&key(obj));
+        self.metrics
+            .forget_object(&obj.namespace().unwrap_or_default(), &obj.name_any());
+    }
+
     /// How many reconciles of `namespace` run now.
     pub(crate) fn running_in(&self, namespace: &str) -> usize {
         lock(&self.running).get(namespace).copied().unwrap_or_default()
@@ -204,9 +212,17 @@ impl<'a> Target<'a> {
         })
     }
 
-    /// The status the object has; a step edits a copy of it.
+    /// The status the object has; a step edits a copy of it. A `Managed` object whose status was
+    /// written while it was `ObserveOnly` does not trust the association it names (it observed it,
+    /// it did not create or adopt it): that is forgotten, so the object creates its association,
+    /// and an existing one is taken over only as its adoption policy allows (or, being deleted,
+    /// deletes only one whose tags name it).
     pub fn status(&self) -> Status {
-        self.obj.status.as_ref().map(Recorded::status).unwrap_or_default()
+        let mut status = self.obj.status.as_ref().map(Recorded::status).unwrap_or_default();
+        if self.obj.spec.management_policy == ManagementPolicy::Managed && status.management_policy.is_some() {
+            unobserved(&mut status);
+        }
+        status
     }
 
     /// True when the object's `Ready` condition is `True`.

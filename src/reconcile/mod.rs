@@ -18,6 +18,7 @@ mod context;
 mod error;
 mod execute;
 mod observe;
+mod observing;
 mod parked;
 mod report;
 
@@ -35,7 +36,7 @@ pub use context::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS}
 pub use error::Error;
 pub use reason::Reason;
 
-use crate::api::{FINALIZER, ServiceNetworkServiceAssociationStatus as Status, Watched};
+use crate::api::{FINALIZER, ManagementPolicy, ServiceNetworkServiceAssociationStatus as Status, Watched};
 use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
@@ -64,14 +65,18 @@ pub async fn reconcile(obj: Arc<Watched>, ctx: Arc<Context>) -> Result<Action, E
         namespace: ns.clone(),
     });
     let _running = ctx.running(&ns);
-    let result = finalizer(&api, FINALIZER, obj, |event| async {
-        match event {
-            Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api, calls.clone())?, &obj).await,
-            Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api, calls.clone())?).await,
-        }
-    })
-    .await
-    .map_err(Error::from_finalizer);
+    let result = match obj.spec.management_policy {
+        // Observed objects hold no finalizer: kube's finalizer helper would add one.
+        ManagementPolicy::ObserveOnly => observing::reconcile(&obj, &ctx, &api, calls).await,
+        ManagementPolicy::Managed => finalizer(&api, FINALIZER, obj, |event| async {
+            match event {
+                Finalizer::Apply(obj) => apply(&Target::new(&obj, &ctx, &api, calls.clone())?, &obj).await,
+                Finalizer::Cleanup(obj) => cleanup(&Target::new(&obj, &ctx, &api, calls.clone())?).await,
+            }
+        })
+        .await
+        .map_err(Error::from_finalizer),
+    };
     report::reconciled(&ctx.metrics, start.elapsed(), &result);
     result
 }
@@ -97,23 +102,44 @@ const PARKED_AT_MOST: Duration = Duration::from_secs(30);
 /// Apply: one step towards the association the object asks for (`object`: the store's `Arc` of
 /// the target's object).
 async fn apply(t: &Target<'_>, object: &Arc<Watched>) -> Result<Action, Error> {
+    stepped(t, async |tenant, status| {
+        if t.listing_parked(object, tenant, status) {
+            return Step::Later(PARKED_AT_MOST);
+        }
+        Step::Done(wanted(t, tenant, status).await)
+    })
+    .await
+}
+
+/// What one step of an object with an AWS identity came to.
+enum Step {
+    /// Nothing yet: look again after this long.
+    Later(Duration),
+    /// Its AWS calls were made: what they mean.
+    Done(Result<Outcome, LatticeError>),
+}
+
+/// Runs `step` on the object's status with its identity (unless the rate limiter puts the object
+/// off, or its look at AWS would wait for a List of its network), then reports the step and says
+/// when to look again. An unusable identity is reported like any AWS refusal.
+async fn stepped(t: &Target<'_>, step: impl AsyncFnOnce(&Tenant, &mut Status) -> Step) -> Result<Action, Error> {
     if let Some(after) = put_off(t) {
         return Ok(Action::requeue(after));
     }
     let mut status = t.status();
-    let (step, scope) = match t.lattice().await? {
+    let (done, scope) = match t.lattice().await? {
         Ok(tenant) => {
             if let Some(after) = t.listing_put_off(&tenant, &status) {
                 return Ok(Action::requeue(after));
             }
-            if t.listing_parked(object, &tenant, &status) {
-                return Ok(Action::requeue(PARKED_AT_MOST));
+            match step(&tenant, &mut status).await {
+                Step::Later(after) => return Ok(Action::requeue(after)),
+                Step::Done(done) => (done, Some(t.scope(&tenant))),
             }
-            (wanted(t, &tenant, &mut status).await, Some(t.scope(&tenant)))
         }
         Err(e) => (Err(e), None),
     };
-    let requeue = conclude(t, status, step.unwrap_or_else(outcome::failed), scope.as_ref()).await?;
+    let requeue = conclude(t, status, done.unwrap_or_else(outcome::failed), scope.as_ref()).await?;
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 
@@ -227,8 +253,7 @@ async fn cleanup(t: &Target<'_>) -> Result<Action, Error> {
     match cleaned {
         Cleaned::Released(events) => {
             report::released(t, &events).await;
-            t.ctx.memories.forget(&t.key);
-            t.ctx.metrics.forget_object(&t.namespace, &t.obj.name_any());
+            t.ctx.forget(t.obj);
             Ok(Action::await_change())
         }
         Cleaned::Pending(outcome) => {

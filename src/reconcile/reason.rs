@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Why an object stands where it stands, or why an Event was published.
 ///
-/// The first fifteen ([`Reason::CONDITIONS`]) are condition reasons; each is also published as an
+/// The first seventeen ([`Reason::CONDITIONS`]) are condition reasons; each is also published as an
 /// Event when it is news. The rest ([`Reason::EVENTS_ONLY`]) name one thing that happened and only
 /// ever appear on Events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,6 +45,12 @@ pub enum Reason {
     /// identity, none are configured, or no region is (Stalled); or STS could not be reached
     /// (retried with backoff). The message carries STS's words and where the fix lies.
     CredentialsUnavailable,
+    /// `managementPolicy: ObserveOnly` and no association of the pair exists (or the identity cannot
+    /// see it): looked for again at every drift scan; never created.
+    AssociationNotFound,
+    /// `managementPolicy: ObserveOnly` and the pair's association is CREATE_FAILED or DELETE_FAILED:
+    /// left to whoever manages it (Stalled).
+    AssociationFailed,
     /// Event: AWS reports the association CREATE_FAILED; it is deleted to be created again.
     CreateFailed,
     /// Event: AWS reports the association DELETE_FAILED; it is deleted again.
@@ -61,7 +67,7 @@ pub enum Reason {
 
 impl Reason {
     /// The reasons a condition can carry (README.md lists them).
-    pub const CONDITIONS: [Reason; 15] = [
+    pub const CONDITIONS: [Reason; 17] = [
         Reason::Active,
         Reason::Creating,
         Reason::Recreating,
@@ -77,6 +83,8 @@ impl Reason {
         Reason::NoRoleForNamespace,
         Reason::RoleNotAllowed,
         Reason::CredentialsUnavailable,
+        Reason::AssociationNotFound,
+        Reason::AssociationFailed,
     ];
 
     /// The reasons only Events carry.
@@ -107,6 +115,8 @@ impl Reason {
             Reason::NoRoleForNamespace => "NoRoleForNamespace",
             Reason::RoleNotAllowed => "RoleNotAllowed",
             Reason::CredentialsUnavailable => "CredentialsUnavailable",
+            Reason::AssociationNotFound => "AssociationNotFound",
+            Reason::AssociationFailed => "AssociationFailed",
             Reason::CreateFailed => "CreateFailed",
             Reason::DeleteFailed => "DeleteFailed",
             Reason::TagsSynced => "TagsSynced",
@@ -177,9 +187,11 @@ mod tests {
             Reason::Adopted => 18,
             Reason::Retained => 19,
             Reason::Deleted => 20,
+            Reason::AssociationNotFound => 21,
+            Reason::AssociationFailed => 22,
         }
     }
-    const VARIANTS: usize = 21;
+    const VARIANTS: usize = 23;
 
     #[test]
     fn every_reason_is_a_condition_or_an_event_only_reason() {

@@ -78,6 +78,20 @@ pub fn forget(status: &mut Status) {
     };
 }
 
+/// Forgets what the status says of AWS (the association, its state, its tags' verification, the
+/// policy it was written under), keeping the object's own bookkeeping: the conditions, the
+/// generation they describe, the recreate count and the client token. For an observed association
+/// that is gone, and for a status written while observing that a `Managed` object must not trust.
+pub fn unobserved(status: &mut Status) {
+    *status = Status {
+        recreate_attempts: status.recreate_attempts,
+        client_token: status.client_token.take(),
+        observed_generation: status.observed_generation,
+        conditions: std::mem::take(&mut status.conditions),
+        ..Status::default()
+    };
+}
+
 /// The three kstatus conditions for `verdict`, keeping each `lastTransitionTime` from `previous`
 /// when that condition's status is unchanged.
 pub fn conditions(previous: &[Condition], verdict: &Verdict, generation: Option<i64>, now: &Time) -> Vec<Condition> {

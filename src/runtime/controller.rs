@@ -53,9 +53,16 @@ pub async fn run_controller(
         // The store keeps every object for the life of the process: only what the operator reads
         // (`api::Watched`, read from the API server's JSON without building the rest).
         .reflect(writer)
-        .inspect_ok(move |event| {
-            if matches!(event, watcher::Event::InitDone) {
-                synced_tx.send_replace(true);
+        .inspect_ok({
+            let ctx = ctx.clone();
+            move |event| match event {
+                watcher::Event::InitDone => {
+                    synced_tx.send_replace(true);
+                }
+                // An object gone without a cleanup step (one that held no finalizer: observed
+                // only) leaves no memory or per-object metric behind.
+                watcher::Event::Delete(obj) => ctx.forget(obj),
+                _ => {}
             }
         })
         // Reconciles start for new objects and changed generations or finalizers, not for status

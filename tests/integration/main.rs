@@ -17,5 +17,6 @@ mod install;
 mod lifecycle;
 mod monitoring;
 mod observation;
+mod observe_only;
 mod takeover;
 mod tenancy;

@@ -16,10 +16,10 @@ use crate::support::cluster::Private;
 use crate::support::eventually;
 use crate::support::operator::{Binary, CLUSTER};
 
-const LIMIT: Duration = Duration::from_secs(90);
+pub(crate) const LIMIT: Duration = Duration::from_secs(90);
 
 /// The object as JSON, if it exists.
-fn get(cp: &Private, ns: &str, name: &str) -> Option<Value> {
+pub(crate) fn get(cp: &Private, ns: &str, name: &str) -> Option<Value> {
     let out = cp.kubectl(&["get", "snsa", name, "-n", ns, "-o", "json"], None);
     out.status
         .success()
@@ -27,7 +27,7 @@ fn get(cp: &Private, ns: &str, name: &str) -> Option<Value> {
 }
 
 /// The object's condition `type_` once it is True (and describes the object's generation).
-async fn condition(cp: &Private, ns: &str, name: &str, type_: &str) -> Value {
+pub(crate) async fn condition(cp: &Private, ns: &str, name: &str, type_: &str) -> Value {
     eventually(&format!("{ns}/{name} {type_}"), LIMIT, || async {
         let o = get(cp, ns, name)?;
         let generation = o["metadata"]["generation"].clone();
@@ -41,16 +41,16 @@ async fn condition(cp: &Private, ns: &str, name: &str, type_: &str) -> Value {
 }
 
 /// Applies an object of `ns` for the pair (`service`, the seeded network).
-fn apply(cp: &Private, ns: &str, name: &str, service: &str, extra: &str) {
+pub(crate) fn apply(cp: &Private, ns: &str, name: &str, service: &str, extra: &str) {
     let spec = format!("  serviceIdentifier: {service}\n  serviceNetworkIdentifier: {NETWORK}\n{extra}");
     cp.ok(&["apply", "-n", ns, "-f", "-"], Some(&manifest(name, &spec)));
 }
 
-fn service(emu: &crate::support::lattice::Emulator, name: &str) -> Target {
+pub(crate) fn service(emu: &crate::support::lattice::Emulator, name: &str) -> Target {
     emu.fake.create_service(name, None).unwrap()
 }
 
-fn tag_writes(emu: &crate::support::lattice::Emulator) -> usize {
+pub(crate) fn tag_writes(emu: &crate::support::lattice::Emulator) -> usize {
     emu.fake.count("TagResource") + emu.fake.count("UntagResource")
 }
 

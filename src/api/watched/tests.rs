@@ -22,6 +22,7 @@ fn object() -> serde_json::Value {
             "serviceIdentifier": "svc-0123456789abcdef0",
             "serviceNetworkIdentifier": "sn-0123456789abcdef0",
             "tags": { "team": "payments" },
+            "managementPolicy": "ObserveOnly",
         },
         "status": {
             "id": "snsa-0123456789abcdef0",
@@ -35,6 +36,7 @@ fn object() -> serde_json::Value {
             "recreateAttempts": 1,
             "tagsSyncedGeneration": 2,
             "observedGeneration": 2,
+            "managementPolicy": "ObserveOnly",
             "conditions": [
                 { "type": "Ready", "status": "True", "reason": "Active", "message": "the association is ACTIVE",
                   "observedGeneration": 2, "lastTransitionTime": "2026-12-01T10:00:20Z" },
@@ -64,6 +66,8 @@ fn only_the_metadata_the_operator_reads_is_kept() {
     assert_eq!((&m.labels, &m.annotations, &m.managed_fields), (&None, &None, &None));
     assert_eq!(w.spec.tags().get("team").map(String::as_str), Some("payments"));
     assert_eq!(w.spec.spec().service_network_identifier, "sn-0123456789abcdef0");
+    assert_eq!(w.spec.management_policy, ManagementPolicy::ObserveOnly);
+    assert!(w.status.as_ref().unwrap().observed_only);
 }
 
 #[test]

@@ -4,10 +4,12 @@
 //! `execute` only calls AWS and `report` only writes.
 
 mod deleted;
+mod observed;
 mod step;
 mod wanted;
 
 pub use deleted::{Cleaned, deleting, deletion_waiting, left, released, retained};
+pub use observed::observed;
 pub use step::{Event, Outcome, failed};
 pub use wanted::{Created, created, held, in_sync, recovering, recreate, tagged, untagged, waiting};
 

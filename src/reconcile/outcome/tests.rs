@@ -569,3 +569,95 @@ fn error_classes_requeue_as_designed() {
     let throttled = failed(err(ErrorKind::Throttled).with_retry_after(Some(42)));
     assert_eq!(schedule(&throttled, &mut Memory::default()), Requeue::About(secs(42)));
 }
+
+/// `managementPolicy: ObserveOnly`: what the pair's association, found or not, means.
+mod observe_only {
+    use super::*;
+    use crate::api::ManagementPolicy;
+
+    const PAIR: (&str, &str) = ("svc-0123456789abcdef0", "sn-0123456789abcdef0");
+
+    fn observe(found: Option<Association>, was_ready: bool, status: &mut Status) -> Outcome {
+        observed(found.as_ref(), PAIR, was_ready, status)
+    }
+
+    #[test]
+    fn an_active_association_is_ready_and_recorded_as_observed() {
+        let mut status = Status::default();
+        let o = observe(Some(association(AssociationState::Active)), false, &mut status);
+        assert_eq!((o.verdict.phase, o.verdict.reason), (Phase::Ready, Reason::Active));
+        assert!(o.verdict.message.contains("ObserveOnly"), "{}", o.verdict.message);
+        assert_eq!(o.next, Next::Idle, "the drift scan wakes it when AWS changes");
+        assert_eq!(o.events.len(), 1, "announced once");
+        assert_eq!(status.id.as_deref(), Some(ID));
+        assert_eq!(status.management_policy, Some(ManagementPolicy::ObserveOnly));
+        assert_eq!(status.tags_synced_generation, None, "its tags are not this object's");
+        assert!(
+            observe(Some(association(AssociationState::Active)), true, &mut status)
+                .events
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn no_association_is_not_ready_not_stalled_and_forgets_the_last_one() {
+        let mut status = Status {
+            tags_synced_generation: Some(GENERATION),
+            recreate_attempts: 2,
+            ..tracked()
+        };
+        let o = observe(None, true, &mut status);
+        assert_eq!(
+            (o.verdict.phase, o.verdict.reason),
+            (Phase::Progressing, Reason::AssociationNotFound)
+        );
+        assert_eq!(o.next, Next::Idle, "looked for again by the drift scan");
+        for said in [PAIR.0, PAIR.1, "never creates"] {
+            assert!(o.verdict.message.contains(said), "{said}: {}", o.verdict.message);
+        }
+        assert_eq!((status.id.as_ref(), status.association_status.as_ref()), (None, None));
+        assert_eq!(status.tags_synced_generation, None);
+        assert_eq!(status.recreate_attempts, 2, "no recreate is counted");
+        assert_eq!(status.management_policy, Some(ManagementPolicy::ObserveOnly));
+        assert!(!o.recreated);
+    }
+
+    #[test]
+    fn work_under_way_is_polled_and_a_failed_association_is_left_to_its_owner() {
+        for (state, reason) in [
+            (AssociationState::CreateInProgress, Reason::Creating),
+            (AssociationState::DeleteInProgress, Reason::Deleting),
+        ] {
+            let o = observe(Some(association(state)), false, &mut Status::default());
+            assert_eq!(
+                (o.verdict.phase, o.verdict.reason, o.next),
+                (Phase::Progressing, reason, Next::Poll)
+            );
+        }
+        for state in [AssociationState::CreateFailed, AssociationState::DeleteFailed] {
+            let mut failed = association(state);
+            failed.failure_code = Some("Boom".into());
+            let o = observe(Some(failed), false, &mut Status::default());
+            assert_eq!(
+                (o.verdict.phase, o.verdict.reason, o.next),
+                (Phase::Stalled, Reason::AssociationFailed, Next::Idle)
+            );
+            assert!(o.verdict.message.contains("Boom"), "{}", o.verdict.message);
+            assert_eq!(o.events[0].type_, EventType::Warning);
+        }
+    }
+
+    #[test]
+    fn another_association_of_the_pair_replaces_the_last_one_whole() {
+        let mut status = Status {
+            failure_message: Some("old".into()),
+            client_token: Some("uid-0".into()),
+            ..tracked()
+        };
+        let mut other = association(AssociationState::Active);
+        other.id = "snsa-fedcba98765432100".into();
+        observe(Some(other), true, &mut status);
+        assert_eq!(status.id.as_deref(), Some("snsa-fedcba98765432100"));
+        assert_eq!(status.failure_message, None);
+    }
+}
