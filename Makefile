@@ -44,7 +44,7 @@ packages:
 ## tools: the Go tools the tests drive, each built from its pinned module under hack/tools/ (cached)
 tools:
 	for t in helm helm-docs promtool kwok kstatus; do hack/go-tool.sh $$t >/dev/null || exit 1; done
-	for c in prometheus-operator-crds gitops-crds; do hack/module-files.sh $$c >/dev/null || exit 1; done
+	for c in prometheus-operator-crds gitops-crds gateway-api-crds; do hack/module-files.sh $$c >/dev/null || exit 1; done
 
 ## image: the container image as an OCI archive, target/image/vpc-lattice-operator-<version>.oci.tar
 image:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make demo`: the operator's main job without AWS. Starts a local control plane (kube-apiserver +
-# etcd) and the Lattice emulator seeded with a service network and two services, installs the CRD,
+# etcd) and the Lattice emulator seeded with a service network and three services, installs the CRD,
 # runs the operator, applies examples/, waits for Ready and shows the result. Everything stops when
 # the script ends; DEMO_KEEP=1 keeps it running until Ctrl-C.
 set -euo pipefail
@@ -35,7 +35,8 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 "$bin/lattice-emulator" --addr "127.0.0.1:$port" --provisioning-delay-ms 1500 \
   --service-network sn-0123456789abcdef0=shared \
   --service svc-0123456789abcdef0=payments \
-  --service svc-0fedcba9876543210=checkout >"$work/emulator.log" 2>&1 &
+  --service svc-0fedcba9876543210=checkout \
+  --service svc-0a1b2c3d4e5f60718=orders >"$work/emulator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/emulator.log" && break; sleep 0.1; done
 cat "$work/emulator.log"

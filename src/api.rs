@@ -77,17 +77,51 @@ pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
     printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("[has(self.serviceIdentifier), has(self.serviceRef), has(self.serviceFrom)].exists_one(x, x)").message("name the service exactly one way: serviceIdentifier, serviceRef or serviceFrom").field_path(".serviceIdentifier").reason(Reason::FieldValueRequired),
+    validation = Rule::new("[has(self.serviceNetworkIdentifier), has(self.serviceNetworkRef)].exists_one(x, x)").message("name the service network exactly one way: serviceNetworkIdentifier or serviceNetworkRef").field_path(".serviceNetworkIdentifier").reason(Reason::FieldValueRequired),
+    validation = Rule::new("has(self.serviceIdentifier) == has(oldSelf.serviceIdentifier) && has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.serviceFrom) == has(oldSelf.serviceFrom)").message("how the service is named (serviceIdentifier, serviceRef or serviceFrom) cannot change: create a new ServiceNetworkServiceAssociation").field_path(".serviceIdentifier").reason(Reason::FieldValueForbidden),
+    validation = Rule::new("has(self.serviceNetworkIdentifier) == has(oldSelf.serviceNetworkIdentifier) && has(self.serviceNetworkRef) == has(oldSelf.serviceNetworkRef)").message("how the service network is named (serviceNetworkIdentifier or serviceNetworkRef) cannot change: create a new ServiceNetworkServiceAssociation").field_path(".serviceNetworkIdentifier").reason(Reason::FieldValueForbidden),
+)]
 pub struct ServiceNetworkServiceAssociationSpec {
-    /// The service to associate: its ID (`svc-` and 17 characters) or its ARN. Immutable.
+    /// The service to associate: its ID (`svc-` and 17 characters) or its ARN. Immutable. Exactly
+    /// one of `serviceIdentifier`, `serviceRef` and `serviceFrom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = SERVICE_IDENTIFIER_PATTERN), length(min = 21, max = 2048))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("serviceIdentifier is immutable: create a new ServiceNetworkServiceAssociation to associate another service").reason(Reason::FieldValueForbidden))]
-    pub service_identifier: String,
+    pub service_identifier: Option<String>,
+
+    /// The service to associate, by its name: resolved with `ListServices` (services the account
+    /// owns or that are shared with it) and pinned in `.status.resolvedServiceArn` once found, never
+    /// resolved again while the object lives. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(REF_TRANSITION).message("serviceRef is immutable (ownerAccount may only be added, to choose between two services of one name): create a new ServiceNetworkServiceAssociation to associate another service").reason(Reason::FieldValueForbidden))]
+    pub service_ref: Option<NameRef>,
+
+    /// The service to associate, from where another controller records it: `httpRouteRef` names an
+    /// HTTPRoute of this namespace whose `application-networking.k8s.aws/lattice-service-arn`
+    /// annotation (written by the AWS Gateway API Controller) holds the service's ARN; waited for
+    /// while absent, then pinned in `.status.resolvedServiceArn`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("serviceFrom is immutable: create a new ServiceNetworkServiceAssociation to associate another service").reason(Reason::FieldValueForbidden))]
+    pub service_from: Option<ServiceFrom>,
 
     /// The service network to associate the service with: its ID (`sn-` and 17 characters) or its
-    /// ARN. An ARN is required when the service network is in another account. Immutable.
+    /// ARN. An ARN is required when the service network is in another account. Immutable. Exactly
+    /// one of `serviceNetworkIdentifier` and `serviceNetworkRef`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = SERVICE_NETWORK_IDENTIFIER_PATTERN), length(min = 20, max = 2048))]
     #[x_kube(validation = Rule::new("self == oldSelf").message("serviceNetworkIdentifier is immutable: create a new ServiceNetworkServiceAssociation to use another service network").reason(Reason::FieldValueForbidden))]
-    pub service_network_identifier: String,
+    pub service_network_identifier: Option<String>,
+
+    /// The service network, by its name: resolved with `ListServiceNetworks` (networks the account
+    /// owns or that are shared with it through AWS RAM) and pinned in
+    /// `.status.resolvedServiceNetworkArn` once found. A network shared through RAM may be missing
+    /// from that listing (the AWS Gateway API Controller notes it): name such a network by ARN in
+    /// `serviceNetworkIdentifier`. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new(REF_TRANSITION).message("serviceNetworkRef is immutable (ownerAccount may only be added, to choose between two service networks of one name): create a new ServiceNetworkServiceAssociation to use another service network").reason(Reason::FieldValueForbidden))]
+    pub service_network_ref: Option<NameRef>,
 
     /// Tags for the association. Authoritative: tags in AWS are added, changed and removed to
     /// match, except keys beginning `aws:` and the operator's own ownership tags. At most 48 (AWS
@@ -131,6 +165,41 @@ pub enum ManagementPolicy {
     Managed,
     /// Only observe the association of the pair: never create, delete or tag it.
     ObserveOnly,
+}
+
+/// The transition rule of a [`NameRef`]: the name never changes, and `ownerAccount` may be added
+/// but not changed or removed.
+const REF_TRANSITION: &str = "self.name == oldSelf.name && (!has(oldSelf.ownerAccount) || (has(self.ownerAccount) && self.ownerAccount == oldSelf.ownerAccount))";
+
+/// A service or service network named by its name.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NameRef {
+    /// The name, as AWS has it (3-63 lowercase letters, digits and hyphens).
+    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"), length(min = 3, max = 63))]
+    pub name: String,
+    /// The 12-digit account that owns it: needed only when the account owns one of that name and
+    /// another account shares one of the same name with it. May be added, not changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]{12}$"))]
+    pub owner_account: Option<String>,
+}
+
+/// Where the service's ARN is read from.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceFrom {
+    /// An HTTPRoute (`gateway.networking.k8s.io`) of this object's namespace.
+    pub http_route_ref: LocalRef,
+}
+
+/// An object of this object's namespace, by name.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalRef {
+    /// The object's name.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
+    pub name: String,
 }
 
 /// What happens to the association in AWS when the object is deleted.
@@ -229,6 +298,14 @@ pub struct ServiceNetworkServiceAssociationStatus {
     /// changed outside the cluster are found by the drift scan's tag rounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_synced_generation: Option<i64>,
+    /// The service's ARN as `serviceRef` or `serviceFrom` resolved it: pinned, never resolved again
+    /// while the object lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_service_arn: Option<String>,
+    /// The service network's ARN as `serviceNetworkRef` resolved it: pinned, never resolved again
+    /// while the object lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_service_network_arn: Option<String>,
     /// `ObserveOnly` when this status was written under `managementPolicy: ObserveOnly`: the
     /// association it names was observed, not created or adopted by this object.
     #[serde(default, skip_serializing_if = "Option::is_none")]

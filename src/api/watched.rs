@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::pack::{DICT, nth_str, pack_strs, unpack_strs};
 
 use super::{
-    AdoptionPolicy, DeletionPolicy, DnsEntry, ManagementPolicy, ServiceNetworkServiceAssociation as Snsa,
-    ServiceNetworkServiceAssociationSpec as Spec, ServiceNetworkServiceAssociationStatus as Status,
+    AdoptionPolicy, DeletionPolicy, DnsEntry, LocalRef, ManagementPolicy, NameRef, ServiceFrom,
+    ServiceNetworkServiceAssociation as Snsa, ServiceNetworkServiceAssociationSpec as Spec,
+    ServiceNetworkServiceAssociationStatus as Status,
 };
 
 /// A `ServiceNetworkServiceAssociation` as the operator keeps it (module doc).
@@ -38,23 +39,37 @@ pub struct Watched {
     pub status: Option<Recorded>,
 }
 
-/// The spec as the operator keeps it: the identifiers and the tags' keys and values in one
-/// compressed row (a map of one tag takes a 0.5 KiB node; each string was its own allocation).
+/// The spec as the operator keeps it: how the service and the network are named and the tags'
+/// keys and values in one compressed row (a map of one tag takes a 0.5 KiB node; each string was
+/// its own allocation).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Wanted {
-    /// The service's identifier, the network's, then each tag's key and value ([`crate::pack`]).
+    /// [`NAMING`] strings (the identifiers, the references' names and owner accounts, the HTTPRoute's
+    /// name), then each tag's key and value ([`crate::pack`]).
     row: Box<[u8]>,
     pub deletion_policy: DeletionPolicy,
     pub adoption_policy: AdoptionPolicy,
     pub management_policy: ManagementPolicy,
 }
 
+/// How many strings of [`Wanted`]'s row name the service and the network, before the tags.
+const NAMING: usize = 7;
+
 impl From<Spec> for Wanted {
     fn from(spec: Spec) -> Self {
-        let ids = [&spec.service_identifier, &spec.service_network_identifier];
-        let tags = spec.tags.iter().flat_map(|(k, v)| [k, v]);
+        let (service_ref, network_ref) = (spec.service_ref.as_ref(), spec.service_network_ref.as_ref());
+        let naming: [Option<&str>; NAMING] = [
+            spec.service_identifier.as_deref(),
+            spec.service_network_identifier.as_deref(),
+            service_ref.map(|r| r.name.as_str()),
+            service_ref.and_then(|r| r.owner_account.as_deref()),
+            network_ref.map(|r| r.name.as_str()),
+            network_ref.and_then(|r| r.owner_account.as_deref()),
+            spec.service_from.as_ref().map(|f| f.http_route_ref.name.as_str()),
+        ];
+        let tags = spec.tags.iter().flat_map(|(k, v)| [Some(k.as_str()), Some(v.as_str())]);
         Self {
-            row: pack_strs(ids.into_iter().chain(tags).map(|s| Some(s.as_str())), DICT),
+            row: pack_strs(naming.into_iter().chain(tags), DICT),
             deletion_policy: spec.deletion_policy,
             adoption_policy: spec.adoption_policy,
             management_policy: spec.management_policy,
@@ -63,14 +78,14 @@ impl From<Spec> for Wanted {
 }
 
 impl Wanted {
-    /// The service's identifier.
-    pub fn service_identifier(&self) -> String {
-        nth_str(&self.row, DICT, 0).unwrap_or_default()
+    /// The service network's identifier, when the spec names it by one.
+    pub fn service_network_identifier(&self) -> Option<String> {
+        nth_str(&self.row, DICT, 1)
     }
 
-    /// The service network's identifier.
-    pub fn service_network_identifier(&self) -> String {
-        nth_str(&self.row, DICT, 1).unwrap_or_default()
+    /// The HTTPRoute the spec reads the service's ARN from, if it does (`serviceFrom`).
+    pub fn http_route(&self) -> Option<String> {
+        nth_str(&self.row, DICT, NAMING - 1)
     }
 
     /// The tags the spec asks for.
@@ -81,14 +96,28 @@ impl Wanted {
     /// The spec it was made of.
     pub fn spec(&self) -> Spec {
         let mut next = unpack_strs(&self.row, DICT);
-        let (service_identifier, service_network_identifier) = (next().unwrap_or_default(), next().unwrap_or_default());
+        let [
+            service_identifier,
+            service_network_identifier,
+            service,
+            service_owner,
+            network,
+            network_owner,
+            route,
+        ] = [(); NAMING].map(|()| next());
+        let name_ref = |name: Option<String>, owner_account| name.map(|name| NameRef { name, owner_account });
         let mut tags = BTreeMap::new();
         while let (Some(k), Some(v)) = (next(), next()) {
             tags.insert(k, v);
         }
         Spec {
             service_identifier,
+            service_ref: name_ref(service, service_owner),
+            service_from: route.map(|name| ServiceFrom {
+                http_route_ref: LocalRef { name },
+            }),
             service_network_identifier,
+            service_network_ref: name_ref(network, network_owner),
             tags,
             deletion_policy: self.deletion_policy,
             adoption_policy: self.adoption_policy,
@@ -131,9 +160,11 @@ const ID: usize = 0;
 const STATE: usize = 1;
 const REASON: usize = 3;
 const ARN: usize = 4;
+const RESOLVED_SERVICE: usize = 18;
+const RESOLVED_NETWORK: usize = 19;
 
 /// The status's strings, in the order [`Recorded`] packs them.
-fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 18] {
+fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 20] {
     let dns = s.dns_entry.as_ref();
     [
         s.id.as_deref(),
@@ -154,6 +185,8 @@ fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 18] 
         s.service_network_name.as_deref(),
         s.failure_code.as_deref(),
         s.failure_message.as_deref(),
+        s.resolved_service_arn.as_deref(),
+        s.resolved_service_network_arn.as_deref(),
     ]
 }
 
@@ -215,6 +248,8 @@ impl Recorded {
             service_network_name: next(),
             failure_code: next(),
             failure_message: next(),
+            resolved_service_arn: next(),
+            resolved_service_network_arn: next(),
             client_token,
             recreate_attempts: self.recreate_attempts,
             tags_synced_generation: self.tags_synced_generation,
@@ -264,6 +299,16 @@ impl Recorded {
         self.string(REASON)
     }
 
+    /// The service's ARN as `serviceRef` or `serviceFrom` resolved it, if it did.
+    pub fn resolved_service(&self) -> Option<String> {
+        self.string(RESOLVED_SERVICE)
+    }
+
+    /// The service network's ARN as `serviceNetworkRef` resolved it, if it did.
+    pub fn resolved_network(&self) -> Option<String> {
+        self.string(RESOLVED_NETWORK)
+    }
+
     /// The association's ARN, as the status reports it.
     pub fn arn(&self) -> Option<String> {
         self.string(ARN)
@@ -282,6 +327,14 @@ impl Recorded {
 }
 
 impl Watched {
+    /// The service network the object's association is in: the spec's identifier, or the ARN its
+    /// `serviceNetworkRef` was resolved to (`None` until then).
+    pub fn service_network(&self) -> Option<String> {
+        self.spec
+            .service_network_identifier()
+            .or_else(|| self.status.as_ref()?.resolved_network())
+    }
+
     /// True when the `Ready` condition is `True`.
     pub fn is_ready(&self) -> bool {
         self.status.as_ref().and_then(|s| s.condition("Ready")) == Some(true)

@@ -97,8 +97,8 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
         if o.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        if let Some(Some(tenant)) = tenants.get(ns) {
-            let network = o.spec.service_network_identifier();
+        // An object whose network is named by a reference not resolved yet has nothing to compare.
+        if let (Some(Some(tenant)), Some(network)) = (tenants.get(ns), o.service_network()) {
             groups.entry((tenant.key.as_str(), network)).or_default().push(i);
         }
     }

@@ -254,6 +254,12 @@ impl_classify! {
     op::untag_resource::UntagResourceError {
         ValidationException, AccessDeniedException, ResourceNotFoundException, InternalServerException,
     }
+    op::list_services::ListServicesError {
+        ValidationException, AccessDeniedException, ThrottlingException, InternalServerException,
+    }
+    op::list_service_networks::ListServiceNetworksError {
+        ValidationException, AccessDeniedException, ThrottlingException, InternalServerException,
+    }
     aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesError {
         ThrottledException, InvalidParameterException, InternalServiceException, PaginationTokenExpiredException,
     }

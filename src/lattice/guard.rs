@@ -156,6 +156,14 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
         self.call("GetResources", self.inner.tagged_associations(filter, next_token))
             .await
     }
+    async fn list_named(
+        &self,
+        kind: super::names::Kind,
+        next_token: Option<String>,
+    ) -> Result<Page<super::names::Named>, LatticeError> {
+        self.call(kind.operation(), self.inner.list_named(kind, next_token))
+            .await
+    }
 }
 
 #[cfg(test)]

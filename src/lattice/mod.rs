@@ -11,6 +11,7 @@ pub mod aws;
 pub mod credentials;
 pub mod error;
 pub mod guard;
+pub mod names;
 pub mod observation;
 pub mod packed;
 pub mod provider;
@@ -222,6 +223,13 @@ pub trait LatticeApi: Send + Sync {
         filter: (&str, &str),
         next_token: Option<String>,
     ) -> Result<Page<Tagged>, LatticeError>;
+    /// One page of `ListServices` or `ListServiceNetworks` (what the account owns or is shared
+    /// with it), 100 per page.
+    async fn list_named(
+        &self,
+        kind: names::Kind,
+        next_token: Option<String>,
+    ) -> Result<Page<names::Named>, LatticeError>;
 }
 
 /// The Resource Groups Tagging API's name for service-network/service associations.

@@ -10,6 +10,7 @@ use aws_sdk_vpclattice::types as t;
 
 use super::credentials::credentials_failure;
 use super::error::{Classify, ErrorKind, classify};
+use super::names::{Kind, Named};
 use super::{
     ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, LatticeApi, LatticeError,
     ListFilter, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
@@ -260,6 +261,37 @@ impl LatticeApi for SdkLattice {
                 })
                 .collect(),
             next_token: owned(out.pagination_token()),
+        })
+    }
+
+    async fn list_named(&self, kind: Kind, next_token: Option<String>) -> Result<Page<Named>, LatticeError> {
+        self.usable()?;
+        // ListServices and ListServiceNetworks: builders and summaries of two types, one shape.
+        macro_rules! page {
+            ($builder:expr) => {{
+                let out = $builder
+                    .max_results(100)
+                    .set_next_token(next_token)
+                    .send()
+                    .await
+                    .map_err(|e| self.fail(e))?;
+                Page {
+                    items: out
+                        .items()
+                        .iter()
+                        .map(|s| Named {
+                            id: s.id().unwrap_or_default().to_string(),
+                            arn: s.arn().unwrap_or_default().to_string(),
+                            name: s.name().unwrap_or_default().to_string(),
+                        })
+                        .collect(),
+                    next_token: owned(out.next_token()),
+                }
+            }};
+        }
+        Ok(match kind {
+            Kind::Service => page!(self.client.list_services()),
+            Kind::ServiceNetwork => page!(self.client.list_service_networks()),
         })
     }
 }

@@ -14,6 +14,8 @@ use super::{
 #[derive(Default)]
 pub struct Stub {
     pub associations: Vec<Association>,
+    /// What `list_named` lists, whatever the kind, in one page.
+    pub named: Vec<super::names::Named>,
     /// Added to every call.
     pub delay: Duration,
     /// Lists fail with this while set.
@@ -109,6 +111,17 @@ impl LatticeApi for Stub {
         self.call("GetResources").await;
         Ok(Page {
             items: Vec::new(),
+            next_token: None,
+        })
+    }
+    async fn list_named(
+        &self,
+        _kind: super::names::Kind,
+        _next_token: Option<String>,
+    ) -> Result<Page<super::names::Named>, LatticeError> {
+        self.call("ListNamed").await;
+        Ok(Page {
+            items: self.named.clone(),
             next_token: None,
         })
     }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use super::bucket::Limiter;
 use super::fair::{CallClass, Caller};
 use super::metrics::Queued;
+use crate::lattice::names::{Kind, Named};
 use crate::lattice::{
     Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
     Tags,
@@ -141,5 +142,8 @@ impl LatticeApi for Admitted {
     ) -> Result<Page<Tagged>, LatticeError> {
         self.call(CallClass::Read, self.api.tagged_associations(filter, next_token))
             .await
+    }
+    async fn list_named(&self, kind: Kind, next_token: Option<String>) -> Result<Page<Named>, LatticeError> {
+        self.call(CallClass::Read, self.api.list_named(kind, next_token)).await
     }
 }

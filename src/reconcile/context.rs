@@ -11,6 +11,7 @@ use kube::runtime::events::Recorder;
 use kube::{Client, ResourceExt};
 
 use crate::api::{ManagementPolicy, Recorded, ServiceNetworkServiceAssociationStatus as Status, Watched};
+use crate::lattice::names::Names;
 use crate::lattice::observation::{Begun, Observations, Scope, Work};
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{AssociationState, LatticeApi, LatticeError, Tags};
@@ -68,6 +69,8 @@ pub struct Context {
     pub limiter: SharedLimiter,
     /// The shared observation of AWS: one listing per (identity, service network) in use.
     pub observations: Observations,
+    /// The services and service networks by name, per identity ([`Names`]).
+    pub names: Names,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub config: Config,
@@ -102,6 +105,7 @@ impl Context {
             client,
             lattice,
             observations: Observations::new(config.observation_max_age).with_budget(limiter.period()),
+            names: Names::default(),
             limiter,
             metrics,
             config,
@@ -191,11 +195,19 @@ impl<'a> Target<'a> {
             owner: key.clone(),
             cluster: ctx.config.cluster_name.clone(),
         };
-        // The spec's packed row is read once.
+        // The spec's packed row is read once. A service or network named by reference is the ARN
+        // it was resolved to (pinned in the status; empty until then: [`Self::unresolved`]).
         let spec = obj.spec.spec();
+        let pinned = obj.status.as_ref().map(Recorded::status).unwrap_or_default();
         let desired = Desired {
-            service_identifier: spec.service_identifier,
-            service_network_identifier: spec.service_network_identifier,
+            service_identifier: spec
+                .service_identifier
+                .or(pinned.resolved_service_arn)
+                .unwrap_or_default(),
+            service_network_identifier: spec
+                .service_network_identifier
+                .or(pinned.resolved_service_network_arn)
+                .unwrap_or_default(),
             tags: with_ownership(spec.tags, obj, &identity.cluster),
             adoption: obj.spec.adoption_policy,
             deletion: obj.spec.deletion_policy,
@@ -210,6 +222,23 @@ impl<'a> Target<'a> {
             desired,
             calls,
         })
+    }
+
+    /// True when the spec names the service or the network by a reference not resolved yet.
+    pub fn unresolved(&self) -> bool {
+        self.desired.service_identifier.is_empty() || self.desired.service_network_identifier.is_empty()
+    }
+
+    /// This target with `desired` instead of its own (its references resolved).
+    pub fn with_desired(&self, desired: Desired) -> Self {
+        Self {
+            namespace: self.namespace.clone(),
+            key: self.key.clone(),
+            identity: self.identity.clone(),
+            desired,
+            calls: self.calls.clone(),
+            ..*self
+        }
     }
 
     /// The status the object has; a step edits a copy of it. A `Managed` object whose status was

@@ -21,6 +21,8 @@ mod observe;
 mod observing;
 mod parked;
 mod report;
+mod resolve;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,7 +104,7 @@ const PARKED_AT_MOST: Duration = Duration::from_secs(30);
 /// Apply: one step towards the association the object asks for (`object`: the store's `Arc` of
 /// the target's object).
 async fn apply(t: &Target<'_>, object: &Arc<Watched>) -> Result<Action, Error> {
-    stepped(t, async |tenant, status| {
+    stepped(t, async |t: &Target<'_>, tenant: &Tenant, status: &mut Status| {
         if t.listing_parked(object, tenant, status) {
             return Step::Later(PARKED_AT_MOST);
         }
@@ -119,25 +121,35 @@ enum Step {
     Done(Result<Outcome, LatticeError>),
 }
 
-/// Runs `step` on the object's status with its identity (unless the rate limiter puts the object
-/// off, or its look at AWS would wait for a List of its network), then reports the step and says
-/// when to look again. An unusable identity is reported like any AWS refusal.
-async fn stepped(t: &Target<'_>, step: impl AsyncFnOnce(&Tenant, &mut Status) -> Step) -> Result<Action, Error> {
+/// Runs `step` on the object's status with its identity and its references resolved (unless the
+/// rate limiter puts the object off, or its look at AWS would wait for a List of its network), then
+/// reports the step and says when to look again. An unusable identity, or a reference that cannot be
+/// resolved, is reported like any AWS refusal.
+async fn stepped(
+    t: &Target<'_>,
+    step: impl AsyncFnOnce(&Target<'_>, &Tenant, &mut Status) -> Step,
+) -> Result<Action, Error> {
     if let Some(after) = put_off(t) {
         return Ok(Action::requeue(after));
     }
     let mut status = t.status();
-    let (done, scope) = match t.lattice().await? {
-        Ok(tenant) => {
-            if let Some(after) = t.listing_put_off(&tenant, &status) {
-                return Ok(Action::requeue(after));
+    let resolved;
+    let (done, scope, t) = match t.lattice().await? {
+        Ok(tenant) => match resolve::pinned(t, &tenant, &mut status).await {
+            Err(e) => (Err(e), None, t),
+            Ok(pinned) => {
+                resolved = pinned;
+                let t = resolved.as_ref().unwrap_or(t);
+                if let Some(after) = t.listing_put_off(&tenant, &status) {
+                    return Ok(Action::requeue(after));
+                }
+                match step(t, &tenant, &mut status).await {
+                    Step::Later(after) => return Ok(Action::requeue(after)),
+                    Step::Done(done) => (done, Some(t.scope(&tenant)), t),
+                }
             }
-            match step(&tenant, &mut status).await {
-                Step::Later(after) => return Ok(Action::requeue(after)),
-                Step::Done(done) => (done, Some(t.scope(&tenant))),
-            }
-        }
-        Err(e) => (Err(e), None),
+        },
+        Err(e) => (Err(e), None, t),
     };
     let requeue = conclude(t, status, done.unwrap_or_else(outcome::failed), scope.as_ref()).await?;
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
@@ -271,6 +283,10 @@ async fn deleting(
     deletion: Deletion,
     status: &mut Status,
 ) -> Result<Cleaned, LatticeError> {
+    if status.id.is_none() && t.unresolved() {
+        // A reference never resolved: no association of this object's can exist.
+        return Ok(outcome::released(status));
+    }
     let generation = t.obj.metadata.generation;
     // Tags the drift scan saw change are read again before the Delete.
     let drifted = t.memory(Memory::take_drift);

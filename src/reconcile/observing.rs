@@ -31,7 +31,10 @@ pub(super) async fn reconcile(
         return Ok(Action::await_change());
     }
     let t = Target::new(obj, ctx, api, calls)?;
-    super::stepped(&t, async |tenant, status| Step::Done(observe(&t, tenant, status).await)).await
+    super::stepped(&t, async |t: &Target<'_>, tenant: &Tenant, status: &mut Status| {
+        Step::Done(observe(t, tenant, status).await)
+    })
+    .await
 }
 
 /// Finds the pair's association: the one the status names, if AWS still has it, else any of the

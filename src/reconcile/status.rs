@@ -69,23 +69,21 @@ pub fn record(status: &mut Status, a: &Association) {
 
 /// Forgets the association (it is gone) and counts one more recreate.
 pub fn forget(status: &mut Status) {
-    *status = Status {
-        recreate_attempts: status.recreate_attempts + 1,
-        client_token: status.client_token.take(),
-        observed_generation: status.observed_generation,
-        conditions: std::mem::take(&mut status.conditions),
-        ..Status::default()
-    };
+    unobserved(status);
+    status.recreate_attempts += 1;
 }
 
 /// Forgets what the status says of AWS (the association, its state, its tags' verification, the
 /// policy it was written under), keeping the object's own bookkeeping: the conditions, the
-/// generation they describe, the recreate count and the client token. For an observed association
-/// that is gone, and for a status written while observing that a `Managed` object must not trust.
+/// generation they describe, the recreate count, the client token and the pinned ARNs of its
+/// references. For an association that is gone, and for a status written while observing that a
+/// `Managed` object must not trust.
 pub fn unobserved(status: &mut Status) {
     *status = Status {
         recreate_attempts: status.recreate_attempts,
         client_token: status.client_token.take(),
+        resolved_service_arn: status.resolved_service_arn.take(),
+        resolved_service_network_arn: status.resolved_service_network_arn.take(),
         observed_generation: status.observed_generation,
         conditions: std::mem::take(&mut status.conditions),
         ..Status::default()

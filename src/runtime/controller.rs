@@ -75,6 +75,13 @@ pub async fn run_controller(
     let (wake_tx, wake_rx) = futures::channel::mpsc::channel(1024);
     // Objects parked while a List of their network runs are woken through the same channel.
     ctx.parked.wake_through(wake_tx.clone());
+    // Objects waiting for an HTTPRoute's annotation are woken when the route changes.
+    let routes = tokio::spawn(super::routes::wake_on_routes(
+        ctx.client.clone(),
+        opts.namespace.clone(),
+        reader.clone(),
+        wake_tx.clone(),
+    ));
     let store = reader.clone();
     let scan_ctx = ctx.clone();
     let drift = opts.drift.clone();
@@ -100,5 +107,6 @@ pub async fn run_controller(
         })
         .await;
     background.abort();
+    routes.abort();
     info!("controller stopped");
 }

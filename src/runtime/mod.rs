@@ -6,6 +6,7 @@ pub mod changes;
 pub mod check;
 pub mod controller;
 pub mod leader;
+pub mod routes;
 pub mod run;
 pub mod telemetry;
 pub mod tenancy;

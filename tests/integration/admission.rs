@@ -44,7 +44,56 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
             ],
             "spec.serviceNetworkIdentifier in body should match",
         ),
-        ("missing-service", vec![SN], "spec.serviceIdentifier: Required value"),
+        ("missing-service", vec![SN], "name the service exactly one way"),
+        (
+            "service-two-ways",
+            vec![SVC, "serviceRef: {name: payments}", SN],
+            "name the service exactly one way: serviceIdentifier, serviceRef or serviceFrom",
+        ),
+        (
+            "service-ref-and-route",
+            vec![
+                "serviceRef: {name: payments}",
+                "serviceFrom: {httpRouteRef: {name: web}}",
+                SN,
+            ],
+            "name the service exactly one way",
+        ),
+        (
+            "network-two-ways",
+            vec![SVC, SN, "serviceNetworkRef: {name: shared}"],
+            "name the service network exactly one way: serviceNetworkIdentifier or serviceNetworkRef",
+        ),
+        (
+            "bad-ref-name",
+            vec!["serviceRef: {name: Payments_1}", SN],
+            "spec.serviceRef.name in body should match",
+        ),
+        (
+            "short-ref-name",
+            vec![SVC, "serviceNetworkRef: {name: ab}"],
+            "spec.serviceNetworkRef.name",
+        ),
+        (
+            "bad-owner-account",
+            vec![SVC, "serviceNetworkRef: {name: shared, ownerAccount: '1234'}"],
+            "spec.serviceNetworkRef.ownerAccount in body should match",
+        ),
+        (
+            "bad-route-name",
+            vec!["serviceFrom: {httpRouteRef: {name: 'Web!'}}", SN],
+            "spec.serviceFrom.httpRouteRef.name in body should match",
+        ),
+        (
+            "route-without-name",
+            vec!["serviceFrom: {httpRouteRef: {}}", SN],
+            "spec.serviceFrom.httpRouteRef.name: Required value",
+        ),
+        (
+            "bad-management",
+            vec![SVC, SN, "managementPolicy: Sometimes"],
+            "supported values: \"Managed\", \"ObserveOnly\"",
+        ),
         (
             "aws-tag",
             vec![SVC, SN, "tags: {'aws:x': v}"],
@@ -97,11 +146,7 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
             vec![SVC, "serviceNetworkIdentifier: ''"],
             "spec.serviceNetworkIdentifier",
         ),
-        (
-            "missing-network",
-            vec![SVC],
-            "spec.serviceNetworkIdentifier: Required value",
-        ),
+        ("missing-network", vec![SVC], "name the service network exactly one way"),
         (
             "network-id-as-service",
             vec!["serviceIdentifier: sn-0123456789abcdef0", SN],
@@ -252,4 +297,76 @@ async fn the_crd_installs_and_dry_runs_cleanly() {
         "{}",
         String::from_utf8_lossy(&server_side.stderr)
     );
+}
+
+/// References by name and by HTTPRoute: a valid one is stored; then each is immutable as an
+/// identifier is (the name, the route, and the way the service or network is named), but for an
+/// `ownerAccount` added to settle an ambiguity.
+#[tokio::test]
+async fn references_are_immutable_but_an_owner_account_may_be_added() {
+    let client = cluster::client().await;
+    let ns = cluster::namespace(&client, "admission-refs").await;
+    let apply = |name: &str, spec: &[&str]| kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest(name, spec)));
+    let by_name = ["serviceRef: {name: payments}", "serviceNetworkRef: {name: shared}"];
+    let by_route = ["serviceFrom: {httpRouteRef: {name: web}}", SN];
+    for (name, spec) in [("by-name", &by_name), ("by-route", &by_route)] {
+        let out = apply(name, spec);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let owner = "serviceNetworkRef: {name: shared, ownerAccount: '111122223333'}";
+    let out = apply("by-name", &[by_name[0], owner]);
+    assert!(
+        out.status.success(),
+        "adding ownerAccount: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "by-name",
+            vec!["serviceRef: {name: checkout}", owner],
+            "serviceRef is immutable",
+        ),
+        (
+            "by-name",
+            vec![
+                by_name[0],
+                "serviceNetworkRef: {name: other, ownerAccount: '111122223333'}",
+            ],
+            "serviceNetworkRef is immutable",
+        ),
+        (
+            "by-name",
+            vec![
+                by_name[0],
+                "serviceNetworkRef: {name: shared, ownerAccount: '444455556666'}",
+            ],
+            "serviceNetworkRef is immutable",
+        ),
+        (
+            "by-name",
+            vec![by_name[0], "serviceNetworkRef: {name: shared}"],
+            "serviceNetworkRef is immutable",
+        ),
+        ("by-name", vec![SVC, owner], "how the service is named"),
+        ("by-name", vec![by_name[0], SN], "how the service network is named"),
+        (
+            "by-route",
+            vec!["serviceFrom: {httpRouteRef: {name: other}}", SN],
+            "serviceFrom is immutable",
+        ),
+        (
+            "by-route",
+            vec!["serviceRef: {name: web}", SN],
+            "how the service is named",
+        ),
+    ];
+    for (name, spec, expected) in &refused {
+        let out = apply(name, spec);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name} {spec:?} was accepted");
+        assert!(
+            stderr.contains(expected),
+            "{name} {spec:?}: expected '{expected}' in: {stderr}"
+        );
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_vpclattice::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
+use vpc_lattice_operator::lattice::names::Kind;
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::lattice::{Association, CreateAssociation, ErrorKind, LatticeApi, ListFilter, Tags};
 
@@ -145,6 +146,23 @@ async fn scenario(url: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         "tags-after-edit".into(),
         api.list_tags(&created.arn).await.expect("list tags"),
     );
+    for (step, kind) in [
+        ("list-services", Kind::Service),
+        ("list-service-networks", Kind::ServiceNetwork),
+    ] {
+        let page = api.list_named(kind, None).await.expect("list by name");
+        assert_eq!(page.items.len(), 1, "{url}: {step}: one listed");
+        let named = &page.items[0];
+        steps.insert(
+            step.into(),
+            BTreeMap::from([
+                ("id".into(), n.apply(&named.id)),
+                ("arn".into(), n.apply(&named.arn)),
+                ("name".into(), named.name.clone()),
+                ("nextToken".into(), format!("{:?}", page.next_token)),
+            ]),
+        );
+    }
     let missing = api
         .get_association("snsa-0123456789abcdef0")
         .await
@@ -214,6 +232,11 @@ async fn emulator_and_moto_agree_on_the_association_api() {
         BTreeMap::from([("env".to_string(), "test".to_string())])
     );
     assert_eq!(ours["list-by-pair"]["count"], "1");
+    assert_eq!(ours["list-services"]["name"], "payments");
+    assert_eq!(
+        ours["list-service-networks"]["arn"],
+        "arn:aws:vpc-lattice:us-east-1:<account>:servicenetwork/<sn>"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

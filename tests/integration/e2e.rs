@@ -33,6 +33,7 @@ pub async fn emulator() -> Emulator {
     let fake = std::sync::Arc::new(FakeLattice::default());
     fake.create_service("payments", Some(SERVICE)).unwrap();
     fake.create_service("checkout", Some(SERVICE_2)).unwrap();
+    fake.create_service("orders", Some("svc-0a1b2c3d4e5f60718")).unwrap();
     fake.create_service_network("shared", Some(NETWORK)).unwrap();
     Emulator::serve(fake).await
 }
@@ -120,7 +121,7 @@ async fn examples_apply_and_become_ready_with_every_status_field() {
     .await;
     ok(kubectl(&["apply", "-n", &ns, "-f", &format!("{REPO}/examples/")], None));
     wait_ready(&ns, "--all");
-    for name in ["payments-in-shared", "checkout-in-shared"] {
+    for name in ["payments-in-shared", "checkout-in-shared", "orders-in-shared"] {
         let o = get(&ns, name).unwrap();
         let s = &o["status"];
         for field in [
@@ -144,16 +145,22 @@ async fn examples_apply_and_become_ready_with_every_status_field() {
         assert!(s["dnsEntry"]["domainName"].is_string());
         assert_eq!(s["observedGeneration"], o["metadata"]["generation"]);
     }
-    assert_eq!(emu.fake.associations().len(), 2);
+    // by-id, by-arn and by-name each made one; observe-only observes by-id's.
+    assert_eq!(emu.fake.associations().len(), 3);
+    let observed = get(&ns, "payments-in-shared-observed").unwrap();
+    assert_eq!(
+        observed["status"]["id"],
+        get(&ns, "payments-in-shared").unwrap()["status"]["id"]
+    );
     let table = ok(kubectl(&["get", "snsa", "-n", &ns, "-o", "wide"], None));
     assert!(
         table.contains("ACTIVE") && table.contains("True") && table.contains(SERVICE),
         "{table}"
     );
-    eventually("the objects gauge counts two ACTIVE", LIMIT, || async {
+    eventually("the objects gauge counts four ACTIVE", LIMIT, || async {
         let metrics = op.admin_get("/metrics").await?.1;
         metrics
-            .contains("vpc_lattice_operator_objects{association_status=\"ACTIVE\"} 2")
+            .contains("vpc_lattice_operator_objects{association_status=\"ACTIVE\"} 4")
             .then_some(())
     })
     .await;

@@ -18,5 +18,6 @@ mod lifecycle;
 mod monitoring;
 mod observation;
 mod observe_only;
+mod references;
 mod takeover;
 mod tenancy;

@@ -130,6 +130,9 @@ selector of the operator's Pods (Service, PodDisruptionBudget) matches it. */}}
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "list", "watch"]
 {{- end }}
 
 {{/* An alert's labels: its severity, then prometheusRule.alertLabels. Takes (dict "root" $ "severity" S). */}}

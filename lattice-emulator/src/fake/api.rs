@@ -2,6 +2,7 @@
 //! common call path (quota, log, faults) over the state.
 
 use async_trait::async_trait;
+use vpc_lattice_operator::lattice::names::{Kind, Named};
 use vpc_lattice_operator::lattice::{
     Association, AssociationState, CreateAssociation, LatticeApi, LatticeError, ListFilter, Page, Tagged, Tags,
 };
@@ -147,5 +148,38 @@ impl LatticeApi for FakeLattice {
     ) -> Result<Page<Tagged>, LatticeError> {
         self.get_resources(&ResourceQuery::one_tag(key, value), next_token)
             .await
+    }
+
+    async fn list_named(&self, kind: Kind, next_token: Option<String>) -> Result<Page<Named>, LatticeError> {
+        self.call(kind.operation(), None, |s, _| {
+            let scope = kind.operation();
+            let after = match &next_token {
+                Some(t) => Some(
+                    self.token_position(t, &scope)
+                        .ok_or_else(|| validation(format!("Invalid nextToken '{t}'")))?,
+                ),
+                None => None,
+            };
+            let map = match kind {
+                Kind::Service => &s.services,
+                Kind::ServiceNetwork => &s.networks,
+            };
+            let start = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+            let mut items: Vec<Named> = map
+                .range((start, std::ops::Bound::Unbounded))
+                .filter(|(id, _)| !s.unlisted.contains(*id))
+                .take(DEFAULT_PAGE_SIZE + 1)
+                .map(|(_, t)| Named {
+                    id: t.id.clone(),
+                    arn: t.arn.clone(),
+                    name: t.name.clone(),
+                })
+                .collect();
+            let next_token =
+                (items.len() > DEFAULT_PAGE_SIZE).then(|| self.next_token(&scope, &items[DEFAULT_PAGE_SIZE - 1].id));
+            items.truncate(DEFAULT_PAGE_SIZE);
+            Ok(Page { items, next_token })
+        })
+        .await
     }
 }

@@ -46,6 +46,8 @@ struct Record {
 struct State {
     services: BTreeMap<String, Target>,
     networks: BTreeMap<String, Target>,
+    /// Service networks ListServiceNetworks leaves out (as it may a network shared through RAM).
+    unlisted: std::collections::HashSet<String>,
     associations: BTreeMap<String, Record>,
     tags: HashMap<String, Tags>,
     /// clientToken → (association id, service id, network id).
@@ -242,6 +244,27 @@ impl FakeLattice {
         };
         map.insert(id, target.clone());
         Ok(target)
+    }
+
+    /// A service network another account (`owner`) shares with this one through RAM: its ARN names
+    /// that account. `listed`: whether ListServiceNetworks reports it (RAM-shared networks can be
+    /// missing from it).
+    /// Names are unique per account only: it may have the name of one of this account's.
+    pub fn share_service_network(&self, name: &str, owner: &str, listed: bool) -> Target {
+        let id = format!("sn-{}", suffix());
+        let t = Target {
+            arn: self
+                .arn("servicenetwork", &id)
+                .replace(&format!(":{}:", self.account), &format!(":{owner}:")),
+            id,
+            name: name.into(),
+        };
+        let mut s = self.lock();
+        s.networks.insert(t.id.clone(), t.clone());
+        if !listed {
+            s.unlisted.insert(t.id.clone());
+        }
+        t
     }
 
     /// Services, or service networks when `networks`.

@@ -37,6 +37,7 @@ impl FakeLattice {
             .collect::<Result<Vec<u8>, _>>()
             .ok()?;
         let after = String::from_utf8(bytes).ok()?;
-        (is_id(&after, "snsa-") && self.token_mac(scope, &after) == mac).then_some(after)
+        (["snsa-", "svc-", "sn-"].iter().any(|p| is_id(&after, p)) && self.token_mac(scope, &after) == mac)
+            .then_some(after)
     }
 }

@@ -28,13 +28,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 
 use crate::fake::{Caller, FakeLattice};
+use vpc_lattice_operator::lattice::names::Kind;
 
 type Shared = Arc<FakeLattice>;
 
@@ -95,14 +96,16 @@ pub fn router(fake: Shared) -> Router {
         )
         .route(
             "/services",
-            post(rest::create_service)
-                .get(|State(f): State<Shared>| async move { rest::list_targets(&f, false).await }),
+            post(rest::create_service).get(|State(f): State<Shared>, RawQuery(q): RawQuery| async move {
+                rest::list_named(&f, Kind::Service, q).await
+            }),
         )
         .route("/services/{id}", get(rest::get_service))
         .route(
             "/servicenetworks",
-            post(rest::create_service_network)
-                .get(|State(f): State<Shared>| async move { rest::list_targets(&f, true).await }),
+            post(rest::create_service_network).get(|State(f): State<Shared>, RawQuery(q): RawQuery| async move {
+                rest::list_named(&f, Kind::ServiceNetwork, q).await
+            }),
         )
         .route("/servicenetworks/{id}", get(rest::get_service_network))
         .route("/_emulator/faults", get(admin::faults).put(admin::set_faults))

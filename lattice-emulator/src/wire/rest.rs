@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use vpc_lattice_operator::lattice::names::Kind;
 use vpc_lattice_operator::lattice::{
     Association, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Tags,
 };
@@ -250,8 +251,17 @@ pub(super) async fn get_service_network(State(f): State<Shared>, Path(id): Path<
     Ok(Json(target(&f.target(&id, true)?)))
 }
 
-pub(super) async fn list_targets(f: &FakeLattice, networks: bool) -> Reply {
-    Ok(Json(
-        json!({ "items": f.targets(networks).iter().map(target).collect::<Vec<_>>() }),
-    ))
+/// ListServices (`kind` Service) or ListServiceNetworks: pages of up to 100, `nextToken`.
+pub(super) async fn list_named(f: &FakeLattice, kind: Kind, raw: Option<String>) -> Reply {
+    let page = f.list_named(kind, first(&query(raw), "nextToken")).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|n| json!({ "id": n.id, "arn": n.arn, "name": n.name }))
+        .collect();
+    let mut v = json!({ "items": items });
+    if let Some(t) = page.next_token {
+        v["nextToken"] = json!(t);
+    }
+    Ok(Json(v))
 }

@@ -65,7 +65,10 @@ fn only_the_metadata_the_operator_reads_is_kept() {
     );
     assert_eq!((&m.labels, &m.annotations, &m.managed_fields), (&None, &None, &None));
     assert_eq!(w.spec.tags().get("team").map(String::as_str), Some("payments"));
-    assert_eq!(w.spec.spec().service_network_identifier, "sn-0123456789abcdef0");
+    assert_eq!(
+        w.spec.spec().service_network_identifier.as_deref(),
+        Some("sn-0123456789abcdef0")
+    );
     assert_eq!(w.spec.management_policy, ManagementPolicy::ObserveOnly);
     assert!(w.status.as_ref().unwrap().observed_only);
 }

@@ -49,6 +49,9 @@ fn operator_grants() -> BTreeSet<(String, String, String, Vec<String>)> {
     for v in ["create", "patch"] {
         want.insert(grant("events.k8s.io", "events", v, &[]));
     }
+    for v in ["get", "list", "watch"] {
+        want.insert(grant("gateway.networking.k8s.io", "httproutes", v, &[]));
+    }
     want
 }
 
