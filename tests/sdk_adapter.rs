@@ -1015,3 +1015,44 @@ async fn get_resources_errors_are_classified_like_lattice_ones() {
         (ErrorKind::AccessDenied, "AccessDeniedException")
     );
 }
+
+#[tokio::test]
+async fn list_services_and_networks_page_with_max_results_and_report_id_arn_and_name() {
+    use vpc_lattice_operator::lattice::names::{Kind, Named};
+    let services = mock!(Client::list_services)
+        .match_requests(|req| req.max_results() == Some(100) && req.next_token() == Some("abc"))
+        .then_http_response(|| {
+            http(
+                200,
+                &[],
+                &format!(
+                    r#"{{"items":[{{"id":"{SERVICE_ID}","arn":"{SERVICE_ARN}","name":"payments"}}],"nextToken":"def"}}"#
+                ),
+            )
+        });
+    let networks = mock!(Client::list_service_networks)
+        .match_requests(|req| req.max_results() == Some(100) && req.next_token().is_none())
+        .then_http_response(|| {
+            http(
+                200,
+                &[],
+                &format!(r#"{{"items":[{{"id":"{NETWORK_ID}","arn":"{NETWORK_ARN}","name":"shared"}}]}}"#),
+            )
+        });
+    let api = lattice(&[&services, &networks]);
+    let page = api.list_named(Kind::Service, Some("abc".into())).await.unwrap();
+    assert_eq!(
+        page.items,
+        vec![Named {
+            id: SERVICE_ID.into(),
+            arn: SERVICE_ARN.into(),
+            name: "payments".into()
+        }]
+    );
+    assert_eq!(page.next_token.as_deref(), Some("def"));
+    let page = api.list_named(Kind::ServiceNetwork, None).await.unwrap();
+    assert_eq!(page.items[0].name, "shared");
+    assert_eq!(page.items[0].arn, NETWORK_ARN);
+    assert_eq!(page.next_token, None);
+    assert_eq!((services.num_calls(), networks.num_calls()), (1, 1));
+}

@@ -198,15 +198,15 @@ impl<'a> Target<'a> {
         // The spec's packed row is read once. A service or network named by reference is the ARN
         // it was resolved to (pinned in the status; empty until then: [`Self::unresolved`]).
         let spec = obj.spec.spec();
-        let pinned = obj.status.as_ref().map(Recorded::status).unwrap_or_default();
+        let recorded = obj.status.as_ref();
         let desired = Desired {
             service_identifier: spec
                 .service_identifier
-                .or(pinned.resolved_service_arn)
+                .or_else(|| recorded?.resolved_service())
                 .unwrap_or_default(),
             service_network_identifier: spec
                 .service_network_identifier
-                .or(pinned.resolved_service_network_arn)
+                .or_else(|| recorded?.resolved_network())
                 .unwrap_or_default(),
             tags: with_ownership(spec.tags, obj, &identity.cluster),
             adoption: obj.spec.adoption_policy,
