@@ -21,4 +21,4 @@ mod tests;
 
 pub use fake::{Call, Caller, DEFAULT_PAGE_SIZE, FakeLattice, Faults, Target, as_caller};
 pub use sts::{InjectedStsError, StsCall, StsFaults, StsSession};
-pub use wire::{router, serve};
+pub use wire::{regional_router, router, serve};

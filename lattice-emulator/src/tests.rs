@@ -1464,3 +1464,48 @@ async fn tagged_pages_hold_still_under_concurrent_changes() {
     assert_eq!(unique.len(), listed.len(), "none listed twice");
     assert!(listed.windows(2).all(|w| w[0] < w[1]), "in ARN order");
 }
+
+/// Two regions behind one endpoint: each request reaches the state of the region it is signed
+/// for (its services, networks, associations, ARNs and call log), and an unsigned one the first.
+#[tokio::test]
+async fn one_endpoint_serves_each_region_its_own_state() {
+    let east = Arc::new(FakeLattice::new("111122223333", "us-east-1"));
+    let west = Arc::new(FakeLattice::new("111122223333", "us-west-2"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = crate::regional_router(vec![east.clone(), west.clone()]);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let in_region = |region: &'static str| {
+        let config = aws_sdk_vpclattice::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(Region::new(region))
+            .credentials_provider(Credentials::new(KEY, "secret", None, None, "static"))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        aws_sdk_vpclattice::Client::from_conf(config)
+    };
+    let (e, w) = (in_region("us-east-1"), in_region("us-west-2"));
+    let made = w.create_service_network().name("west-only").send().await.unwrap();
+    assert!(made.arn().unwrap().contains(":us-west-2:"), "{:?}", made.arn());
+    e.create_service_network().name("east-only").send().await.unwrap();
+    let names = |c: aws_sdk_vpclattice::Client| async move {
+        let out = c.list_service_networks().send().await.unwrap();
+        out.items()
+            .iter()
+            .map(|n| n.name().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(e.clone()).await, ["east-only"]);
+    assert_eq!(names(w.clone()).await, ["west-only"]);
+    assert_eq!(
+        (east.count("ListServiceNetworks"), west.count("ListServiceNetworks")),
+        (1, 1)
+    );
+    let unsigned = http().get(format!("{url}/servicenetworks")).send().await.unwrap();
+    let body: Value = unsigned.json().await.unwrap();
+    assert_eq!(body["items"][0]["name"], "east-only", "unsigned: the first region");
+    task.abort();
+}

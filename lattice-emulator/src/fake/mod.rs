@@ -152,6 +152,11 @@ impl FakeLattice {
         &self.account
     }
 
+    /// The region whose ARNs it makes (and whose requests [`crate::wire::regional_router`] sends it).
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
     fn arn(&self, resource: &str, id: &str) -> String {
         format!("arn:aws:vpc-lattice:{}:{}:{resource}/{id}", self.region, self.account)
     }

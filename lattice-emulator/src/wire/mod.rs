@@ -15,6 +15,9 @@
 //! port too, in awsQuery: `POST /` with a form-encoded body and no `X-Amz-Target` (see [`crate::sts`]),
 //! for `AWS_ENDPOINT_URL_STS`.
 //!
+//! Several regions can share one endpoint ([`regional_router`]): a request goes to the fake of the
+//! region its SigV4 credential scope names, as AWS's regional endpoints would.
+//!
 //! Each request's SigV4 access key ID stands for its account: the request quota (a token bucket per
 //! account, [`Faults::request_rate`]) is kept per key. Fault knobs, the request log and seeding live
 //! under `/_emulator/`, which is never throttled. Written by hand: no library emulates
@@ -45,6 +48,16 @@ async fn post_root(State(f): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         return crate::sts::serve(&f, &headers, &body);
     }
     tagging::aws_json_operation(State(f), headers, body).await
+}
+
+/// The region a request was signed for (`Credential=<key>/<date>/<region>/<service>/aws4_request`).
+fn signing_region(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .map(str::to_string)
 }
 
 /// The access key ID a request was signed with (`Credential=<key>/…` in SigV4's `Authorization`).
@@ -119,6 +132,23 @@ pub fn router(fake: Shared) -> Router {
         .merge(crate::sts::admin_routes())
         .layer(middleware::from_fn_with_state(fake.clone(), record_caller))
         .with_state(fake)
+}
+
+/// Several regions behind one endpoint, as one account sees them: each request goes to the fake of
+/// the region its SigV4 credential scope names (each fake's own state, quota, faults and call log);
+/// a request without a signature, or signed for a region not served, to the first fake.
+pub fn regional_router(fakes: Vec<Shared>) -> Router {
+    assert!(!fakes.is_empty(), "at least one region");
+    let routers: Arc<Vec<(String, Router)>> =
+        Arc::new(fakes.into_iter().map(|f| (f.region().to_string(), router(f))).collect());
+    Router::new().fallback(move |req: Request| {
+        let region = signing_region(req.headers());
+        let (_, to) = routers
+            .iter()
+            .find(|(served, _)| region.as_deref() == Some(served.as_str()))
+            .unwrap_or(&routers[0]);
+        tower::ServiceExt::oneshot(to.clone(), req)
+    })
 }
 
 /// Serves the emulator on `listener` until the process ends.
