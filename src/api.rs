@@ -28,6 +28,8 @@ pub const OWNER_TAG: &str = concat!(group!(), "/owner");
 pub const CLUSTER_TAG: &str = concat!(group!(), "/cluster");
 /// The Namespace annotation naming the IAM role for its objects.
 pub const ROLE_ANNOTATION: &str = concat!(group!(), "/aws-role-arn");
+/// The Namespace annotation naming the default AWS region of its objects (`spec.region` overrides it).
+pub const REGION_ANNOTATION: &str = concat!(group!(), "/aws-region");
 /// The Namespace annotation with the external ID its role's trust policy demands (optional).
 pub const EXTERNAL_ID_ANNOTATION: &str = concat!(group!(), "/aws-external-id");
 /// Tag the AWS Gateway API Controller puts on the Lattice resources it manages (and the only ones it
@@ -72,6 +74,7 @@ pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Service-ID","type":"string","priority":1,"description":"spec.serviceIdentifier","jsonPath":".spec.serviceIdentifier"}"#,
     printcolumn = r#"{"name":"Network-ID","type":"string","priority":1,"description":"spec.serviceNetworkIdentifier","jsonPath":".spec.serviceNetworkIdentifier"}"#,
+    printcolumn = r#"{"name":"Region","type":"string","priority":1,"description":"The association's AWS region","jsonPath":".status.region"}"#,
     printcolumn = r#"{"name":"Management","type":"string","priority":1,"description":"spec.managementPolicy","jsonPath":".spec.managementPolicy"}"#,
     printcolumn = r#"{"name":"ID","type":"string","priority":1,"description":"The association's ID","jsonPath":".status.id"}"#,
     printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#
@@ -81,6 +84,9 @@ pub const TAG_CHARS_PATTERN: &str = r"^[\p{L}\p{Z}\p{N}\s_.:/=+\-@]*$";
     validation = Rule::new("[has(self.serviceIdentifier), has(self.serviceRef), has(self.serviceFrom)].exists_one(x, x)").message("name the service exactly one way: serviceIdentifier, serviceRef or serviceFrom").field_path(".serviceIdentifier").reason(Reason::FieldValueRequired),
     validation = Rule::new("[has(self.serviceNetworkIdentifier), has(self.serviceNetworkRef)].exists_one(x, x)").message("name the service network exactly one way: serviceNetworkIdentifier or serviceNetworkRef").field_path(".serviceNetworkIdentifier").reason(Reason::FieldValueRequired),
     validation = Rule::new("has(self.serviceIdentifier) == has(oldSelf.serviceIdentifier) && has(self.serviceRef) == has(oldSelf.serviceRef) && has(self.serviceFrom) == has(oldSelf.serviceFrom)").message("how the service is named (serviceIdentifier, serviceRef or serviceFrom) cannot change: create a new ServiceNetworkServiceAssociation").field_path(".serviceIdentifier").reason(Reason::FieldValueForbidden),
+    validation = Rule::new("!has(self.region) || !has(self.serviceIdentifier) || !self.serviceIdentifier.startsWith('arn:') || self.serviceIdentifier.contains(':vpc-lattice:' + self.region + ':')").message("serviceIdentifier is an ARN of another region than spec.region: the association is made in spec.region, where the service must be").field_path(".serviceIdentifier").reason(Reason::FieldValueInvalid),
+    validation = Rule::new("!has(self.region) || !has(self.serviceNetworkIdentifier) || !self.serviceNetworkIdentifier.startsWith('arn:') || self.serviceNetworkIdentifier.contains(':vpc-lattice:' + self.region + ':')").message("serviceNetworkIdentifier is an ARN of another region than spec.region: the association is made in spec.region, where the service network must be").field_path(".serviceNetworkIdentifier").reason(Reason::FieldValueInvalid),
+    validation = Rule::new("has(self.region) == has(oldSelf.region)").message("region is immutable (it cannot be added or removed either): create a new ServiceNetworkServiceAssociation to use another region").field_path(".region").reason(Reason::FieldValueForbidden),
     validation = Rule::new("has(self.serviceNetworkIdentifier) == has(oldSelf.serviceNetworkIdentifier) && has(self.serviceNetworkRef) == has(oldSelf.serviceNetworkRef)").message("how the service network is named (serviceNetworkIdentifier or serviceNetworkRef) cannot change: create a new ServiceNetworkServiceAssociation").field_path(".serviceNetworkIdentifier").reason(Reason::FieldValueForbidden),
 )]
 pub struct ServiceNetworkServiceAssociationSpec {
@@ -122,6 +128,14 @@ pub struct ServiceNetworkServiceAssociationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new(REF_TRANSITION).message("serviceNetworkRef is immutable (ownerAccount may only be added, to choose between two service networks of one name): create a new ServiceNetworkServiceAssociation to use another service network").reason(Reason::FieldValueForbidden))]
     pub service_network_ref: Option<NameRef>,
+
+    /// The AWS region of the association (and of its service and service network), e.g.
+    /// `us-west-2`. Default: the Namespace's `vpclattice.operator.dev/aws-region` annotation, else the
+    /// operator's region. An identifier given as an ARN must name this region. Immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$"), length(min = 9, max = 25))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("region is immutable: create a new ServiceNetworkServiceAssociation to use another region").reason(Reason::FieldValueForbidden))]
+    pub region: Option<String>,
 
     /// Tags for the association. Authoritative: tags in AWS are added, changed and removed to
     /// match, except keys beginning `aws:` and the operator's own ownership tags. At most 48 (AWS
@@ -298,6 +312,10 @@ pub struct ServiceNetworkServiceAssociationStatus {
     /// changed outside the cluster are found by the drift scan's tag rounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_synced_generation: Option<i64>,
+    /// The AWS region the association is in (`spec.region`, else the Namespace's default, else the
+    /// operator's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The service's ARN as `serviceRef` or `serviceFrom` resolved it: pinned, never resolved again
     /// while the object lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -434,6 +452,7 @@ mod tests {
             CLUSTER_TAG,
             ROLE_ANNOTATION,
             EXTERNAL_ID_ANNOTATION,
+            REGION_ANNOTATION,
             ALLOW_ADOPTION_LABEL,
         ] {
             assert!(name.starts_with(&format!("{GROUP}/")), "{name}");

@@ -183,6 +183,7 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let aws = Aws::load().await;
     // Said in the background: an STS that does not answer must not hold the start.
     tokio::spawn(aws.clone().log_caller(args.cluster_name.clone()));
+    let home_region = aws.region();
     let lattice = Arc::new(
         NamespaceRoles::new(client.clone(), aws, aws_calls).with_rules(TenancyRules {
             require_role: args.require_namespace_role,
@@ -190,7 +191,11 @@ async fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             adoption_label: args.allow_adoption_label,
         }),
     );
-    let limiter = Arc::new(Limiter::new(args.aws_max_rps).with_metrics(limiter));
+    let limiter = Arc::new(
+        Limiter::new(args.aws_max_rps)
+            .with_metrics(limiter)
+            .with_home_region(home_region),
+    );
     let ctx = Arc::new(Context::new(
         client,
         lattice,

@@ -53,7 +53,10 @@ pub struct Wanted {
 }
 
 /// How many strings of [`Wanted`]'s row name the service and the network, before the tags.
-const NAMING: usize = 7;
+const NAMING: usize = 8;
+/// Where the row holds the HTTPRoute's name and the region.
+const ROUTE: usize = 6;
+const REGION: usize = 7;
 
 impl From<Spec> for Wanted {
     fn from(spec: Spec) -> Self {
@@ -66,6 +69,7 @@ impl From<Spec> for Wanted {
             network_ref.map(|r| r.name.as_str()),
             network_ref.and_then(|r| r.owner_account.as_deref()),
             spec.service_from.as_ref().map(|f| f.http_route_ref.name.as_str()),
+            spec.region.as_deref(),
         ];
         let tags = spec.tags.iter().flat_map(|(k, v)| [Some(k.as_str()), Some(v.as_str())]);
         Self {
@@ -85,7 +89,12 @@ impl Wanted {
 
     /// The HTTPRoute the spec reads the service's ARN from, if it does (`serviceFrom`).
     pub fn http_route(&self) -> Option<String> {
-        nth_str(&self.row, DICT, NAMING - 1)
+        nth_str(&self.row, DICT, ROUTE)
+    }
+
+    /// The region the spec names, if it does.
+    pub fn region(&self) -> Option<String> {
+        nth_str(&self.row, DICT, REGION)
     }
 
     /// The tags the spec asks for.
@@ -104,6 +113,7 @@ impl Wanted {
             network,
             network_owner,
             route,
+            region,
         ] = [(); NAMING].map(|()| next());
         let name_ref = |name: Option<String>, owner_account| name.map(|name| NameRef { name, owner_account });
         let mut tags = BTreeMap::new();
@@ -118,6 +128,7 @@ impl Wanted {
             }),
             service_network_identifier,
             service_network_ref: name_ref(network, network_owner),
+            region,
             tags,
             deletion_policy: self.deletion_policy,
             adoption_policy: self.adoption_policy,
@@ -164,7 +175,7 @@ const RESOLVED_SERVICE: usize = 18;
 const RESOLVED_NETWORK: usize = 19;
 
 /// The status's strings, in the order [`Recorded`] packs them.
-fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 20] {
+fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 21] {
     let dns = s.dns_entry.as_ref();
     [
         s.id.as_deref(),
@@ -187,6 +198,7 @@ fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 20] 
         s.failure_message.as_deref(),
         s.resolved_service_arn.as_deref(),
         s.resolved_service_network_arn.as_deref(),
+        s.region.as_deref(),
     ]
 }
 
@@ -250,6 +262,7 @@ impl Recorded {
             failure_message: next(),
             resolved_service_arn: next(),
             resolved_service_network_arn: next(),
+            region: next(),
             client_token,
             recreate_attempts: self.recreate_attempts,
             tags_synced_generation: self.tags_synced_generation,

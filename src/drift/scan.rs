@@ -74,21 +74,22 @@ pub async fn drift_scan(
 /// It keeps no table per object beyond a flag and the groups' indices: each object is compared with
 /// its network's listing as that listing arrives, and on a tag round with each page of tags.
 async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<usize> {
-    // Each namespace's identity, resolved once per scan.
-    let mut tenants: HashMap<&str, Option<Tenant>> = HashMap::new();
+    // Each (namespace, spec.region)'s identity and region, resolved once per scan.
+    let mut tenants: HashMap<(&str, Option<String>), Option<Tenant>> = HashMap::new();
     for o in objects {
         let ns = o.metadata.namespace.as_deref().unwrap_or_default();
-        if tenants.contains_key(ns) {
+        let key = (ns, o.spec.region());
+        if tenants.contains_key(&key) {
             continue;
         }
-        let tenant = match ctx.lattice.for_namespace(ns).await {
+        let tenant = match ctx.lattice.for_namespace(ns, key.1.as_deref()).await {
             Ok(t) => Some(t),
             Err(e) => {
                 warn!(namespace = ns, error = %e, "drift scan has no AWS identity for the namespace");
                 None
             }
         };
-        tenants.insert(ns, tenant);
+        tenants.insert(key, tenant);
     }
     // The objects of each (identity, service network), in a stable order.
     let mut groups: BTreeMap<(&str, String), Vec<usize>> = BTreeMap::new();
@@ -98,7 +99,7 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
             continue;
         }
         // An object whose network is named by a reference not resolved yet has nothing to compare.
-        if let (Some(Some(tenant)), Some(network)) = (tenants.get(ns), o.service_network()) {
+        if let (Some(Some(tenant)), Some(network)) = (tenants.get(&(ns, o.spec.region())), o.service_network()) {
             groups.entry((tenant.key.as_str(), network)).or_default().push(i);
         }
     }
@@ -110,7 +111,7 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
     let apis: HashMap<&str, Arc<dyn LatticeApi>> = tenants
         .values()
         .flatten()
-        .map(|t| (t.key.as_str(), Admitted::wrap(t.api.clone(), &t.key, calls.clone())))
+        .map(|t| (t.key.as_str(), Admitted::tenant(t, &calls)))
         .collect();
     let mut woken = vec![false; objects.len()];
     // Listed afresh, through the shared observation: the objects this scan wakes are answered by the

@@ -53,25 +53,44 @@ impl Aws {
         Self { base }
     }
 
-    /// A client as the operator itself (`AWS_ROLE_ARN`, when set, names its web identity role).
-    pub fn own(&self) -> SdkLattice {
+    /// The operator's region (`AWS_REGION`, the profile, or the instance metadata), if it has one.
+    pub fn region(&self) -> Option<String> {
+        self.base.region().map(|r| r.to_string())
+    }
+
+    /// The configuration for calls to `region` (the operator's own when `None`).
+    fn in_region(&self, region: Option<&str>) -> SdkConfig {
+        match region {
+            Some(r) => self
+                .base
+                .to_builder()
+                .region(aws_config::Region::new(r.to_string()))
+                .build(),
+            None => self.base.clone(),
+        }
+    }
+
+    /// A client as the operator itself (`AWS_ROLE_ARN`, when set, names its web identity role), for
+    /// calls to `region` (the operator's own when `None`).
+    pub fn own(&self, region: Option<&str>) -> SdkLattice {
         let who = match std::env::var("AWS_ROLE_ARN") {
             Ok(role) if !role.is_empty() => format!("the operator's own identity, web identity role {role}"),
             _ => "the operator's own identity".to_string(),
         };
-        SdkLattice::from_config(&self.base).signing_as(who)
+        SdkLattice::from_config(&self.in_region(region)).signing_as(who)
     }
 
     /// A client as role `arn`, assumed through STS (with `external_id` when its trust policy demands
-    /// one); `why` says in failures whose role this is.
-    pub async fn assuming(&self, arn: &str, external_id: Option<&str>, why: &str) -> SdkLattice {
+    /// one), for calls to `region` (the operator's own when `None`); `why` says in failures whose
+    /// role this is.
+    pub async fn assuming(&self, arn: &str, external_id: Option<&str>, why: &str, region: Option<&str>) -> SdkLattice {
         let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn).session_name(SESSION_NAME);
         if let Some(id) = external_id {
             builder = builder.external_id(id);
         }
-        let credentials = builder.configure(&self.base).build().await;
-        let config = self
-            .base
+        let base = self.in_region(region);
+        let credentials = builder.configure(&base).build().await;
+        let config = base
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(credentials))
             .build();

@@ -23,11 +23,14 @@ struct AwsCallLabels {
     operation: String,
     outcome: String,
     error_code: String,
+    /// The AWS region called ("" when none is configured).
+    region: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OperationLabels {
     operation: String,
+    region: String,
 }
 
 /// The AWS-call metrics (`aws_calls`, `aws_call_duration_seconds`), shared by every [`Guarded`]
@@ -68,17 +71,19 @@ impl AwsCallMetrics {
         self
     }
 
-    /// Records one AWS call.
-    pub fn record(&self, operation: &str, error: Option<&LatticeError>, took: Duration) {
+    /// Records one AWS call in `region`.
+    pub fn record(&self, (operation, region): (&str, &str), error: Option<&LatticeError>, took: Duration) {
         let labels = AwsCallLabels {
             operation: operation.into(),
             outcome: if error.is_some() { "error" } else { "success" }.into(),
             error_code: error.map(|e| e.code.clone()).unwrap_or_default(),
+            region: region.into(),
         };
         self.calls.get_or_create(&labels).inc();
         self.duration
             .get_or_create(&OperationLabels {
                 operation: operation.into(),
+                region: region.into(),
             })
             .observe(took.as_secs_f64());
     }
@@ -89,11 +94,24 @@ impl AwsCallMetrics {
 pub struct Guarded<L> {
     inner: L,
     metrics: AwsCallMetrics,
+    /// The region its calls go to (the `region` label).
+    region: String,
 }
 
 impl<L> Guarded<L> {
     pub fn new(inner: L, metrics: AwsCallMetrics) -> Self {
-        Self { inner, metrics }
+        Self {
+            inner,
+            metrics,
+            region: String::new(),
+        }
+    }
+
+    /// Its calls counted as calls to `region`.
+    #[must_use]
+    pub fn in_region(mut self, region: Option<&str>) -> Self {
+        self.region = region.unwrap_or_default().to_string();
+        self
     }
 
     async fn call<T>(
@@ -103,7 +121,8 @@ impl<L> Guarded<L> {
     ) -> Result<T, LatticeError> {
         let start = Instant::now();
         let result = fut.await;
-        self.metrics.record(operation, result.as_ref().err(), start.elapsed());
+        self.metrics
+            .record((operation, &self.region), result.as_ref().err(), start.elapsed());
         result
     }
 }
@@ -175,19 +194,19 @@ mod tests {
         let mut registry = Registry::with_prefix("vpc_lattice_operator");
         let metrics = AwsCallMetrics::default().register(&mut registry);
         let throttled = LatticeError::new(ErrorKind::Throttled, "ThrottlingException", "slow down");
-        metrics.record("TagResource", Some(&throttled), Duration::from_millis(3));
-        metrics.record("TagResource", None, Duration::from_millis(3));
+        metrics.record(("TagResource", "us-west-2"), Some(&throttled), Duration::from_millis(3));
+        metrics.record(("TagResource", "us-west-2"), None, Duration::from_millis(3));
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
         for line in [
             "# HELP vpc_lattice_operator_aws_calls VPC Lattice calls by operation, outcome and error code.",
             "# TYPE vpc_lattice_operator_aws_calls counter",
-            r#"vpc_lattice_operator_aws_calls_total{operation="TagResource",outcome="error",error_code="ThrottlingException"} 1"#,
-            r#"vpc_lattice_operator_aws_calls_total{operation="TagResource",outcome="success",error_code=""} 1"#,
+            r#"vpc_lattice_operator_aws_calls_total{operation="TagResource",outcome="error",error_code="ThrottlingException",region="us-west-2"} 1"#,
+            r#"vpc_lattice_operator_aws_calls_total{operation="TagResource",outcome="success",error_code="",region="us-west-2"} 1"#,
             "# HELP vpc_lattice_operator_aws_call_duration_seconds VPC Lattice call duration.",
             "# TYPE vpc_lattice_operator_aws_call_duration_seconds histogram",
-            r#"vpc_lattice_operator_aws_call_duration_seconds_count{operation="TagResource"} 2"#,
-            r#"vpc_lattice_operator_aws_call_duration_seconds_bucket{le="0.005",operation="TagResource"} 2"#,
+            r#"vpc_lattice_operator_aws_call_duration_seconds_count{operation="TagResource",region="us-west-2"} 2"#,
+            r#"vpc_lattice_operator_aws_call_duration_seconds_bucket{le="0.005",operation="TagResource",region="us-west-2"} 2"#,
         ] {
             assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
         }

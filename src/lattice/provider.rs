@@ -9,11 +9,14 @@ use async_trait::async_trait;
 
 use super::{LatticeApi, LatticeError};
 
-/// The client for one namespace, and a key naming its identity (namespaces with the same key share
-/// an AWS view, so the drift scan lists each service network once per key).
+/// The client for one namespace in one region, and a key naming its (identity, region) (namespaces
+/// with the same key share an AWS view, so the drift scan lists each service network once per key;
+/// the key of the operator's own region is the identity's alone).
 #[derive(Clone)]
 pub struct Tenant {
     pub key: String,
+    /// The region its calls go to (`None`: the operator has none configured).
+    pub region: Option<String>,
     pub api: Arc<dyn LatticeApi>,
     /// Whether the namespace lets `adoptionPolicy: Always` take over associations.
     pub always_adoption: AlwaysAdoption,
@@ -44,6 +47,7 @@ pub enum TenantError {
 
 #[async_trait]
 pub trait LatticeProvider: Send + Sync {
-    /// The client to use for objects in `namespace`.
-    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError>;
+    /// The client to use for objects in `namespace` whose spec names `region` (`None`: the
+    /// namespace's default region, else the operator's).
+    async fn for_namespace(&self, namespace: &str, region: Option<&str>) -> Result<Tenant, TenantError>;
 }

@@ -33,6 +33,12 @@ pub struct Limiter {
     inner: Arc<Inner>,
     dispatcher: OnceLock<()>,
     metrics: LimiterMetrics,
+    /// The rate, for the budgets of other regions.
+    rps: u32,
+    /// The region this budget is for (the operator's); calls to others get a budget of their own
+    /// ([`Limiter::for_region`]): AWS's quotas are per account and region.
+    home: Option<String>,
+    regions: Mutex<HashMap<String, Arc<Limiter>>>,
 }
 
 struct Inner {
@@ -81,6 +87,36 @@ impl Limiter {
             }),
             dispatcher: OnceLock::new(),
             metrics: LimiterMetrics::default(),
+            rps: rps.get(),
+            home: None,
+            regions: Mutex::default(),
+        }
+    }
+
+    /// Its budget is that of calls to `region` (the operator's); other regions get their own.
+    #[must_use]
+    pub fn with_home_region(mut self, region: Option<String>) -> Self {
+        self.home = region;
+        self
+    }
+
+    /// The budget of calls to `region`: this one for the home region (or none named), else that
+    /// region's own, at the same rate, made on first use. The namespaces' turns, saturation and
+    /// put-off reconciles ([`Limiter::turn`], [`Limiter::saturated`]) are read from the home
+    /// region's budget, where nearly all calls go.
+    pub fn for_region(self: &Arc<Self>, region: Option<&str>) -> Arc<Limiter> {
+        match region {
+            Some(r) if Some(r) != self.home.as_deref() => lock(&self.regions)
+                .entry(r.to_string())
+                .or_insert_with(|| {
+                    Arc::new(
+                        Limiter::new(self.rps)
+                            .with_metrics(self.metrics.clone())
+                            .with_home_region(Some(r.into())),
+                    )
+                })
+                .clone(),
+            _ => self.clone(),
         }
     }
 

@@ -12,6 +12,7 @@ use super::bucket::Limiter;
 use super::fair::{CallClass, Caller};
 use super::metrics::Queued;
 use crate::lattice::names::{Kind, Named};
+use crate::lattice::provider::Tenant;
 use crate::lattice::{
     Association, AssociationState, CreateAssociation, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, Tagged,
     Tags,
@@ -22,7 +23,8 @@ use crate::lock;
 pub struct Calls {
     limiter: Arc<Limiter>,
     caller: Caller,
-    waited: Mutex<Duration>,
+    /// Shared by the same caller's calls in every region ([`Calls::in_region`]).
+    waited: Arc<Mutex<Duration>>,
 }
 
 impl Limiter {
@@ -32,7 +34,7 @@ impl Limiter {
         Arc::new(Calls {
             limiter: self.clone(),
             caller,
-            waited: Mutex::default(),
+            waited: Arc::default(),
         })
     }
 }
@@ -43,13 +45,26 @@ impl Calls {
         &self.caller
     }
 
+    /// The same caller's calls to `region`, admitted by that region's budget ([`Limiter::for_region`]).
+    pub fn in_region(self: &Arc<Self>, region: Option<&str>) -> Arc<Calls> {
+        let limiter = self.limiter.for_region(region);
+        if Arc::ptr_eq(&limiter, &self.limiter) {
+            return self.clone();
+        }
+        Arc::new(Calls {
+            limiter,
+            caller: self.caller.clone(),
+            waited: self.waited.clone(),
+        })
+    }
+
     /// How long these calls have waited for tokens, in all.
     pub fn waited(&self) -> Duration {
         *lock(&self.waited)
     }
 
     /// Waits for a token for a call of `class`, counted in the limiter's metrics.
-    async fn admit(&self, class: CallClass) {
+    pub(super) async fn admit(&self, class: CallClass) {
         let metrics = self.limiter.metrics();
         let namespace = &self.caller.namespace;
         let queued = Queued::new(metrics.queued(namespace));
@@ -80,6 +95,15 @@ impl Admitted {
             identity: identity.to_string(),
             calls,
         })
+    }
+
+    /// `tenant`'s client, admitted for `calls` by the budget of the tenant's region.
+    pub fn tenant(tenant: &Tenant, calls: &Arc<Calls>) -> Arc<dyn LatticeApi> {
+        Self::wrap(
+            tenant.api.clone(),
+            &tenant.key,
+            calls.in_region(tenant.region.as_deref()),
+        )
     }
 
     async fn call<T>(

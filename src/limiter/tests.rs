@@ -214,3 +214,40 @@ async fn a_reconcile_knows_how_long_its_calls_waited_in_all() {
     );
     assert_eq!(calls.caller().namespace, "team");
 }
+
+/// AWS's quotas are per account and region: a call to another region waits for that region's
+/// budget, not behind the home region's queue (ordered by observed state: the home region's calls
+/// are still waiting when the other region's call is through).
+#[tokio::test]
+async fn each_region_has_its_own_budget() {
+    let limiter = Arc::new(Limiter::new(1).with_home_region(Some("us-east-1".into())));
+    assert!(
+        Arc::ptr_eq(&limiter.for_region(Some("us-east-1")), &limiter),
+        "home: itself"
+    );
+    assert!(Arc::ptr_eq(&limiter.for_region(None), &limiter), "none named: home");
+    let west = limiter.for_region(Some("us-west-2"));
+    assert!(!Arc::ptr_eq(&west, &limiter));
+    assert!(
+        Arc::ptr_eq(&limiter.for_region(Some("us-west-2")), &west),
+        "one budget per region"
+    );
+    // The home region's bucket (one a second) is spent and three of its calls wait.
+    saturate(&limiter);
+    let waiting: Vec<_> = (0..3)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.acquire_for(CallClass::Read, &drift("east")).await })
+        })
+        .collect();
+    until_waiting(&limiter, "east", 3).await;
+    // A call to the other region gets its token from its own full bucket at once.
+    let calls = limiter.calls(drift("west"));
+    let west_calls = calls.in_region(Some("us-west-2"));
+    west_calls.admit(CallClass::Read).await;
+    assert_eq!(limiter.waiting("east"), 3, "the home region's calls still wait");
+    assert!(Arc::ptr_eq(&calls.in_region(Some("us-east-1")), &calls));
+    for w in waiting {
+        w.abort();
+    }
+}

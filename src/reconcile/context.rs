@@ -266,7 +266,7 @@ impl<'a> Target<'a> {
 
     /// The client of `tenant`'s identity whose calls the limiter admits as this reconcile's.
     pub fn api(&self, tenant: &Tenant) -> Arc<dyn LatticeApi> {
-        Admitted::wrap(tenant.api.clone(), &tenant.key, self.calls.clone())
+        Admitted::tenant(tenant, &self.calls)
     }
 
     /// Where the object's association is looked up, through `api` (of `tenant`, [`Self::api`]): the
@@ -371,7 +371,8 @@ impl<'a> Target<'a> {
     /// be read is a Kubernetes failure (`Err`, for `error_policy`); an unusable identity is shown
     /// on the object like any AWS refusal (`Ok(Err)`).
     pub async fn lattice(&self) -> Result<Result<Tenant, LatticeError>, Error> {
-        match self.ctx.lattice.for_namespace(&self.namespace).await {
+        let region = self.obj.spec.region();
+        match self.ctx.lattice.for_namespace(&self.namespace, region.as_deref()).await {
             Ok(tenant) => Ok(Ok(tenant)),
             Err(TenantError::Identity(e)) => Ok(Err(e)),
             Err(TenantError::Namespace { source, .. }) => Err(Error::Kube(source)),

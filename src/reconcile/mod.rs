@@ -140,6 +140,11 @@ async fn stepped(
             Ok(pinned) => {
                 resolved = pinned;
                 let t = resolved.as_ref().unwrap_or(t);
+                status.region.clone_from(&tenant.region);
+                if let Some(e) = resolve::region_mismatch(&t.desired, tenant.region.as_deref()) {
+                    let requeue = conclude(t, status, outcome::failed(e), None).await?;
+                    return Ok(requeue.map_or_else(Action::await_change, Action::requeue));
+                }
                 if let Some(after) = t.listing_put_off(&tenant, &status) {
                     return Ok(Action::requeue(after));
                 }

@@ -26,7 +26,7 @@ use crate::lattice::provider::AlwaysAdoption;
 use crate::lattice::provider::{LatticeProvider, Tenant, TenantError};
 use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
 
-pub use crate::api::{EXTERNAL_ID_ANNOTATION, ROLE_ANNOTATION};
+pub use crate::api::{EXTERNAL_ID_ANNOTATION, REGION_ANNOTATION, ROLE_ANNOTATION};
 /// How long a namespace's annotation is trusted before it is read again.
 const ANNOTATION_TTL: Duration = Duration::from_secs(30);
 
@@ -34,12 +34,17 @@ const ANNOTATION_TTL: Duration = Duration::from_secs(30);
 pub struct NamespaceRoles {
     namespaces: Api<Namespace>,
     aws: Aws,
-    own: Arc<dyn LatticeApi>,
+    /// The operator's region (the default of every namespace without the region annotation).
+    home: Option<String>,
     metrics: AwsCallMetrics,
     namespaces_seen: Mutex<HashMap<String, (Instant, Facts)>>,
-    roles: Mutex<HashMap<Role, Arc<dyn LatticeApi>>>,
+    /// One client per (identity, region): the operator's own (`None`) or a namespace's role.
+    clients: Mutex<HashMap<ClientKey, Arc<dyn LatticeApi>>>,
     rules: TenancyRules,
 }
+
+/// An identity (the operator's own: `None`) in a region.
+type ClientKey = (Option<Role>, Option<String>);
 
 /// What the platform team decides for every namespace (flags).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -57,6 +62,8 @@ pub struct TenancyRules {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Facts {
     role: Option<Role>,
+    /// The namespace's default region ([`REGION_ANNOTATION`]).
+    region: Option<String>,
     /// Whether the namespace's label allows `adoptionPolicy: Always` (and if not, the message).
     always_adoption: AlwaysAdoption,
 }
@@ -70,14 +77,13 @@ struct Role {
 
 impl NamespaceRoles {
     pub fn new(client: kube::Client, aws: Aws, metrics: AwsCallMetrics) -> Self {
-        let own: Arc<dyn LatticeApi> = Arc::new(Guarded::new(aws.own(), metrics.clone()));
         Self {
             namespaces: Api::all(client),
+            home: aws.region(),
             aws,
-            own,
             metrics,
             namespaces_seen: Mutex::default(),
-            roles: Mutex::default(),
+            clients: Mutex::default(),
             rules: TenancyRules::default(),
         }
     }
@@ -120,21 +126,48 @@ impl NamespaceRoles {
                  the platform team; see docs/security.md)"
             ))
         };
-        let facts = Facts { role, always_adoption };
+        let region = metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(REGION_ANNOTATION))
+            .filter(|r| !r.is_empty())
+            .cloned();
+        let facts = Facts {
+            role,
+            region,
+            always_adoption,
+        };
         cache.insert(namespace.to_string(), (Instant::now(), facts.clone()));
         Ok(facts)
     }
 
-    async fn client_for_role(&self, role: &Role) -> Arc<dyn LatticeApi> {
-        let mut roles = self.roles.lock().await;
-        if let Some(api) = roles.get(role) {
+    /// The client of `role` (the operator's own identity when `None`) for calls to `region`.
+    async fn client(&self, role: Option<&Role>, region: Option<&str>) -> Arc<dyn LatticeApi> {
+        let mut clients = self.clients.lock().await;
+        let key = (role.cloned(), region.map(str::to_string));
+        if let Some(api) = clients.get(&key) {
             return api.clone();
         }
-        let why = format!("the namespace's {ROLE_ANNOTATION} annotation");
-        let sdk = self.aws.assuming(&role.arn, role.external_id.as_deref(), &why).await;
-        let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.metrics.clone()));
-        roles.insert(role.clone(), api.clone());
+        let sdk = match role {
+            None => self.aws.own(region),
+            Some(role) => {
+                let why = format!("the namespace's {ROLE_ANNOTATION} annotation");
+                self.aws
+                    .assuming(&role.arn, role.external_id.as_deref(), &why, region)
+                    .await
+            }
+        };
+        let api: Arc<dyn LatticeApi> = Arc::new(Guarded::new(sdk, self.metrics.clone()).in_region(region));
+        clients.insert(key, api.clone());
         api
+    }
+
+    /// The key of `identity` in `region`: the identity's alone in the operator's region.
+    fn key(&self, identity: String, region: Option<&str>) -> String {
+        match region {
+            Some(r) if Some(r) != self.home.as_deref() => format!("{identity} in {r}"),
+            _ => identity,
+        }
     }
 }
 
@@ -178,8 +211,18 @@ pub fn matches_pattern(pattern: &str, arn: &str) -> bool {
 
 #[async_trait]
 impl LatticeProvider for NamespaceRoles {
-    async fn for_namespace(&self, namespace: &str) -> Result<Tenant, TenantError> {
-        let Facts { role, always_adoption } = self.facts_of(namespace).await?;
+    async fn for_namespace(&self, namespace: &str, region: Option<&str>) -> Result<Tenant, TenantError> {
+        let Facts {
+            role,
+            region: default_region,
+            always_adoption,
+        } = self.facts_of(namespace).await?;
+        // spec.region, else the namespace's annotation, else the operator's.
+        let region = region
+            .map(str::to_string)
+            .or(default_region)
+            .or_else(|| self.home.clone());
+        let region = region.as_deref();
         let refuse = |kind, code, message| Err(TenantError::Identity(LatticeError::new(kind, code, message)));
         match role {
             None if self.rules.require_role => refuse(
@@ -191,8 +234,9 @@ impl LatticeProvider for NamespaceRoles {
                 ),
             ),
             None => Ok(Tenant {
-                key: "default".into(),
-                api: self.own.clone(),
+                key: self.key("default".into(), region),
+                region: region.map(str::to_string),
+                api: self.client(None, region).await,
                 always_adoption,
             }),
             Some(Role { arn: role, .. }) if !is_role_arn(&role) => refuse(
@@ -219,11 +263,14 @@ impl LatticeProvider for NamespaceRoles {
                 )
             }
             Some(role) => Ok(Tenant {
-                key: role
-                    .external_id
-                    .as_ref()
-                    .map_or_else(|| role.arn.clone(), |id| format!("{} (external ID {id})", role.arn)),
-                api: self.client_for_role(&role).await,
+                key: self.key(
+                    role.external_id
+                        .as_ref()
+                        .map_or_else(|| role.arn.clone(), |id| format!("{} (external ID {id})", role.arn)),
+                    region,
+                ),
+                region: region.map(str::to_string),
+                api: self.client(Some(&role), region).await,
                 always_adoption,
             }),
         }

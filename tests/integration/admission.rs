@@ -90,6 +90,29 @@ async fn malformed_manifests_are_rejected_with_clear_messages() {
             "spec.serviceFrom.httpRouteRef.name: Required value",
         ),
         (
+            "arn-of-another-region",
+            vec![
+                "serviceIdentifier: arn:aws:vpc-lattice:us-east-1:111122223333:service/svc-0123456789abcdef0",
+                SN,
+                "region: us-west-2",
+            ],
+            "serviceIdentifier is an ARN of another region than spec.region",
+        ),
+        (
+            "network-arn-of-another-region",
+            vec![
+                SVC,
+                "serviceNetworkIdentifier: arn:aws:vpc-lattice:eu-west-1:111122223333:servicenetwork/sn-0123456789abcdef0",
+                "region: us-west-2",
+            ],
+            "serviceNetworkIdentifier is an ARN of another region than spec.region",
+        ),
+        (
+            "bad-region",
+            vec![SVC, SN, "region: US_EAST_1"],
+            "spec.region in body should match",
+        ),
+        (
             "bad-management",
             vec![SVC, SN, "managementPolicy: Sometimes"],
             "supported values: \"Managed\", \"ObserveOnly\"",
@@ -299,11 +322,11 @@ async fn the_crd_installs_and_dry_runs_cleanly() {
     );
 }
 
-/// References by name and by HTTPRoute: a valid one is stored; then each is immutable as an
-/// identifier is (the name, the route, and the way the service or network is named), but for an
-/// `ownerAccount` added to settle an ambiguity.
+/// References by name and by HTTPRoute, and a region: valid ones are stored; then each is immutable
+/// as an identifier is (the name, the route, the way the service or network is named, the region,
+/// which cannot be added or removed either), but for an `ownerAccount` added to settle an ambiguity.
 #[tokio::test]
-async fn references_are_immutable_but_an_owner_account_may_be_added() {
+async fn references_and_region_are_immutable_but_an_owner_account_may_be_added() {
     let client = cluster::client().await;
     let ns = cluster::namespace(&client, "admission-refs").await;
     let apply = |name: &str, spec: &[&str]| kubectl(&["apply", "-n", &ns, "-f", "-"], Some(&manifest(name, spec)));
@@ -313,6 +336,20 @@ async fn references_are_immutable_but_an_owner_account_may_be_added() {
         let out = apply(name, spec);
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
     }
+    let west = [SVC, SN, "region: us-west-2"];
+    let out = apply("west", &west);
+    assert!(out.status.success(), "region: {}", String::from_utf8_lossy(&out.stderr));
+    let same_region_arn = [
+        "serviceIdentifier: arn:aws:vpc-lattice:us-west-2:111122223333:service/svc-0123456789abcdef0",
+        SN,
+        "region: us-west-2",
+    ];
+    let out = apply("west-arn", &same_region_arn);
+    assert!(
+        out.status.success(),
+        "an ARN of spec.region: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let owner = "serviceNetworkRef: {name: shared, ownerAccount: '111122223333'}";
     let out = apply("by-name", &[by_name[0], owner]);
     assert!(
@@ -358,6 +395,13 @@ async fn references_are_immutable_but_an_owner_account_may_be_added() {
             "by-route",
             vec!["serviceRef: {name: web}", SN],
             "how the service is named",
+        ),
+        ("west", vec![SVC, SN, "region: eu-west-1"], "region is immutable"),
+        ("west", vec![SVC, SN], "region is immutable"),
+        (
+            "by-route",
+            vec!["serviceFrom: {httpRouteRef: {name: web}}", SN, "region: us-east-1"],
+            "region is immutable",
         ),
     ];
     for (name, spec, expected) in &refused {

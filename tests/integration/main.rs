@@ -19,5 +19,6 @@ mod monitoring;
 mod observation;
 mod observe_only;
 mod references;
+mod regions;
 mod takeover;
 mod tenancy;

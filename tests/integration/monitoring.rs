@@ -34,7 +34,7 @@ fn served_series() -> BTreeSet<String> {
     m.reconcile_duration.observe(0.01);
     let throttled = LatticeError::new(ErrorKind::Throttled, "ThrottlingException", "slow down");
     aws_calls.record(
-        "CreateServiceNetworkServiceAssociation",
+        ("CreateServiceNetworkServiceAssociation", "us-east-1"),
         Some(&throttled),
         Duration::from_millis(3),
     );

@@ -25,6 +25,21 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// Serves several regions on one port (each request to the fake of the region it is signed
+    /// for; `fake` is the first).
+    pub async fn serve_regions(fakes: Vec<Arc<FakeLattice>>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fake = fakes[0].clone();
+        let router = lattice_emulator::regional_router(fakes);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { fake, url, task }
+    }
+}
+
 /// Creates `n` services named `svc-<i>` in `fake`; their IDs.
 pub fn services(fake: &FakeLattice, n: usize) -> Vec<String> {
     (0..n)

@@ -204,9 +204,10 @@ struct Single(Arc<dyn LatticeApi>);
 
 #[async_trait::async_trait]
 impl LatticeProvider for Single {
-    async fn for_namespace(&self, _namespace: &str) -> Result<Tenant, TenantError> {
+    async fn for_namespace(&self, _namespace: &str, _region: Option<&str>) -> Result<Tenant, TenantError> {
         Ok(Tenant {
             key: "default".into(),
+            region: None,
             api: self.0.clone(),
             always_adoption: AlwaysAdoption::Allowed,
         })
