@@ -347,7 +347,7 @@ async fn added_latency_is_tolerated_and_measured() {
     wait_ready(&ns, "app");
     let metrics = op.admin_get("/metrics").await.unwrap().1;
     let value = |name: &str| -> f64 {
-        let prefix = format!("{name}{{operation=\"CreateServiceNetworkServiceAssociation\"}} ");
+        let prefix = format!("{name}{{operation=\"CreateServiceNetworkServiceAssociation\",region=\"us-east-1\"}} ");
         let line = metrics
             .lines()
             .find(|l| l.starts_with(&prefix))
