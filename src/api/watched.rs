@@ -173,6 +173,7 @@ const REASON: usize = 3;
 const ARN: usize = 4;
 const RESOLVED_SERVICE: usize = 18;
 const RESOLVED_NETWORK: usize = 19;
+const STATUS_REGION: usize = 20;
 
 /// The status's strings, in the order [`Recorded`] packs them.
 fn strings<'a>(s: &'a Status, reason: Option<&'a str>) -> [Option<&'a str>; 21] {
@@ -317,6 +318,11 @@ impl Recorded {
         self.string(RESOLVED_SERVICE)
     }
 
+    /// The region the status says the association is in.
+    pub fn region(&self) -> Option<String> {
+        self.string(STATUS_REGION)
+    }
+
     /// The service network's ARN as `serviceNetworkRef` resolved it, if it did.
     pub fn resolved_network(&self) -> Option<String> {
         self.string(RESOLVED_NETWORK)
@@ -346,6 +352,13 @@ impl Watched {
         self.spec
             .service_network_identifier()
             .or_else(|| self.status.as_ref()?.resolved_network())
+    }
+
+    /// The region the object's calls go to, when it is fixed: `spec.region`, else the region its
+    /// status recorded (so that a Namespace's default region changed later does not move an
+    /// association already made); `None`: the Namespace's default, else the operator's.
+    pub fn region(&self) -> Option<String> {
+        self.spec.region().or_else(|| self.status.as_ref()?.region())
     }
 
     /// True when the `Ready` condition is `True`.

@@ -74,11 +74,11 @@ pub async fn drift_scan(
 /// It keeps no table per object beyond a flag and the groups' indices: each object is compared with
 /// its network's listing as that listing arrives, and on a tag round with each page of tags.
 async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<usize> {
-    // Each (namespace, spec.region)'s identity and region, resolved once per scan.
+    // Each (namespace, fixed region)'s identity and region, resolved once per scan.
     let mut tenants: HashMap<(&str, Option<String>), Option<Tenant>> = HashMap::new();
     for o in objects {
         let ns = o.metadata.namespace.as_deref().unwrap_or_default();
-        let key = (ns, o.spec.region());
+        let key = (ns, o.region());
         if tenants.contains_key(&key) {
             continue;
         }
@@ -99,7 +99,7 @@ async fn scan(ctx: &Context, objects: &[Arc<Watched>], tag_round: bool) -> Vec<u
             continue;
         }
         // An object whose network is named by a reference not resolved yet has nothing to compare.
-        if let (Some(Some(tenant)), Some(network)) = (tenants.get(&(ns, o.spec.region())), o.service_network()) {
+        if let (Some(Some(tenant)), Some(network)) = (tenants.get(&(ns, o.region())), o.service_network()) {
             groups.entry((tenant.key.as_str(), network)).or_default().push(i);
         }
     }

@@ -371,7 +371,7 @@ impl<'a> Target<'a> {
     /// be read is a Kubernetes failure (`Err`, for `error_policy`); an unusable identity is shown
     /// on the object like any AWS refusal (`Ok(Err)`).
     pub async fn lattice(&self) -> Result<Result<Tenant, LatticeError>, Error> {
-        let region = self.obj.spec.region();
+        let region = self.obj.region();
         match self.ctx.lattice.for_namespace(&self.namespace, region.as_deref()).await {
             Ok(tenant) => Ok(Ok(tenant)),
             Err(TenantError::Identity(e)) => Ok(Err(e)),

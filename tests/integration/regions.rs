@@ -115,6 +115,35 @@ async fn objects_of_two_regions_are_served_side_by_side() {
         );
         assert!(metrics.contains(&created), "{created} in\n{metrics}");
     }
+    // The namespace's default region changes: its object stays where its association is (the
+    // region its status recorded); an edit then makes no Create anywhere.
+    let creates = |f: &FakeLattice| f.count("CreateServiceNetworkServiceAssociation");
+    let before = (creates(&east), creates(&west));
+    cp.ok(
+        &[
+            "annotate",
+            "--overwrite",
+            "namespace",
+            "west-team",
+            &format!("{REGION_ANNOTATION}=eu-west-1"),
+        ],
+        None,
+    );
+    // Past the operator's 30 s trust in a namespace's annotations.
+    tokio::time::sleep(std::time::Duration::from_secs(32)).await;
+    apply(
+        &cp,
+        "west-team",
+        "app",
+        &format!("{}\n  tags: {{moved: 'no'}}", ids(WEST_SERVICE, WEST_NETWORK)),
+    );
+    crate::takeover::condition(&cp, "west-team", "app", "Ready").await;
+    assert_eq!(get(&cp, "west-team", "app").unwrap()["status"]["region"], "us-west-2");
+    assert_eq!(
+        (creates(&east), creates(&west)),
+        before,
+        "no association made elsewhere"
+    );
     let wide = cp.ok(&["get", "snsa", "-A", "-o", "wide"], None);
     assert!(wide.contains("REGION") && wide.contains("us-west-2"), "{wide}");
 }

@@ -125,3 +125,18 @@ fn an_object_without_a_status_or_an_empty_one_keeps_no_report() {
     assert_eq!(w.status, None);
     assert!(!w.is_ready());
 }
+
+#[test]
+fn the_region_is_the_specs_else_the_one_the_status_recorded() {
+    let mut o = object();
+    o["status"]["region"] = json!("us-west-2");
+    let w: Watched = serde_json::from_value(o.clone()).unwrap();
+    assert_eq!(w.region().as_deref(), Some("us-west-2"), "recorded: kept");
+    o["spec"]["region"] = json!("eu-west-1");
+    let w: Watched = serde_json::from_value(o.clone()).unwrap();
+    assert_eq!(w.region().as_deref(), Some("eu-west-1"), "the spec's first");
+    o["spec"].as_object_mut().unwrap().remove("region");
+    o["status"].as_object_mut().unwrap().remove("region");
+    let w: Watched = serde_json::from_value(o).unwrap();
+    assert_eq!(w.region(), None, "the default applies");
+}
