@@ -142,15 +142,15 @@ async fn stepped(
                 let t = resolved.as_ref().unwrap_or(t);
                 status.region.clone_from(&tenant.region);
                 if let Some(e) = resolve::region_mismatch(&t.desired, tenant.region.as_deref()) {
-                    let requeue = conclude(t, status, outcome::failed(e), None).await?;
-                    return Ok(requeue.map_or_else(Action::await_change, Action::requeue));
-                }
-                if let Some(after) = t.listing_put_off(&tenant, &status) {
-                    return Ok(Action::requeue(after));
-                }
-                match step(t, &tenant, &mut status).await {
-                    Step::Later(after) => return Ok(Action::requeue(after)),
-                    Step::Done(done) => (done, Some(t.scope(&tenant)), t),
+                    (Err(e), None, t)
+                } else {
+                    if let Some(after) = t.listing_put_off(&tenant, &status) {
+                        return Ok(Action::requeue(after));
+                    }
+                    match step(t, &tenant, &mut status).await {
+                        Step::Later(after) => return Ok(Action::requeue(after)),
+                        Step::Done(done) => (done, Some(t.scope(&tenant)), t),
+                    }
                 }
             }
         },
