@@ -38,6 +38,14 @@ pub const GATEWAY_MANAGED_TAG: &str = "application-networking.k8s.aws/ManagedBy"
 /// Namespace label that allows `spec.adoptionPolicy: Always` in the namespace (the default of
 /// `--allow-adoption-label`, and of the chart's admission policy).
 pub const ALLOW_ADOPTION_LABEL: &str = concat!(group!(), "/allow-adoption");
+/// Annotation `vpc-lattice-operator import` writes on each object it makes: the ARN of the
+/// association it was made from (for people; the operator does not read it).
+pub const IMPORTED_FROM_ANNOTATION: &str = concat!(group!(), "/imported-from");
+/// Prefixes of tag keys `spec.tags` cannot hold: AWS's own, this operator's, the Gateway API
+/// Controller's.
+pub const RESERVED_TAG_PREFIXES: [&str; 3] = ["aws:", concat!(group!(), "/"), "application-networking.k8s.aws/"];
+/// The most tags `spec.tags` holds: AWS allows 50 an association, and the operator adds two.
+pub const MAX_SPEC_TAGS: usize = 48;
 /// The default `--allow-adoption-label` selector: [`ALLOW_ADOPTION_LABEL`]`=true`.
 pub const ALLOW_ADOPTION_SELECTOR: &str = concat!(group!(), "/allow-adoption=true");
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod drift;
+pub mod import;
 pub mod lattice;
 pub mod limiter;
 pub mod metrics;

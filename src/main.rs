@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tracing::error;
 use vpc_lattice_operator::drift::DriftOptions;
+use vpc_lattice_operator::import::cli::ImportArgs;
 use vpc_lattice_operator::lattice::aws::Aws;
 use vpc_lattice_operator::limiter::Limiter;
 use vpc_lattice_operator::reconcile::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS};
@@ -36,6 +37,7 @@ enum Command {
     /// Check that a ready operator of this version answers at an admin address (what the chart's
     /// `helm test` Pod runs against the release's Service); exit 1 saying what is wrong otherwise.
     Check(CheckArgs),
+    Import(Box<ImportArgs>),
 }
 
 #[derive(clap::Args)]
@@ -149,6 +151,19 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Import(args) => {
+            telemetry::init(
+                LogFormat::Text,
+                &telemetry::parse_filter("warn").expect("a valid filter"),
+            );
+            match vpc_lattice_operator::import::cli::run(*args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("import failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Run(args) => {
             telemetry::init(args.log_format, &args.log_filter);
             match run(*args).await {

@@ -20,7 +20,7 @@ use aws_smithy_types::body::SdkBody;
 use vpc_lattice_operator::lattice::sdk::SdkLattice;
 use vpc_lattice_operator::lattice::{
     ASSOCIATION_RESOURCE_TYPE, Association, AssociationState, CreateAssociation, DnsEntry, ErrorKind, LatticeApi,
-    LatticeError, ListFilter, TAGGED_PAGE_SIZE, Tags, list_all, tagged_all,
+    LatticeError, ListFilter, TAGGED_PAGE_SIZE, Tagged, Tags, list_all, tagged_all,
 };
 
 const SERVICE_ID: &str = "svc-0123456789abcdef0";
@@ -924,7 +924,7 @@ async fn sdk_gives_up_after_max_attempts_and_the_adapter_classifies_the_last_err
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tagging API (GetResources): the drift scan's batched tag reads
+// Tagging API (GetResources): the batched tag reads (the drift scan's by tag, and by ARN list)
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1014,6 +1014,66 @@ async fn get_resources_errors_are_classified_like_lattice_ones() {
         (err.kind, err.code.as_str()),
         (ErrorKind::AccessDenied, "AccessDeniedException")
     );
+}
+
+#[tokio::test]
+async fn tags_of_sends_the_arn_list_alone_and_maps_the_one_answer() {
+    let arns = vec![ASSOCIATION_ARN.to_string(), "arn:unknown".to_string()];
+    let sent = arns.clone();
+    let rule = mock!(tagging::Client::get_resources)
+        .match_requests(move |r| {
+            // The ARN list and nothing else: AWS refuses it with filters or paging parameters.
+            r.resource_arn_list.as_deref() == Some(sent.as_slice())
+                && r.pagination_token.is_none()
+                && r.resources_per_page.is_none()
+                && r.tags_per_page.is_none()
+                && r.tag_filters.is_none()
+                && r.resource_type_filters.is_none()
+                && r.include_compliance_details.is_none()
+                && r.exclude_compliant_resources.is_none()
+        })
+        .then_http_response(|| {
+            http(
+                200,
+                &[("content-type", "application/x-amz-json-1.1")],
+                &format!(
+                    r#"{{"PaginationToken":"unexpected","ResourceTagMappingList":[{{"ResourceARN":"{ASSOCIATION_ARN}",
+                    "Tags":[{{"Key":"vpclattice.operator.dev/cluster","Value":"prod"}},{{"Key":"team","Value":"payments"}}]}},
+                    {{"ResourceARN":"arn:untagged","Tags":[]}}]}}"#
+                ),
+            )
+        });
+    let api = tagging_lattice(&[&rule]);
+    let items = api.tags_of(&arns).await.unwrap();
+    assert_eq!(
+        items,
+        [
+            Tagged {
+                arn: ASSOCIATION_ARN.into(),
+                tags: Tags::from([
+                    ("vpclattice.operator.dev/cluster".to_string(), "prod".to_string()),
+                    ("team".to_string(), "payments".to_string()),
+                ]),
+            },
+            Tagged {
+                arn: "arn:untagged".into(),
+                tags: Tags::new(),
+            },
+        ]
+    );
+    assert_eq!(rule.num_calls(), 1, "one call; a token in the answer is not followed");
+
+    let rule = mock!(tagging::Client::get_resources)
+        .then_http_response(|| json_error(400, "InvalidParameterException", "too many ARNs"));
+    let e = tagging_lattice(&[&rule]).tags_of(&arns).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str(), e.message.as_str()),
+        (ErrorKind::Validation, "InvalidParameterException", "too many ARNs")
+    );
+    let rule =
+        mock!(tagging::Client::get_resources).then_http_response(|| json_error(400, "ThrottledException", "slow"));
+    let e = tagging_lattice(&[&rule]).tags_of(&arns).await.unwrap_err();
+    assert_eq!((e.kind, e.code.as_str()), (ErrorKind::Throttled, "ThrottledException"));
 }
 
 #[tokio::test]

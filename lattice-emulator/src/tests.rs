@@ -2,7 +2,7 @@
 //! loopback port: the wire protocol, the association state machine, the fault knobs and the
 //! `/_emulator/` endpoints, AWS's limits (request quota, pagination, provisioning jitter), with no
 //! control plane. The Resource Groups Tagging API's `GetResources` through aws-sdk-resourcegroupstagging
-//! (and the adapter's `tagged_associations`) on the same port.
+//! (and the adapter's `tagged_associations` and `tags_of`) on the same port.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -1356,12 +1356,11 @@ async fn invalid_get_resources_are_refused() {
         .unwrap();
     assert_eq!(mappings(&second), mappings(&first)[1..2]);
 
-    // Filters AWS refuses, and what the emulator does not serve.
+    // Filters AWS refuses (the ARN list's refusals: `tags_of_refuses_what_aws_refuses`).
     for body in [
         json!({ "TagFilters": [{ "Values": ["x"] }] }),
         json!({ "TagFilters": [{ "Key": "" }] }),
         json!({ "TagFilters": [{ "Key": "k", "Values": vec!["v"; 21] }] }),
-        json!({ "ResourceARNList": [first.resource_tag_mapping_list()[0].resource_arn()] }),
     ] {
         let reply = aws_json(&emu.url, GET_RESOURCES, &body).await;
         assert_eq!(reply.status(), 400, "{body}");
@@ -1463,6 +1462,197 @@ async fn tagged_pages_hold_still_under_concurrent_changes() {
     unique.dedup();
     assert_eq!(unique.len(), listed.len(), "none listed twice");
     assert!(listed.windows(2).all(|w| w[0] < w[1]), "in ARN order");
+}
+
+// --- GetResources by ARN (`ResourceARNList`): `LatticeApi::tags_of` ---
+
+/// A `GetResources` by these ARNs, as the operator's adapter sends it.
+fn by_arn(
+    tagging: &aws_sdk_resourcegroupstagging::Client,
+    arns: &[String],
+) -> aws_sdk_resourcegroupstagging::operation::get_resources::builders::GetResourcesFluentBuilder {
+    tagging.get_resources().set_resource_arn_list(Some(arns.to_vec()))
+}
+
+/// An ARN of an association this emulator never had.
+const UNKNOWN_ARN: &str =
+    "arn:aws:vpc-lattice:us-east-1:111122223333:servicenetworkserviceassociation/snsa-0123456789abcdef0";
+
+#[tokio::test]
+async fn tags_of_answers_the_listed_associations_with_tags_in_arn_order() {
+    let (emu, network, expected) = with_tagged(6, 3).await;
+    let all: Vec<String> = emu.fake.associations().into_iter().map(|a| a.arn).collect();
+    let others: Vec<&String> = all.iter().filter(|a| !expected.contains_key(*a)).collect();
+    // One never tagged, one whose every tag was removed since; a tagged service (the emulator's
+    // Tagging API serves associations only).
+    let plain = emu.fake.create_service("plain", None).unwrap();
+    let never_tagged = emu.fake.seed_association(&network.id, &plain.id, Tags::new()).arn;
+    let untagged = others[0].clone();
+    emu.api
+        .untag_resource(&untagged, &["managed-by".into(), "index".into()])
+        .await
+        .unwrap();
+    assert!(emu.fake.tags_of(&untagged).is_empty());
+    let service = emu.fake.create_service("tagged-service", None).unwrap();
+    emu.api.tag_resource(&service.arn, &tags(&[MANAGED])).await.unwrap();
+    // Asked in reverse ARN order, one twice, with what has no tags or is no association mixed in.
+    let tagged: Vec<String> = expected.keys().rev().cloned().collect();
+    let mut asked = vec![UNKNOWN_ARN.to_string(), never_tagged.clone()];
+    asked.extend(tagged.iter().cloned());
+    asked.extend([
+        untagged.clone(),
+        service.arn.clone(),
+        "not-an-arn".into(),
+        others[1].clone(),
+        tagged[0].clone(),
+    ]);
+    let mut want: Vec<(String, Tags)> = expected.clone().into_iter().collect();
+    want.push((others[1].clone(), emu.fake.tags_of(others[1])));
+    want.sort();
+
+    // The real client: one answer, in ARN order, its token empty.
+    emu.fake.clear_calls();
+    let out = by_arn(&emu.tagging, &asked).send().await.unwrap();
+    assert_eq!(
+        mappings(&out),
+        want,
+        "the listed associations with tags, once each, in ARN order"
+    );
+    assert_eq!(out.pagination_token(), Some(""));
+    // The adapter and the fake in-process answer the same.
+    let through_adapter = emu.api.tags_of(&asked).await.unwrap();
+    let in_process = LatticeApi::tags_of(emu.fake.as_ref(), &asked).await.unwrap();
+    for items in [through_adapter, in_process] {
+        let items: Vec<(String, Tags)> = items.into_iter().map(|t| (t.arn, t.tags)).collect();
+        assert_eq!(items, want);
+    }
+    // Only unknown, untagged or other resources: an empty answer, not an error.
+    let none = [UNKNOWN_ARN.to_string(), never_tagged, untagged, service.arn];
+    assert_eq!(emu.api.tags_of(&none).await.unwrap(), []);
+
+    // Each a call of GetResources, logged like every call.
+    let logged: Vec<(String, Option<String>, Option<String>)> = emu
+        .fake
+        .calls()
+        .into_iter()
+        .map(|c| (c.operation, c.access_key_id, c.error))
+        .collect();
+    let wire = ("GetResources".to_string(), Some(KEY.to_string()), None);
+    let in_process = ("GetResources".to_string(), None, None);
+    assert_eq!(logged, [wire.clone(), wire.clone(), in_process, wire]);
+
+    // An association being deleted is still answered; once gone, no more.
+    let id = |arn: &str| arn.rsplit('/').next().unwrap().to_string();
+    emu.fake.set_faults(Faults {
+        provisioning_delay_ms: 60_000,
+        ..Faults::default()
+    });
+    let [deleting, gone] = [0, 1].map(|i| expected.keys().nth(i).unwrap().clone());
+    emu.api.delete_association(&id(&deleting)).await.unwrap();
+    assert!(emu.fake.delete_out_of_band(&id(&gone)));
+    let items = emu.api.tags_of(&[gone.clone(), deleting.clone()]).await.unwrap();
+    assert_eq!(
+        items.iter().map(|t| t.arn.as_str()).collect::<Vec<_>>(),
+        [deleting.as_str()]
+    );
+    assert_eq!(items[0].tags, expected[&deleting]);
+
+    // Under the same faults and quota as every call, named as the Tagging API names them.
+    emu.fake.set_faults(Faults {
+        throttle: 1,
+        ..Faults::default()
+    });
+    let e = emu.api.tags_of(&tagged).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Throttled, "ThrottledException"),
+        "{e:?}"
+    );
+    emu.fake.set_faults(Faults {
+        server_errors: 1,
+        ..Faults::default()
+    });
+    let e = by_arn(&emu.tagging, &tagged).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("InternalServiceException"), "{e:?}");
+    assert_eq!(emu.api.tags_of(&tagged).await.unwrap().len(), 2, "all but the one gone");
+}
+
+#[tokio::test]
+async fn tags_of_refuses_what_aws_refuses() {
+    let (emu, _, expected) = with_tagged(3, 3).await;
+    let tagged: Vec<String> = expected.keys().cloned().collect();
+    // Up to 100 ARNs, unknown ones included, in one call; 101 or none are refused.
+    let mut hundred = tagged.clone();
+    hundred.extend((hundred.len()..100).map(|i| format!("{}{i:03}", &UNKNOWN_ARN[..UNKNOWN_ARN.len() - 3])));
+    assert_eq!(hundred.len(), 100);
+    assert_eq!(emu.api.tags_of(&hundred).await.unwrap().len(), 3);
+    let mut too_many = hundred.clone();
+    too_many.push(UNKNOWN_ARN.to_string());
+    for arns in [too_many.clone(), Vec::new()] {
+        let e = by_arn(&emu.tagging, &arns).send().await.unwrap_err();
+        assert_eq!(e.code(), Some("InvalidParameterException"), "{}: {e:?}", arns.len());
+        assert_eq!(e.raw_response().unwrap().status().as_u16(), 400);
+        assert!(e.into_service_error().is_invalid_parameter_exception());
+        for e in [
+            emu.api.tags_of(&arns).await.unwrap_err(),
+            LatticeApi::tags_of(emu.fake.as_ref(), &arns).await.unwrap_err(),
+        ] {
+            assert_eq!(
+                (e.kind, e.code.as_str()),
+                (ErrorKind::Validation, "InvalidParameterException"),
+                "{}: {e:?}",
+                arns.len()
+            );
+        }
+    }
+    let e = emu.api.tags_of(&too_many).await.unwrap_err();
+    assert!(e.message.contains("less than or equal to 100"), "{e:?}");
+
+    // The list with a paging parameter or a filter: refused, whatever its value.
+    let one = &tagged[..1];
+    let refused = [
+        by_arn(&emu.tagging, one).pagination_token("token"),
+        by_arn(&emu.tagging, one).pagination_token(""),
+        by_arn(&emu.tagging, one).resources_per_page(100),
+        by_arn(&emu.tagging, one).tags_per_page(100),
+        by_arn(&emu.tagging, one).resource_type_filters(ASSOCIATION_RESOURCE_TYPE),
+        by_arn(&emu.tagging, one).tag_filters(TagFilter::builder().key(MANAGED.0).values(MANAGED.1).build()),
+    ];
+    for request in refused {
+        let e = request.send().await.unwrap_err();
+        assert_eq!(e.code(), Some("InvalidParameterException"), "{e:?}");
+        assert!(e.message().is_some_and(|m| m.contains("ResourceARNList")), "{e:?}");
+    }
+    let reply = aws_json(
+        &emu.url,
+        GET_RESOURCES,
+        &json!({ "ResourceARNList": one, "PaginationToken": "x", "TagsPerPage": 100 }),
+    )
+    .await;
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.headers()["x-amzn-ErrorType"], "InvalidParameterException");
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(
+        body["Message"],
+        "You can't specify both ResourceARNList and TagsPerPage, PaginationToken in the same request"
+    );
+    // On the wire an empty list is there (refused), a null one is not (the query form, every
+    // tagged association).
+    let reply = aws_json(&emu.url, GET_RESOURCES, &json!({ "ResourceARNList": [] })).await;
+    assert_eq!(reply.status(), 400);
+    let reply = aws_json(&emu.url, GET_RESOURCES, &json!({ "ResourceARNList": null })).await;
+    assert_eq!(reply.status(), 200);
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["ResourceTagMappingList"].as_array().unwrap().len(), 3);
+
+    // Every refusal is a logged GetResources call.
+    let calls = emu.fake.calls();
+    assert!(calls.iter().all(|c| c.operation == "GetResources"));
+    let refusals = calls
+        .iter()
+        .filter(|c| c.error.as_deref() == Some("InvalidParameterException"))
+        .count();
+    assert_eq!(refusals, 2 * 3 + 1 + 6 + 1 + 1);
 }
 
 /// Two regions behind one endpoint: each request reaches the state of the region it is signed

@@ -175,6 +175,9 @@ impl<L: LatticeApi> LatticeApi for Guarded<L> {
         self.call("GetResources", self.inner.tagged_associations(filter, next_token))
             .await
     }
+    async fn tags_of(&self, arns: &[String]) -> Result<Vec<Tagged>, LatticeError> {
+        self.call("GetResources", self.inner.tags_of(arns)).await
+    }
     async fn list_named(
         &self,
         kind: super::names::Kind,

@@ -223,6 +223,10 @@ pub trait LatticeApi: Send + Sync {
         filter: (&str, &str),
         next_token: Option<String>,
     ) -> Result<Page<Tagged>, LatticeError>;
+    /// The Tagging API's `GetResources` by ARN (`ResourceARNList`, 1-[`TAGS_BY_ARN_MAX`] ARNs, one
+    /// answer, no paging): each of these resources that has (or had) tags, with all its tags; a
+    /// resource missing from the answer has none (AWS does not fail for unknown ARNs).
+    async fn tags_of(&self, arns: &[String]) -> Result<Vec<Tagged>, LatticeError>;
     /// One page of `ListServices` or `ListServiceNetworks` (what the account owns or is shared
     /// with it), 100 per page.
     async fn list_named(
@@ -237,6 +241,10 @@ pub const ASSOCIATION_RESOURCE_TYPE: &str = "vpc-lattice:servicenetworkserviceas
 
 /// The largest page `GetResources` returns (its `ResourcesPerPage` maximum).
 pub const TAGGED_PAGE_SIZE: i32 = 100;
+
+/// The most ARNs one `GetResources` by ARN ([`LatticeApi::tags_of`]) may name (its `ResourceARNList`
+/// maximum).
+pub const TAGS_BY_ARN_MAX: usize = 100;
 
 /// A resource's ARN and all its tags, as the Tagging API reports them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -155,6 +155,13 @@ impl Listing {
         }
     }
 
+    /// The association of `service` (its ID or ARN) this listing (of one service network) shows, if
+    /// any: a service has at most one association with a network. Pure.
+    pub fn of_service(&self, service: &str) -> Option<Association> {
+        let (id, p) = self.items.iter().find(|(_, p)| p.is_of_service(service, &self.dict))?;
+        Some(p.unpack(id, &self.dict))
+    }
+
     /// The state the listing reports for the association `id`, `None` when it is missing.
     pub fn state_of(&self, id: &str) -> Option<&AssociationState> {
         self.items.get(id).map(|a| &a.status)

@@ -70,6 +70,18 @@ fn unpack_fields(id: &str, status: AssociationState, fields: &[u8], dict: &[u8])
 }
 
 impl Packed {
+    /// True when it is an association of `service` (its ID or its ARN, as given): the row is read
+    /// once, and only the service's two fields are built.
+    pub fn is_of_service(&self, service: &str, dict: &Dict) -> bool {
+        let mut next = unpack_strs(&self.fields, dict.bytes());
+        // The ARN, createdBy and customDomainName come first ([`fields`]).
+        for _ in 0..3 {
+            next();
+        }
+        let (id, arn) = (next(), next());
+        id.as_deref() == Some(service) || arn.as_deref() == Some(service)
+    }
+
     /// The association `id` it packs against `dict`.
     pub fn unpack(&self, id: &str, dict: &Dict) -> Association {
         unpack_fields(id, self.status.clone(), &self.fields, dict.bytes())
@@ -121,6 +133,10 @@ mod tests {
         );
         let bare = Association::new("snsa-1", "", AssociationState::Other("NEW_STATE".into()));
         assert_eq!(pack(&bare, &dict).1.unpack("snsa-1", &dict), bare);
+        assert!(packed.is_of_service("svc-0123456789abcdef0", &dict));
+        assert!(packed.is_of_service(a.service_arn.as_deref().unwrap(), &dict));
+        assert!(!packed.is_of_service("svc-0123456789abcdef1", &dict));
+        assert!(!pack(&bare, &dict).1.is_of_service("svc-0123456789abcdef0", &dict));
         let empty = dict_of(None);
         assert_eq!(
             pack(&a, &empty).1.unpack(&id, &empty),

@@ -114,6 +114,11 @@ impl LatticeApi for Stub {
             next_token: None,
         })
     }
+    /// No resource has tags in the stub: an empty answer.
+    async fn tags_of(&self, _arns: &[String]) -> Result<Vec<Tagged>, LatticeError> {
+        self.call("GetResourcesByArn").await;
+        Ok(Vec::new())
+    }
     async fn list_named(
         &self,
         _kind: super::names::Kind,

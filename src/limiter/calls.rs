@@ -167,6 +167,9 @@ impl LatticeApi for Admitted {
         self.call(CallClass::Read, self.api.tagged_associations(filter, next_token))
             .await
     }
+    async fn tags_of(&self, arns: &[String]) -> Result<Vec<Tagged>, LatticeError> {
+        self.call(CallClass::Read, self.api.tags_of(arns)).await
+    }
     async fn list_named(&self, kind: Kind, next_token: Option<String>) -> Result<Page<Named>, LatticeError> {
         self.call(CallClass::Read, self.api.list_named(kind, next_token)).await
     }

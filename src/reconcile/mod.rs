@@ -17,7 +17,7 @@ pub mod status;
 mod context;
 mod error;
 mod execute;
-mod observe;
+pub(crate) mod observe;
 mod observing;
 mod parked;
 mod report;
@@ -38,7 +38,9 @@ pub use context::{Config, Context, DEFAULT_OBSERVATION_MAX_AGE, DEFAULT_WORKERS}
 pub use error::Error;
 pub use reason::Reason;
 
-use crate::api::{FINALIZER, ManagementPolicy, ServiceNetworkServiceAssociationStatus as Status, Watched};
+use crate::api::{
+    AdoptionPolicy, FINALIZER, ManagementPolicy, ServiceNetworkServiceAssociationStatus as Status, Watched,
+};
 use crate::lattice::observation::{Scope, Work};
 use crate::lattice::provider::Tenant;
 use crate::lattice::{AssociationState, LatticeError};
@@ -186,6 +188,15 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
     let api = api.as_ref();
     Ok(match plan {
         Plan::Create(req) => {
+            let adoption = (t.desired.adoption, &tenant.always_adoption);
+            // An object that may adopt looks in its network's listing first: adopting the pair's
+            // association (what an imported object does) costs no Create.
+            if t.desired.adoption == AdoptionPolicy::Always
+                && let Some(existing) = lookup.listed_pair(&t.desired, &t.identity).await?
+            {
+                let taken = Ok(Created::Taken(Some(existing)));
+                return Ok(outcome::created(&req, taken, adoption, &t.identity, generation, status));
+            }
             let created = execute::create(api, &req).await;
             let begun = matches!(&created, Ok(Some(a)) if a.status == AssociationState::CreateInProgress);
             t.memory(|m| m.mutated(Instant::now(), begun.then_some(Work::Create)));
@@ -197,7 +208,6 @@ async fn wanted(t: &Target<'_>, tenant: &Tenant, status: &mut Status) -> Result<
                     .map(Created::Taken),
                 Err(e) => Err(e),
             };
-            let adoption = (t.desired.adoption, &tenant.always_adoption);
             outcome::created(&req, created, adoption, &t.identity, generation, status)
         }
         Plan::Held { association, why } => outcome::held(&association, why, status),

@@ -118,6 +118,30 @@ impl Lookup<'_> {
     }
 }
 
+impl Lookup<'_> {
+    /// The association of the object's pair as its network's listing shows it, if any, with its
+    /// tags: what an object that may adopt (`adoptionPolicy: Always`) looks for before it creates,
+    /// so that adopting an association costs no Create call. (`None`: none listed, or deleted since.)
+    pub async fn listed_pair(
+        &self,
+        desired: &Desired,
+        identity: &Identity,
+    ) -> Result<Option<(Association, Claim)>, LatticeError> {
+        let (listing, served) = self
+            .observations
+            .listing_within(&self.scope, self.api, self.not_before, self.age)
+            .await?;
+        self.metrics.observed(served.as_str());
+        let Some(association) = listing.of_service(&desired.service_identifier) else {
+            return Ok(None);
+        };
+        let Some(tags) = unless_gone(self.api.list_tags(&association.arn).await)? else {
+            return Ok(None);
+        };
+        Ok(Some((association, claim(self.owners, identity, tags).await)))
+    }
+}
+
 /// A wanted object's association (by the status's id), and its tags when it is ACTIVE, unless they
 /// are `verified` for the object's generation.
 pub async fn wanted(

@@ -13,6 +13,7 @@ mod generated;
 mod gitops;
 mod identity;
 mod image;
+mod import;
 mod install;
 mod lifecycle;
 mod monitoring;

@@ -15,11 +15,14 @@
 //! - `scale` (issue 18 part 3): 1,000, 10,000 and 50,000 ACTIVE objects, 500 a network, seeded
 //!   straight into the API server and the emulator; the operator started over each: its first full
 //!   pass and its RSS against the fleet's size.
+//! - `import-1k` (issue 20): `vpc-lattice-operator import` of 1,000 associations in 10 networks:
+//!   time and AWS calls beside one List page and one `GetResources` per 100 associations.
 
 mod big_network;
 mod burst;
 mod fair;
 mod fleet;
+mod import;
 mod scale;
 mod single;
 
@@ -27,7 +30,15 @@ use crate::Result;
 use crate::rig::{Bench, Record};
 
 /// Every scenario, in the order a full run takes them.
-pub const ALL: [&str; 6] = ["single", "burst-1k", "big-network", "fair-3k", "fleet-10k", "scale"];
+pub const ALL: [&str; 7] = [
+    "single",
+    "burst-1k",
+    "big-network",
+    "fair-3k",
+    "fleet-10k",
+    "scale",
+    "import-1k",
+];
 
 pub async fn run(b: &Bench, name: &str, rec: &mut Record) -> Result<()> {
     let dir = b.work.join(name);
@@ -39,6 +50,7 @@ pub async fn run(b: &Bench, name: &str, rec: &mut Record) -> Result<()> {
         "fair-3k" => fair::fair(b, &dir, rec).await,
         "fleet-10k" => fleet::fleet(b, &dir, rec).await,
         "scale" => scale::scale(b, &dir, rec).await,
+        "import-1k" => import::import(b, &dir, rec).await,
         other => Err(format!("no scenario {other}; scenarios: {}", ALL.join(", ")).into()),
     }
 }

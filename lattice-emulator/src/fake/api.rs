@@ -150,6 +150,10 @@ impl LatticeApi for FakeLattice {
             .await
     }
 
+    async fn tags_of(&self, arns: &[String]) -> Result<Vec<Tagged>, LatticeError> {
+        self.get_resources_by_arn(arns, &[]).await
+    }
+
     async fn list_named(&self, kind: Kind, next_token: Option<String>) -> Result<Page<Named>, LatticeError> {
         self.call(kind.operation(), None, |s, _| {
             let scope = kind.operation();

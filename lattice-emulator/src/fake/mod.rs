@@ -5,8 +5,9 @@
 //! DELETE_FAILED, throttling with `retryAfterSeconds`, 5xx and added latency. AWS's limits are kept:
 //! a token-bucket request quota per account (the access key a wire request was signed with), and
 //! List pages of at most 100 with an opaque `nextToken`. The Resource Groups Tagging API's
-//! `GetResources` reads the associations' tags in pages of up to 100, under the same quota and
-//! faults. Every call is logged, with its arrival time, so tests and benchmarks can count them.
+//! `GetResources` reads the associations' tags in pages of up to 100 (or those of a list of up to 100
+//! ARNs, in one answer), under the same quota and faults. Every call is logged, with its arrival
+//! time, so tests and benchmarks can count them.
 //! Written by hand: no library emulates VPC Lattice's association state machine.
 
 //!
@@ -320,6 +321,22 @@ impl FakeLattice {
         rec.pending = None;
         rec.association.status = AssociationState::Active;
         Ok(rec.association.clone())
+    }
+
+    /// Puts an association in `status` at once and for good (no work pending), as AWS may leave one
+    /// (`CREATE_FAILED`, a `CREATE_IN_PROGRESS` that lasts); false when there is no such association.
+    pub fn set_status(&self, id: &str, status: AssociationState) -> bool {
+        let mut s = self.lock();
+        let Some(rec) = s.associations.get_mut(id) else {
+            return false;
+        };
+        rec.pending = None;
+        if matches!(status, AssociationState::CreateFailed | AssociationState::DeleteFailed) {
+            rec.association.failure_code = Some("InternalFailure".into());
+            rec.association.failure_message = Some("set by the test".into());
+        }
+        rec.association.status = status;
+        true
     }
 
     /// Deletes an association at once, as someone outside the operator would.

@@ -1,11 +1,16 @@
-//! The Resource Groups Tagging API's `GetResources`, as far as the emulator serves it: a query
-//! ([`ResourceQuery`]) over the associations' tags, paged, with the Tagging API's own error names.
+//! The Resource Groups Tagging API's `GetResources`, as far as the emulator serves it, in its two
+//! forms: a query ([`ResourceQuery`]) over the associations' tags, paged, and a list of ARNs
+//! (`ResourceARNList`, [`FakeLattice::get_resources_by_arn`]) answered at once; both with the
+//! Tagging API's own error names.
 
 use vpc_lattice_operator::lattice::{
-    ASSOCIATION_RESOURCE_TYPE, ErrorKind, LatticeError, Page, TAGGED_PAGE_SIZE, Tagged, Tags,
+    ASSOCIATION_RESOURCE_TYPE, ErrorKind, LatticeError, Page, TAGGED_PAGE_SIZE, TAGS_BY_ARN_MAX, Tagged, Tags,
 };
 
-use super::{FakeLattice, validation};
+use super::{FakeLattice, id_of, validation};
+
+/// The longest ARN `ResourceARNList` takes (the service model's `ResourceARN` length).
+const ARN_MAX_CHARS: usize = 1011;
 
 impl FakeLattice {
     /// One page of the Tagging API's `GetResources`: the associations (in any status) that match
@@ -61,6 +66,79 @@ impl FakeLattice {
         })
         .await
     }
+
+    /// The Tagging API's `GetResources` by ARN (`ResourceARNList`), in one answer: each listed ARN
+    /// that is an association (in any status) with at least one tag, with all its tags, in ARN order
+    /// and once however often it is listed. Left out, as AWS leaves out unknown resources without
+    /// failing: ARNs of no association (unknown, deleted, of a service or service network, not an
+    /// ARN) and associations without tags (never tagged, or every tag removed since).
+    ///
+    /// `also`: the parameters the request carried that AWS refuses alongside the list, by their wire
+    /// names (`ResourceTypeFilters`, `TagFilters`, `ResourcesPerPage`, `TagsPerPage`,
+    /// `PaginationToken`; none in-process). Refused with `InvalidParameterException`, as AWS refuses
+    /// them: an empty list or one of more than [`TAGS_BY_ARN_MAX`] ARNs, an ARN longer than AWS
+    /// takes, and any of `also`. Logged as `GetResources`, under the same quota and faults as every
+    /// call.
+    pub(crate) async fn get_resources_by_arn(
+        &self,
+        arns: &[String],
+        also: &[&str],
+    ) -> Result<Vec<Tagged>, LatticeError> {
+        self.call_with("GetResources", None, tagging_api_error, |s, _| {
+            check_arn_list(arns, also)?;
+            let s = &*s;
+            let mut wanted: Vec<&String> = arns.iter().collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            Ok(wanted
+                .into_iter()
+                .filter(|arn| {
+                    id_of(arn, "servicenetworkserviceassociation", "snsa-")
+                        .and_then(|id| s.associations.get(id))
+                        .is_some_and(|r| r.association.arn == **arn)
+                })
+                .filter_map(|arn| {
+                    let tags = s.tags.get(arn).filter(|t| !t.is_empty())?;
+                    Some(Tagged {
+                        arn: arn.clone(),
+                        tags: tags.clone(),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+}
+
+/// Why a `GetResources` by ARN is invalid, if it is: AWS's limits on `ResourceARNList` (the model's
+/// constraints, worded as AWS words a failed one) and the parameters it refuses alongside it.
+fn check_arn_list(arns: &[String], also: &[&str]) -> Result<(), LatticeError> {
+    let constraint = |what: &str| {
+        validation(format!(
+            "1 validation error detected: Value at 'resourceARNList' failed to satisfy constraint: {what}"
+        ))
+    };
+    if arns.is_empty() {
+        return Err(constraint("Member must have length greater than or equal to 1"));
+    }
+    if arns.len() > TAGS_BY_ARN_MAX {
+        return Err(constraint(&format!(
+            "Member must have length less than or equal to {TAGS_BY_ARN_MAX}"
+        )));
+    }
+    if arns.iter().any(|a| a.is_empty() || a.chars().count() > ARN_MAX_CHARS) {
+        return Err(constraint(&format!(
+            "Member must satisfy constraint: [Member must have length less than or equal to {ARN_MAX_CHARS}, \
+             Member must have length greater than or equal to 1]"
+        )));
+    }
+    if !also.is_empty() {
+        return Err(validation(format!(
+            "You can't specify both ResourceARNList and {} in the same request",
+            also.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// One `GetResources` of the Resource Groups Tagging API, as far as the emulator serves it: its only

@@ -1,0 +1,162 @@
+//! `vpc-lattice-operator import`'s command line and the one place it touches the world: the AWS
+//! identity, the rate limiter, standard output and `--out`'s files.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::fetch::{ImportError, Scope, TagSource, fetch};
+use super::plan::{Identifiers, Settings, plan};
+use super::render::{self, Format};
+use crate::api::DeletionPolicy;
+use crate::lattice::LatticeApi;
+use crate::lattice::aws::Aws;
+use crate::limiter::{Admitted, Caller, Limiter, Priority};
+
+/// Write manifests for the associations that already exist in AWS, so that the operator adopts them
+/// (without a Create) once applied.
+///
+/// Lists the associations of each --service-network and --service (an ID, an ARN or a name),
+/// reads their tags, and prints one ServiceNetworkServiceAssociation per association: named
+/// <service>-in-<network>, with the tags AWS has (but aws: keys and the ownership tags),
+/// adoptionPolicy: Always and deletionPolicy: Retain. Skipped, each with its reason in the header
+/// comment: associations not ACTIVE, the AWS Gateway API Controller's, those owned by an object of
+/// this cluster or of another one, and any that would collide on name. Makes read calls only.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("scope").required(true).multiple(true).args(["service_networks", "services"])))]
+pub struct ImportArgs {
+    /// A service network whose associations to import: its ID, ARN or name (repeatable).
+    #[arg(long = "service-network", value_name = "ID|ARN|NAME")]
+    pub service_networks: Vec<String>,
+    /// A service whose associations to import: its ID, ARN or name (repeatable).
+    #[arg(long = "service", value_name = "ID|ARN|NAME")]
+    pub services: Vec<String>,
+    /// The AWS region to import from (default: the AWS chain's, e.g. AWS_REGION); written as
+    /// spec.region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// An IAM role to assume for the calls (default: the AWS chain's identity).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// The external ID the role's trust policy demands.
+    #[arg(long, requires = "role_arn")]
+    pub external_id: Option<String>,
+    /// The operator's --cluster-name: associations whose ownership tags name this cluster are
+    /// skipped (their objects exist).
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME")]
+    pub cluster_name: String,
+    /// metadata.namespace of every object (default: none, for `kubectl apply -n`).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// How the manifests name the service and the service network (a network or service of another
+    /// account is named by ARN either way).
+    #[arg(long, value_enum, default_value = "arn")]
+    pub identifiers: Identifiers,
+    /// spec.deletionPolicy of every object: Retain (default: deleting an object never deletes an
+    /// association) or Delete.
+    #[arg(long, default_value = "Retain", value_parser = parse_deletion_policy)]
+    pub deletion_policy: DeletionPolicy,
+    /// Also import CREATE_FAILED and DELETE_FAILED associations (the operator then deletes and
+    /// recreates them).
+    #[arg(long)]
+    pub include_failed: bool,
+    /// Also import the AWS Gateway API Controller's associations, as managementPolicy: ObserveOnly.
+    #[arg(long)]
+    pub include_gateway_managed: bool,
+    /// Also import associations whose ownership tags name another cluster (the operator then takes
+    /// them over).
+    #[arg(long)]
+    pub include_other_clusters: bool,
+    /// Output format on standard output.
+    #[arg(short, long, value_enum, default_value = "yaml")]
+    pub output: Format,
+    /// Write one YAML file per object and a kustomization.yaml into this directory instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub out: Option<PathBuf>,
+    /// Print the plan as a table (what would be written, what skipped and why) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How the tags are read: tagging-api (GetResources, 100 associations a call) or
+    /// list-tags-for-resource (one call an association).
+    #[arg(long, value_enum, default_value = "tagging-api")]
+    pub tags_from: TagSource,
+    /// Most AWS calls per second (the operator's own calls in the account share AWS's quota).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub aws_max_rps: u32,
+}
+
+fn parse_deletion_policy(s: &str) -> Result<DeletionPolicy, String> {
+    match s {
+        "Retain" => Ok(DeletionPolicy::Retain),
+        "Delete" => Ok(DeletionPolicy::Delete),
+        _ => Err("Retain or Delete".into()),
+    }
+}
+
+/// Runs the import; what it wrote or why it could not.
+pub async fn run(args: ImportArgs) -> Result<(), ImportError> {
+    let aws = Aws::load().await;
+    let region =
+        args.region.clone().or_else(|| aws.region()).ok_or_else(|| {
+            ImportError("no AWS region: pass --region, or set AWS_REGION (or a profile's region)".into())
+        })?;
+    let lattice = match &args.role_arn {
+        Some(arn) => {
+            aws.assuming(arn, args.external_id.as_deref(), "the import", Some(&region))
+                .await
+        }
+        None => aws.own(Some(&region)),
+    };
+    let identity = "import";
+    let limiter = Arc::new(Limiter::new(args.aws_max_rps));
+    let calls = limiter.calls(Caller {
+        namespace: identity.into(),
+        priority: Priority::Change,
+    });
+    let api: Arc<dyn LatticeApi> = Admitted::wrap(Arc::new(lattice), identity, calls);
+    let scope = Scope {
+        service_networks: args.service_networks.clone(),
+        services: args.services.clone(),
+    };
+    let found = fetch(api.as_ref(), &scope, args.tags_from).await?;
+    let settings = Settings {
+        namespace: args.namespace.clone(),
+        region: region.clone(),
+        cluster: args.cluster_name.clone(),
+        identifiers: args.identifiers,
+        deletion: args.deletion_policy,
+        include_failed: args.include_failed,
+        include_gateway_managed: args.include_gateway_managed,
+        include_other_clusters: args.include_other_clusters,
+    };
+    let plan = plan(found, &settings);
+    let source = format!("{} in {region}", scope.describe());
+    let (written, skipped) = (plan.manifests.len(), plan.skipped.len());
+    if args.dry_run {
+        print!("{}", render::table(&plan));
+        eprintln!("import (dry run): {written} to write, {skipped} skipped; nothing written");
+        return Ok(());
+    }
+    let to = match (&args.out, args.output) {
+        (Some(dir), _) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ImportError(format!("could not create {}: {e}", dir.display())))?;
+            for (file, text) in render::files(&plan, &source) {
+                let path = dir.join(&file);
+                std::fs::write(&path, text)
+                    .map_err(|e| ImportError(format!("could not write {}: {e}", path.display())))?;
+            }
+            dir.display().to_string()
+        }
+        (None, Format::Yaml) => {
+            print!("{}", render::yaml_stream(&plan, &source));
+            "standard output".into()
+        }
+        (None, Format::Json) => {
+            print!("{}", render::json_list(&plan));
+            eprint!("{}", render::header(&plan, &source));
+            "standard output".into()
+        }
+    };
+    eprintln!("import: {written} manifests written to {to}, {skipped} associations skipped (reasons in the header)");
+    Ok(())
+}
