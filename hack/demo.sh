@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the operator's main job without AWS. Starts a local control plane (kube-apiserver +
 # etcd) and the Lattice emulator seeded with a service network and three services, installs the CRD,
-# runs the operator, applies examples/, waits for Ready and shows the result. Everything stops when
+# runs the operator, applies examples/, waits for Ready and shows the result; then imports an
+# association made outside the cluster (`vpc-lattice-operator import`) and applies what it wrote. Everything stops when
 # the script ends; DEMO_KEEP=1 keeps it running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,9 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
   --service-network sn-0123456789abcdef0=shared \
   --service svc-0123456789abcdef0=payments \
   --service svc-0fedcba9876543210=checkout \
-  --service svc-0a1b2c3d4e5f60718=orders >"$work/emulator.log" 2>&1 &
+  --service svc-0a1b2c3d4e5f60718=orders \
+  --service-network sn-0b1c2d3e4f5a60789=legacy \
+  --service svc-0c1d2e3f4a5b60789=inventory >"$work/emulator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q listening "$work/emulator.log" && break; sleep 0.1; done
 cat "$work/emulator.log"
@@ -45,16 +48,21 @@ step "installing the CRD"
 kubectl apply -f crds/
 kubectl wait --for=condition=Established --timeout=60s crd/servicenetworkserviceassociations.vpclattice.operator.dev
 
+# A 10 s drift scan (the default is 10 m): the observe-only example may look before the association
+# it observes is created, and an observer that found none looks again at the next drift scan.
 step "running the operator"
 admin_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 AWS_ENDPOINT_URL_VPC_LATTICE="http://127.0.0.1:$port" AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API="http://127.0.0.1:$port" \
   AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true \
-  "$bin/vpc-lattice-operator" run --cluster-name demo --admin-addr "127.0.0.1:$admin_port" \
+  "$bin/vpc-lattice-operator" run --cluster-name demo --admin-addr "127.0.0.1:$admin_port" --resync-interval 10s \
   >"$work/operator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.2; done
 echo "operator ready (admin on 127.0.0.1:$admin_port: /livez /readyz /metrics)"
+
+step "kubectl label namespace default vpclattice.operator.dev/allow-adoption=true (for the import below)"
+kubectl label namespace default vpclattice.operator.dev/allow-adoption=true --overwrite
 
 step "kubectl apply -f examples/"
 kubectl apply -f examples/
@@ -73,6 +81,33 @@ kubectl get snsa payments-in-shared -o jsonpath='{.status}' | python3 -m json.to
 step "events"
 kubectl get events --field-selector involvedObject.kind=ServiceNetworkServiceAssociation \
   -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message
+
+step "an association made outside the cluster (by hand, the console, Terraform)"
+curl -sf -X POST "http://127.0.0.1:$port/_emulator/associations" -H 'content-type: application/json' \
+  -d '{"serviceNetworkIdentifier":"sn-0b1c2d3e4f5a60789","serviceIdentifier":"svc-0c1d2e3f4a5b60789","tags":{"team":"inventory","cost-center":"4711"}}' \
+  | python3 -m json.tool
+import_() {
+  AWS_ENDPOINT_URL_VPC_LATTICE="http://127.0.0.1:$port" AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API="http://127.0.0.1:$port" \
+    AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_EC2_METADATA_DISABLED=true \
+    "$bin/vpc-lattice-operator" import --service-network legacy --cluster-name demo --namespace default "$@"
+}
+
+step "vpc-lattice-operator import --service-network legacy --dry-run"
+import_ --dry-run
+
+step "vpc-lattice-operator import --service-network legacy (docs/migrating.md)"
+import_ | tee "$work/imported.yaml"
+
+step "kubectl apply the import (adoptionPolicy: Always: the namespace was labelled for it above)"
+creates() {
+  curl -sf "http://127.0.0.1:$port/_emulator/calls" | python3 -c \
+    'import json,sys; c=json.load(sys.stdin); c=c["calls"]; print(sum(x["operation"]=="CreateServiceNetworkServiceAssociation" for x in c))'
+}
+before="$(creates)"
+kubectl apply -f "$work/imported.yaml"
+kubectl wait --for=condition=Ready --timeout=60s snsa/inventory-in-legacy
+kubectl get snsa inventory-in-legacy
+echo "Creates while the import was adopted: $(( $(creates) - before )) (its only write: TagResource with the ownership tags)"
 
 if [[ ${DEMO_KEEP:-0} == 1 ]]; then
   step "running; KUBECONFIG=$KUBECONFIG, Lattice at http://127.0.0.1:$port. Ctrl-C stops everything."

@@ -6,7 +6,7 @@ use crate::api::{AdoptionPolicy, ServiceNetworkServiceAssociationStatus as Statu
 use crate::lattice::{Association, AssociationState, CreateAssociation, LatticeError, Tags};
 use crate::reconcile::decide::{Adoption, AlwaysAdoption, Claim, Identity, adopt};
 use crate::reconcile::reason::Reason;
-use crate::reconcile::requeue::{CONFLICT_RETRY, Next, REFUSED_RECHECK};
+use crate::reconcile::requeue::{CONFLICT_RETRY, NAMESPACE_RECHECK, Next, REFUSED_RECHECK};
 use crate::reconcile::status::{Phase, forget, record};
 
 /// What Create gave.
@@ -57,19 +57,23 @@ pub fn created(
             let note = format!("adopted existing association {} ({})", a.id, a.status);
             Outcome::progressing(Reason::Creating, &note, Next::Now).with(Event::normal(Reason::Adopted, "Adopt", note))
         }
-        Adoption::Refuse(message) => Outcome::new(
-            Phase::Stalled,
-            Reason::AlreadyAssociated,
-            &message,
-            Next::After(REFUSED_RECHECK),
-        )
-        .with(Event::warning(Reason::AlreadyAssociated, "Create", message)),
+        Adoption::Refuse(message) => refused(message, REFUSED_RECHECK),
+        Adoption::NotHere(message) => refused(message, NAMESPACE_RECHECK),
         Adoption::Retry => Outcome::progressing(
             Reason::Creating,
             "AWS reported a conflict but no association of the pair was found; creating again",
             Next::After(CONFLICT_RETRY),
         ),
     }
+}
+
+/// Stalled `AlreadyAssociated`: not adopted, and why; looked at again `after`.
+fn refused(message: String, after: std::time::Duration) -> Outcome {
+    Outcome::new(Phase::Stalled, Reason::AlreadyAssociated, &message, Next::After(after)).with(Event::warning(
+        Reason::AlreadyAssociated,
+        "Create",
+        message,
+    ))
 }
 
 /// Plan `Held`: the association's tags say it is another live object's or the AWS Gateway API
