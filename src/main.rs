@@ -134,6 +134,10 @@ fn parse_label(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// What `import` logs (on standard error): its retries; the AWS SDK's own warnings (each provider of
+/// the credentials chain that found none) only as errors, since the import's message says it all.
+const IMPORT_LOG: &str = "warn,aws_config=error";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
@@ -154,7 +158,7 @@ async fn main() -> ExitCode {
         Command::Import(args) => {
             telemetry::init(
                 LogFormat::Text,
-                &telemetry::parse_filter("warn").expect("a valid filter"),
+                &telemetry::parse_filter(IMPORT_LOG).expect("a valid filter"),
             );
             match vpc_lattice_operator::import::cli::run(*args).await {
                 Ok(()) => ExitCode::SUCCESS,

@@ -143,6 +143,14 @@ fn import_without_a_scope_or_with_a_bad_choice_fails_naming_the_flag() {
             &["--cluster-name", "prod", "--service", "a", "--out", "d", "-o", "json"][..],
             "--out",
         ),
+        (
+            &["--cluster-name", "prod", "--service", "a", "--region", "east"][..],
+            "--region",
+        ),
+        (
+            &["--cluster-name", "prod", "--service", "a", "--namespace", "Team_A"][..],
+            "--namespace",
+        ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
             .arg("import")
@@ -155,4 +163,20 @@ fn import_without_a_scope_or_with_a_bad_choice_fails_naming_the_flag() {
         assert!(stderr.contains(flag), "{args:?}: names {flag}: {stderr}");
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn import_without_a_region_says_how_to_give_one_and_calls_nothing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+        .args(["import", "--cluster-name", "prod", "--service-network", "shared"])
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run the operator binary");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no AWS region: pass --region"), "{stderr}");
+    assert!(out.stdout.is_empty());
 }

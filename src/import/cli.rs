@@ -32,7 +32,7 @@ pub struct ImportArgs {
     pub services: Vec<String>,
     /// The AWS region to import from (default: the AWS chain's, e.g. AWS_REGION); written as
     /// spec.region.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_region)]
     pub region: Option<String>,
     /// An IAM role to assume for the calls (default: the AWS chain's identity).
     #[arg(long, value_name = "ARN")]
@@ -45,7 +45,7 @@ pub struct ImportArgs {
     #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME")]
     pub cluster_name: String,
     /// metadata.namespace of every object (default: none, for `kubectl apply -n`).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_namespace)]
     pub namespace: Option<String>,
     /// How the manifests name the service and the service network (a network or service of another
     /// account is named by ARN either way).
@@ -82,6 +82,30 @@ pub struct ImportArgs {
     /// Most AWS calls per second (the operator's own calls in the account share AWS's quota).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub aws_max_rps: u32,
+}
+
+/// A region as `spec.region` takes it (`us-east-1`: two letters, words, one or two digits).
+fn parse_region(s: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let letters = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(letters)
+        && parts
+            .last()
+            .is_some_and(|d| (1..=2).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+    match ok {
+        true => Ok(s.to_string()),
+        false => Err("an AWS region, e.g. us-east-1".into()),
+    }
+}
+
+/// A namespace name (a DNS-1123 label).
+fn parse_namespace(s: &str) -> Result<String, String> {
+    match super::naming::is_dns_label(s) {
+        true => Ok(s.to_string()),
+        false => Err("a namespace name: lower-case letters, digits and '-', at most 63".into()),
+    }
 }
 
 fn parse_deletion_policy(s: &str) -> Result<DeletionPolicy, String> {

@@ -280,6 +280,10 @@ fn explain(what: &str, action: &str, e: &LatticeError, tries: u32) -> ImportErro
         ErrorKind::AccessDenied => {
             format!("{what}: refused ({e}); the identity needs {action} (docs/iam.md lists what the import needs)")
         }
+        ErrorKind::Credentials => format!(
+            "{what}: no AWS credentials could be had (the import signs with the AWS chain's identity: AWS_PROFILE, \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, SSO, an instance role; or the role of --role-arn): {e}"
+        ),
         ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient => {
             format!("{what}: failed {tries} times, the last: {e}")
         }

@@ -355,6 +355,41 @@ async fn a_scope_that_cannot_be_read_fails_saying_why() {
     }
 }
 
+/// Throttled and failing calls are tried again as the operator tries them (AWS's `Retry-After`,
+/// else backoff), and the output is the one an undisturbed run writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_and_failing_calls_are_retried_to_the_same_output() {
+    let fake = Arc::new(FakeLattice::new(ACCOUNT, "us-east-1"));
+    let net = fake.create_service_network("net", None).unwrap();
+    for i in 0..3 {
+        let s = fake.create_service(&format!("app-{i}"), None).unwrap();
+        fake.seed_association(&net.id, &s.id, tags(&[("team", "a")]));
+    }
+    let emu = Emulator::serve(fake).await;
+    let args = ["--service-network", net.id.as_str()];
+    let calm = imported(&emu.url, &args);
+    emu.fake.clear_calls();
+    emu.fake.set_faults(lattice_emulator::Faults {
+        throttle: 2,
+        retry_after_seconds: Some(1),
+        server_errors: 1,
+        ..lattice_emulator::Faults::default()
+    });
+    assert_eq!(imported(&emu.url, &args), calm);
+    let errors: Vec<Option<String>> = emu.fake.calls().into_iter().map(|c| c.error).collect();
+    assert_eq!(
+        errors,
+        [
+            Some("ThrottlingException".to_string()),
+            Some("ThrottlingException".to_string()),
+            Some("InternalServerException".to_string()),
+            None,
+            None,
+        ],
+        "the List tried four times, then the tags read"
+    );
+}
+
 fn tempdir(prefix: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("{prefix}-{:08x}", rand::random::<u32>()));
     std::fs::create_dir_all(&dir).unwrap();
