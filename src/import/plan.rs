@@ -187,7 +187,11 @@ fn manifest(f: &Found, s: &Settings) -> Result<Manifest, String> {
         region: Some(s.region.clone()),
         tags,
         deletion_policy: s.deletion,
-        adoption_policy: AdoptionPolicy::Always,
+        // An observer adopts nothing: the default, which any namespace accepts.
+        adoption_policy: match observe {
+            true => AdoptionPolicy::IfOwned,
+            false => AdoptionPolicy::Always,
+        },
         management_policy: match observe {
             true => ManagementPolicy::ObserveOnly,
             false => ManagementPolicy::Managed,
