@@ -169,6 +169,11 @@ fn skipped_with_their_reasons_in_id_order() {
         p.manifests[1].object.spec.tags.is_empty(),
         "the Gateway's tags are not carried"
     );
+    assert_eq!(
+        p.manifests[1].object.spec.adoption_policy,
+        AdoptionPolicy::IfOwned,
+        "an observer adopts nothing: the default, accepted in any namespace"
+    );
     let left: Vec<&str> = p.skipped.iter().map(|s| s.association.id.as_str()).collect();
     assert_eq!(left, ["snsa-2", "snsa-4"]);
 }
