@@ -46,7 +46,13 @@ cat "$work/emulator.log"
 
 step "installing the CRD"
 kubectl apply -f crds/
-kubectl wait --for=condition=Established --timeout=60s crd/servicenetworkserviceassociations.vpclattice.operator.dev
+# (Not `kubectl wait --for=condition=Established`: it fails at once while the new CRD has no
+# conditions yet.)
+for _ in $(seq 300); do
+  [[ $(kubectl get crd servicenetworkserviceassociations.vpclattice.operator.dev \
+    -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}') == True ]] && break
+  sleep 0.2
+done
 
 # A 10 s drift scan (the default is 10 m): the observe-only example may look before the association
 # it observes is created, and an observer that found none looks again at the next drift scan.

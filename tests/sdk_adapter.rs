@@ -1037,7 +1037,7 @@ async fn tags_of_sends_the_arn_list_alone_and_maps_the_one_answer() {
                 200,
                 &[("content-type", "application/x-amz-json-1.1")],
                 &format!(
-                    r#"{{"PaginationToken":"unexpected","ResourceTagMappingList":[{{"ResourceARN":"{ASSOCIATION_ARN}",
+                    r#"{{"PaginationToken":"","ResourceTagMappingList":[{{"ResourceARN":"{ASSOCIATION_ARN}",
                     "Tags":[{{"Key":"vpclattice.operator.dev/cluster","Value":"prod"}},{{"Key":"team","Value":"payments"}}]}},
                     {{"ResourceARN":"arn:untagged","Tags":[]}}]}}"#
                 ),
@@ -1061,7 +1061,21 @@ async fn tags_of_sends_the_arn_list_alone_and_maps_the_one_answer() {
             },
         ]
     );
-    assert_eq!(rule.num_calls(), 1, "one call; a token in the answer is not followed");
+    assert_eq!(rule.num_calls(), 1, "one call");
+
+    // An answer that says more follow is refused, not read as "the others have no tags".
+    let rule = mock!(tagging::Client::get_resources).then_http_response(|| {
+        http(
+            200,
+            &[("content-type", "application/x-amz-json-1.1")],
+            r#"{"PaginationToken":"more","ResourceTagMappingList":[]}"#,
+        )
+    });
+    let e = tagging_lattice(&[&rule]).tags_of(&arns).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorKind::Other, "UnexpectedPaginationToken")
+    );
 
     let rule = mock!(tagging::Client::get_resources)
         .then_http_response(|| json_error(400, "InvalidParameterException", "too many ARNs"));

@@ -1,13 +1,13 @@
 //! `vpc-lattice-operator import`'s command line and the one place it touches the world: the AWS
 //! identity, the rate limiter, standard output and `--out`'s files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::fetch::{ImportError, Scope, TagSource, fetch};
 use super::plan::{Identifiers, Settings, plan};
 use super::render::{self, Format};
-use crate::api::DeletionPolicy;
+use crate::api::{DeletionPolicy, IMPORTED_FROM_ANNOTATION};
 use crate::lattice::LatticeApi;
 use crate::lattice::aws::Aws;
 use crate::limiter::{Admitted, Caller, Limiter, Priority};
@@ -47,8 +47,8 @@ pub struct ImportArgs {
     /// metadata.namespace of every object (default: none, for `kubectl apply -n`).
     #[arg(long, value_parser = parse_namespace)]
     pub namespace: Option<String>,
-    /// How the manifests name the service and the service network (a network or service of another
-    /// account is named by ARN either way).
+    /// How the manifests name the service and the service network (IDs only where the service, the
+    /// network and the association are all of one account; ARNs otherwise).
     #[arg(long, value_enum, default_value = "arn")]
     pub identifiers: Identifiers,
     /// spec.deletionPolicy of every object: Retain (default: deleting an object never deletes an
@@ -69,7 +69,8 @@ pub struct ImportArgs {
     /// Output format on standard output.
     #[arg(short, long, value_enum, default_value = "yaml")]
     pub output: Format,
-    /// Write one YAML file per object and a kustomization.yaml into this directory instead.
+    /// Write one YAML file per object and a kustomization.yaml into this directory instead (files an
+    /// earlier import wrote there for associations no longer written are removed).
     #[arg(long, value_name = "DIR", conflicts_with = "output")]
     pub out: Option<PathBuf>,
     /// Print the plan as a table (what would be written, what skipped and why) and write nothing.
@@ -82,6 +83,30 @@ pub struct ImportArgs {
     /// Most AWS calls per second (the operator's own calls in the account share AWS's quota).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub aws_max_rps: u32,
+}
+
+/// Removes the files of `dir` an earlier import wrote (YAML naming [`IMPORTED_FROM_ANNOTATION`])
+/// that this one did not: their associations are gone or skipped now, so that the folder, like
+/// standard output, holds exactly this run's objects. Other files are left alone.
+fn prune(dir: &Path, written: &[(String, String)]) -> Result<(), ImportError> {
+    let fail = |e: std::io::Error| ImportError(format!("could not read {}: {e}", dir.display()));
+    let marker = format!("{IMPORTED_FROM_ANNOTATION}:");
+    for entry in std::fs::read_dir(dir).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if !name.ends_with(".yaml") || written.iter().any(|(file, _)| *file == name) {
+            continue;
+        }
+        if std::fs::read_to_string(&path).is_ok_and(|text| text.contains(&marker)) {
+            std::fs::remove_file(&path)
+                .map_err(|e| ImportError(format!("could not remove {}: {e}", path.display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// A region as `spec.region` takes it (`us-east-1`: two letters, words, one or two digits).
@@ -123,6 +148,8 @@ pub async fn run(args: ImportArgs) -> Result<(), ImportError> {
         args.region.clone().or_else(|| aws.region()).ok_or_else(|| {
             ImportError("no AWS region: pass --region, or set AWS_REGION (or a profile's region)".into())
         })?;
+    let region = parse_region(&region)
+        .map_err(|e| ImportError(format!("the AWS region {region:?} (from the AWS chain) is not {e}")))?;
     let lattice = match &args.role_arn {
         Some(arn) => {
             aws.assuming(arn, args.external_id.as_deref(), "the import", Some(&region))
@@ -164,11 +191,13 @@ pub async fn run(args: ImportArgs) -> Result<(), ImportError> {
         (Some(dir), _) => {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ImportError(format!("could not create {}: {e}", dir.display())))?;
-            for (file, text) in render::files(&plan, &source) {
-                let path = dir.join(&file);
+            let files = render::files(&plan, &source);
+            for (file, text) in &files {
+                let path = dir.join(file);
                 std::fs::write(&path, text)
                     .map_err(|e| ImportError(format!("could not write {}: {e}", path.display())))?;
             }
+            prune(dir, &files)?;
             dir.display().to_string()
         }
         (None, Format::Yaml) => {

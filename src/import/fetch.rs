@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::plan::Found;
-use crate::lattice::names::{Kind, Named};
+use crate::lattice::names::{Kind, Named, account_of};
 use crate::lattice::{Association, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, TAGS_BY_ARN_MAX, Tags};
 use crate::reconcile::observe::unless_gone;
 use crate::reconcile::requeue::retry_in;
@@ -195,35 +195,80 @@ fn fill(all: &[Named], id: &Option<String>, name: &mut Option<String>, arn: &mut
     }
 }
 
-/// The tags of each association, by ARN; an association deleted since it was listed is left out.
+/// The tags of each association, by ARN, or why this identity cannot read them; an association
+/// deleted since it was listed is left out.
+///
+/// The Tagging API reports the caller's account's resources only, and of those only the ones with
+/// tags: an association it does not name is untagged when its ARN names the caller's account (known
+/// from any ARN it did name), else it is read with `ListTagsForResource` (another account's
+/// association, whose tags that account alone may read, or an account of which nothing is tagged).
 async fn read_tags(
     api: &dyn LatticeApi,
     associations: &[Association],
     source: TagSource,
-) -> Result<BTreeMap<String, Tags>, ImportError> {
+) -> Result<BTreeMap<String, Result<Tags, String>>, ImportError> {
     let mut out = BTreeMap::new();
-    match source {
+    let one_by_one: Vec<&Association> = match source {
+        TagSource::ListTagsForResource => associations.iter().collect(),
         TagSource::TaggingApi => {
             let arns: Vec<String> = associations.iter().map(|a| a.arn.clone()).collect();
+            let mut own: Option<String> = None;
             for chunk in arns.chunks(TAGS_BY_ARN_MAX) {
                 let what = "reading the associations' tags (the Tagging API's GetResources; \
                     --tags-from list-tags-for-resource reads them from VPC Lattice instead)";
                 let tagged = retried(what, "tag:GetResources", || api.tags_of(chunk)).await?;
-                // An association the Tagging API does not name has no tags.
-                out.extend(chunk.iter().map(|arn| (arn.clone(), Tags::new())));
-                out.extend(tagged.into_iter().map(|t| (t.arn, t.tags)));
-            }
-        }
-        TagSource::ListTagsForResource => {
-            for a in associations {
-                let what = format!("reading the tags of association {}", a.id);
-                let read = || async { unless_gone(api.list_tags(&a.arn).await) };
-                // `None`: deleted since it was listed.
-                if let Some(tags) = retried(&what, "vpc-lattice:ListTagsForResource", read).await? {
-                    out.insert(a.arn.clone(), tags);
+                for t in tagged {
+                    if own.is_none() {
+                        own = account_of(&t.arn).map(str::to_string);
+                    }
+                    out.insert(t.arn, Ok(t.tags));
                 }
             }
+            let mut unsure = Vec::new();
+            let unanswered: Vec<&Association> = associations.iter().filter(|a| !out.contains_key(&a.arn)).collect();
+            for a in unanswered {
+                match own.as_deref().is_some_and(|o| account_of(&a.arn) == Some(o)) {
+                    true => {
+                        out.insert(a.arn.clone(), Ok(Tags::new()));
+                    }
+                    false => unsure.push(a),
+                }
+            }
+            unsure
         }
+    };
+    let mut refused = None;
+    for a in &one_by_one {
+        let what = format!("reading the tags of association {}", a.id);
+        let read = || async { unless_gone(api.list_tags(&a.arn).await) };
+        let action = "vpc-lattice:ListTagsForResource";
+        match tried(&what, read).await {
+            Ok(Some(tags)) => {
+                out.insert(a.arn.clone(), Ok(tags));
+            }
+            // Deleted since it was listed.
+            Ok(None) => {}
+            Err((e, _)) if e.kind == ErrorKind::AccessDenied => {
+                let owner = account_of(&a.arn).unwrap_or("?");
+                let why = format!(
+                    "its tags cannot be read by this identity ({e}): an association of another account ({owner}) is \
+                     imported from that account; else the identity needs {action}"
+                );
+                refused.get_or_insert(e);
+                out.insert(a.arn.clone(), Err(why));
+            }
+            Err((e, tries)) => return Err(explain(&what, action, &e, tries)),
+        }
+    }
+    // Refused every time: the identity's permissions, not the associations' owners.
+    if let Some(e) = refused
+        && !one_by_one.is_empty()
+        && out.values().all(Result::is_err)
+    {
+        return Err(ImportError(format!(
+            "reading the associations' tags: refused for every one ({e}); the identity needs \
+             vpc-lattice:ListTagsForResource (docs/iam.md lists what the import needs)"
+        )));
     }
     Ok(out)
 }
@@ -249,7 +294,18 @@ where
 /// `call`'s answer, tried up to [`ATTEMPTS`] times while AWS throttles it or fails transiently,
 /// waiting as the operator would between tries; any other failure says what was being done
 /// (`what`) and, when refused, which IAM `action` the identity lacks.
-async fn retried<T, F, Fut>(what: &str, action: &str, mut call: F) -> Result<T, ImportError>
+async fn retried<T, F, Fut>(what: &str, action: &str, call: F) -> Result<T, ImportError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, LatticeError>>,
+{
+    tried(what, call)
+        .await
+        .map_err(|(e, tries)| explain(what, action, &e, tries))
+}
+
+/// `call`'s answer, or its last error and how many times it was tried ([`retried`]'s tries).
+async fn tried<T, F, Fut>(what: &str, mut call: F) -> Result<T, (LatticeError, u32)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, LatticeError>>,
@@ -266,7 +322,7 @@ where
             ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient
         );
         if !retryable || failures >= ATTEMPTS {
-            return Err(explain(what, action, &e, failures));
+            return Err((e, failures));
         }
         let wait = retry_in(&e, failures).min(LONGEST_WAIT);
         tracing::warn!(error = %e, tries = failures, ?wait, "{what}: trying again");

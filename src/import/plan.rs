@@ -15,11 +15,11 @@ use crate::api::{
 use crate::lattice::names::account_of;
 use crate::lattice::{Association, AssociationState, Tags};
 
-/// An association as AWS reports it, with all its tags.
+/// An association as AWS reports it, with all its tags, or why they could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
     pub association: Association,
-    pub tags: Tags,
+    pub tags: Result<Tags, String>,
 }
 
 /// How the manifests name the service and the service network.
@@ -28,7 +28,8 @@ pub enum Identifiers {
     /// Their ARNs: what the association is, whatever account or region the manifest is applied in.
     #[default]
     Arn,
-    /// Their IDs (an ARN still for one in another account, which AWS needs by ARN).
+    /// Their IDs, where the service, the network and the association are all of one account (else
+    /// ARNs, which AWS needs for another account's).
     Id,
 }
 
@@ -145,7 +146,8 @@ fn manifest(f: &Found, s: &Settings) -> Result<Manifest, String> {
             ));
         }
     }
-    let observe = match f.tags.get(GATEWAY_MANAGED_TAG) {
+    let all_tags = f.tags.as_ref().map_err(Clone::clone)?;
+    let observe = match all_tags.get(GATEWAY_MANAGED_TAG) {
         Some(by) if !s.include_gateway_managed => {
             return Err(format!(
                 "managed by the AWS Gateway API Controller ({GATEWAY_MANAGED_TAG}={by}): \
@@ -156,10 +158,12 @@ fn manifest(f: &Found, s: &Settings) -> Result<Manifest, String> {
         Some(_) => true,
         None => false,
     };
-    match (f.tags.get(OWNER_TAG), f.tags.get(CLUSTER_TAG)) {
+    match (all_tags.get(OWNER_TAG), all_tags.get(CLUSTER_TAG)) {
         (Some(owner), Some(cluster)) if *cluster == s.cluster => {
             return Err(format!(
-                "already owned by {owner} of this cluster ({CLUSTER_TAG}={cluster}): that object is its manifest"
+                "already owned by {owner} of this cluster ({CLUSTER_TAG}={cluster}): that object manages it; if it \
+                 is gone (deleted with deletionPolicy: Retain), an object of that namespace and name adopts it with \
+                 the default adoptionPolicy"
             ));
         }
         (Some(owner), cluster) if !s.include_other_clusters && !observe => {
@@ -171,7 +175,7 @@ fn manifest(f: &Found, s: &Settings) -> Result<Manifest, String> {
         }
         _ => {}
     }
-    let tags = if observe { Tags::new() } else { user_tags(&f.tags)? };
+    let tags = if observe { Tags::new() } else { user_tags(all_tags)? };
     let service = identifier(&a.service_id, &a.service_arn, a, s.identifiers)
         .ok_or("AWS reported neither the service's ID nor its ARN")?;
     let network = identifier(&a.service_network_id, &a.service_network_arn, a, s.identifiers)
@@ -240,15 +244,16 @@ fn user_tags(all: &Tags) -> Result<Tags, String> {
     Ok(tags)
 }
 
-/// The service's or network's identifier as the manifest gives it: its ARN, or its ID (but an ARN
-/// for one in another account than the association, which AWS needs by ARN).
+/// The service's or network's identifier as the manifest gives it: its ARN; its ID only when asked
+/// and the service, the network and the association are all of one account (a service or network
+/// of another account than the identity that applies the manifest must be named by ARN, and which
+/// account that is the import cannot tell otherwise).
 fn identifier(id: &Option<String>, arn: &Option<String>, a: &Association, want: Identifiers) -> Option<String> {
-    let foreign = arn
-        .as_deref()
-        .and_then(account_of)
-        .is_some_and(|acct| account_of(&a.arn) != Some(acct));
+    let (service, network) = (a.service_arn.as_deref(), a.service_network_arn.as_deref());
+    let (service, network) = (service.and_then(account_of), network.and_then(account_of));
+    let one_account = service == network && service == account_of(&a.arn);
     match want {
-        Identifiers::Id if !foreign => id.clone().or_else(|| arn.clone()),
+        Identifiers::Id if one_account => id.clone().or_else(|| arn.clone()),
         _ => arn.clone().or_else(|| id.clone()),
     }
 }

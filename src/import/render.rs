@@ -31,9 +31,24 @@ pub fn header(plan: &Plan, source: &str) -> String {
         plural(plan.skipped.len()),
     );
     for s in &plan.skipped {
-        let _ = writeln!(out, "# skipped {}: {}", about(&s.association), s.reason);
+        let line = format!("{}: {}", about(&s.association), s.reason);
+        let _ = writeln!(out, "# skipped {}", one_line(&line));
     }
     out
+}
+
+/// `s` on one line whatever it holds: control characters and the line and paragraph separators
+/// (which YAML parsers may take for line breaks, even in a comment) escaped as `\u{…}`. Reasons quote
+/// tag values, which anyone who may tag an association in the scope chooses.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(
+            |c| match c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
+                true => c.escape_unicode().to_string(),
+                false => c.to_string(),
+            },
+        )
+        .collect()
 }
 
 /// `snsa-… (service in network, STATUS)`.
@@ -126,6 +141,7 @@ pub fn table(plan: &Plan) -> String {
             reason.clone(),
         ]);
     }
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| one_line(c)).collect()).collect();
     let widths: Vec<usize> = (0..7)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
@@ -144,4 +160,44 @@ pub fn table(plan: &Plan) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::GATEWAY_MANAGED_TAG;
+    use crate::import::plan::{Found, Identifiers, Settings, plan};
+    use crate::lattice::{Association, AssociationState, Tags};
+
+    #[test]
+    fn a_tag_value_cannot_break_out_of_the_header_comment() {
+        let mut a = Association::new("snsa-1", "arn:snsa-1", AssociationState::Active);
+        a.service_id = Some("svc-1".into());
+        a.service_network_id = Some("sn-1".into());
+        let sneaky = "x\u{2028}---\napiVersion: v1\rkind: Secret\u{85}";
+        let found = Found {
+            association: a,
+            tags: Ok(Tags::from([(GATEWAY_MANAGED_TAG.to_string(), sneaky.to_string())])),
+        };
+        let settings = Settings {
+            namespace: None,
+            region: "us-east-1".into(),
+            cluster: "prod".into(),
+            identifiers: Identifiers::Arn,
+            deletion: crate::api::DeletionPolicy::Retain,
+            include_failed: false,
+            include_gateway_managed: false,
+            include_other_clusters: false,
+        };
+        let p = plan(vec![found], &settings);
+        let stream = yaml_stream(&p, "service network sn-1 in us-east-1");
+        assert_eq!(stream.lines().count(), 2, "{stream:?}");
+        assert!(stream.lines().all(|l| l.starts_with("# ")), "{stream:?}");
+        assert!(!stream.contains(['\u{2028}', '\r', '\u{85}']), "{stream:?}");
+        assert!(
+            stream.contains("\\u{2028}---\\u{a}apiVersion"),
+            "escaped, still readable: {stream:?}"
+        );
+        assert_eq!(table(&p).lines().count(), 2);
+    }
 }

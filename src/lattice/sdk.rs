@@ -272,7 +272,8 @@ impl LatticeApi for SdkLattice {
         self.usable()?;
         // The ARN list alone: AWS refuses it with ResourceTypeFilters, TagFilters or any of the
         // paging parameters (ResourcesPerPage, TagsPerPage, PaginationToken). The answer is one
-        // page; a PaginationToken in it (AWS sends an empty one) is not followed.
+        // page (AWS sends an empty PaginationToken): one that says more follow cannot be followed,
+        // and is refused rather than read as "the rest have no tags".
         let out = self
             .tagging
             .get_resources()
@@ -280,6 +281,14 @@ impl LatticeApi for SdkLattice {
             .send()
             .await
             .map_err(|e| self.fail(e))?;
+        if out.pagination_token().is_some_and(|t| !t.is_empty()) {
+            return Err(LatticeError::new(
+                ErrorKind::Other,
+                "UnexpectedPaginationToken",
+                "GetResources by ARN answered with a PaginationToken, which cannot be followed with a ResourceARNList: \
+                 some tags may be missing from its answer",
+            ));
+        }
         Ok(tag_mappings(out.resource_tag_mapping_list()))
     }
 

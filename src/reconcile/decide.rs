@@ -261,9 +261,6 @@ pub enum Adoption {
     Adopt(Association),
     /// Not ours to take: the message says which association and how to adopt it.
     Refuse(String),
-    /// `Always`, but the namespace does not allow it (its label): the message says so. Looked at
-    /// again as soon as the namespace's rights are read again, so labelling it takes effect soon.
-    NotHere(String),
     /// Nothing found after all (it went away meanwhile): create again.
     Retry,
 }
@@ -310,7 +307,7 @@ pub fn adopt(
         )),
         (AdoptionPolicy::Always, _) => match always {
             AlwaysAdoption::Allowed => Adoption::Adopt(association),
-            AlwaysAdoption::Refused(why) => Adoption::NotHere(format!(
+            AlwaysAdoption::Refused(why) => Adoption::Refuse(format!(
                 "the service is already associated with the service network as {id} ({state}), {held}; \
                  spec.adoptionPolicy is Always but {why}, so it is not adopted"
             )),

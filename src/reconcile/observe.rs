@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
-use crate::lattice::observation::{Begun, Observations, Says, Scope, Work};
+use crate::lattice::observation::{Begun, Observations, SETTLED_MAX_AGE, Says, Scope, Work};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Claim, Desired, Holder, Identity, Observed, TagCheck};
@@ -122,6 +122,10 @@ impl Lookup<'_> {
     /// The association of the object's pair as its network's listing shows it, if any, with its
     /// tags: what an object that may adopt (`adoptionPolicy: Always`) looks for before it creates,
     /// so that adopting an association costs no Create call. (`None`: none listed, or deleted since.)
+    /// A listing up to [`SETTLED_MAX_AGE`] old answers: a stale miss only leaves the Create to find
+    /// the association (its conflict leads to the same rules), and a stale hit is checked by the tag
+    /// read (gone: `None`, so the object creates); many objects applied at once (an import) then
+    /// share one listing of their network instead of one each second.
     pub async fn listed_pair(
         &self,
         desired: &Desired,
@@ -129,7 +133,7 @@ impl Lookup<'_> {
     ) -> Result<Option<(Association, Claim)>, LatticeError> {
         let (listing, served) = self
             .observations
-            .listing_within(&self.scope, self.api, self.not_before, self.age)
+            .listing_within(&self.scope, self.api, self.not_before, self.age.max(SETTLED_MAX_AGE))
             .await?;
         self.metrics.observed(served.as_str());
         let Some(association) = listing.of_service(&desired.service_identifier) else {

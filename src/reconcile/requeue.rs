@@ -32,10 +32,6 @@ pub const LEARNED_WINDOW: Duration = Duration::from_secs(5);
 pub const NEXT_STEP: Duration = Duration::from_millis(100);
 /// The pair belongs to another association the policy refuses: look again this often.
 pub const REFUSED_RECHECK: Duration = Duration::from_secs(300);
-/// When an object whose namespace does not allow `adoptionPolicy: Always` looks again: as soon as
-/// the namespace's rights are read again (`runtime::tenancy` keeps a Namespace's read this long), so
-/// that labelling the namespace takes effect within it.
-pub const NAMESPACE_RECHECK: Duration = Duration::from_secs(30);
 /// Create reported a conflict but the pair's association was not found: create again after this.
 pub const CONFLICT_RETRY: Duration = Duration::from_secs(5);
 /// An invalid spec waits for an edit; this safety recheck is all that comes before one.

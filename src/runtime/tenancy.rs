@@ -28,7 +28,7 @@ use crate::lattice::{ErrorKind, LatticeApi, LatticeError};
 
 pub use crate::api::{EXTERNAL_ID_ANNOTATION, REGION_ANNOTATION, ROLE_ANNOTATION};
 /// How long a namespace's annotation is trusted before it is read again.
-const ANNOTATION_TTL: Duration = crate::reconcile::requeue::NAMESPACE_RECHECK;
+const ANNOTATION_TTL: Duration = Duration::from_secs(30);
 
 /// Resolves each namespace to the operator's own identity or its annotated role.
 pub struct NamespaceRoles {

@@ -328,10 +328,94 @@ async fn import_writes_each_association_of_the_scope_once_and_says_why_it_skips_
     assert_eq!(observed.len(), 1, "the Gateway API Controller's");
     assert!(observed[0]["spec"].get("tags").is_none());
 
+    // An association gone from AWS: a second --out run removes its file, and only its file.
+    let gone = listed[0];
+    let gone_id = by_id
+        .iter()
+        .find(|(_, o)| format!("{}.yaml", o["metadata"]["name"].as_str().unwrap()) == gone)
+        .unwrap()
+        .0;
+    std::fs::write(dir.join("notes.yaml"), "kept: true\n").unwrap();
+    assert!(fake.delete_out_of_band(gone_id));
+    imported(&e.emu.url, &out_args);
+    assert!(!dir.join(gone).exists(), "{gone} pruned");
+    assert!(
+        dir.join(listed[1]).exists() && dir.join("notes.yaml").exists(),
+        "nothing else removed"
+    );
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(
+        files,
+        listed.len() - 1 + 2,
+        "the objects, the kustomization and the notes"
+    );
+
     // Nothing written in AWS by any run.
     for op in ["CreateServiceNetworkServiceAssociation", "TagResource", "UntagResource"] {
         assert_eq!(fake.count(op), 0, "{op}");
     }
+}
+
+/// The Tagging API reports the caller's account's associations only, and of those only the tagged
+/// ones: an untagged association of the account is known untagged from the others' ARNs (no call),
+/// another account's is read with ListTagsForResource, and skipped saying why when that is refused;
+/// refused for every association, the import fails naming the permission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_accounts_associations_are_read_one_by_one_and_skipped_when_refused() {
+    let fake = Arc::new(FakeLattice::new(ACCOUNT, "us-east-1"));
+    let net = fake.create_service_network("net", None).unwrap();
+    let svc: Vec<String> = (0..3)
+        .map(|i| fake.create_service(&format!("app-{i}"), None).unwrap().id)
+        .collect();
+    fake.seed_association(&net.id, &svc[0], tags(&[("team", "a")]));
+    fake.seed_association(&net.id, &svc[1], Tags::new());
+    let theirs = fake.seed_foreign_association(&net.id, &svc[2], OTHER_ACCOUNT, tags(&[("team", "c")]));
+    let emu = Emulator::serve(fake).await;
+    let args = ["--service-network", net.id.as_str()];
+
+    emu.fake.clear_calls();
+    let stream = imported(&emu.url, &args);
+    assert_eq!(emu.fake.count("GetResources"), 1);
+    assert_eq!(emu.fake.count("ListTagsForResource"), 1, "only the other account's");
+    let objects = documents(&stream);
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[0]["spec"]["tags"]["team"], "a");
+    assert!(
+        objects[1]["spec"].get("tags").is_none(),
+        "app-1's association has no tags"
+    );
+    let reasons = skipped(&stream);
+    assert!(
+        reasons[&theirs.id].starts_with("its tags cannot be read by this identity")
+            && reasons[&theirs.id].contains(OTHER_ACCOUNT),
+        "{reasons:?}"
+    );
+
+    // Nothing tagged at all: the account is unknown, so each association is read.
+    let fake = Arc::new(FakeLattice::new(ACCOUNT, "us-east-1"));
+    let net = fake.create_service_network("net", None).unwrap();
+    for i in 0..2 {
+        let s = fake.create_service(&format!("app-{i}"), None).unwrap();
+        fake.seed_association(&net.id, &s.id, Tags::new());
+    }
+    let emu = Emulator::serve(fake).await;
+    let args = ["--service-network", net.id.as_str()];
+    assert_eq!(documents(&imported(&emu.url, &args)).len(), 2);
+    assert_eq!(emu.fake.count("ListTagsForResource"), 2);
+
+    // Only another account's associations, every read refused: the permission is named.
+    let fake = Arc::new(FakeLattice::new(ACCOUNT, "us-east-1"));
+    let net = fake.create_service_network("net", None).unwrap();
+    let s = fake.create_service("app", None).unwrap();
+    fake.seed_foreign_association(&net.id, &s.id, OTHER_ACCOUNT, Tags::new());
+    let emu = Emulator::serve(fake).await;
+    let (code, stdout, stderr) = import(&emu.url, &["--service-network", net.id.as_str()]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refused for every one") && stderr.contains("vpc-lattice:ListTagsForResource"),
+        "{stderr}"
+    );
+    assert_eq!(stdout, "");
 }
 
 /// A scope the import cannot read says so, naming what to do, and writes nothing.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::e2e::{NETWORK, SERVICE, emulator};
-use crate::support::cluster::Private;
+use crate::support::cluster::{Private, wait_established};
 use crate::support::operator::Binary;
 use crate::support::tools::hack_path;
 use crate::support::{eventually, lattice::Emulator};
@@ -164,15 +164,7 @@ async fn an_http_routes_annotation_written_later_names_the_service() {
     let crds = hack_path("module-files.sh", &["gateway-api-crds"]);
     let crd = crds.join("gateway.networking.k8s.io_httproutes.yaml");
     cp.ok(&["apply", "--server-side", "-f", &crd.to_string_lossy()], None);
-    cp.ok(
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/httproutes.gateway.networking.k8s.io",
-        ],
-        None,
-    );
+    wait_established(cp.kubeconfig(), "httproutes.gateway.networking.k8s.io");
     let emu = emulator().await;
     cp.ok(&["create", "namespace", "web"], None);
     let log = std::env::temp_dir().join(format!("vlo-by-route-{}.log", std::process::id()));

@@ -117,12 +117,14 @@ async fn no_tenant_takes_strips_or_deletes_another_tenants_association() {
 
     apply(&cp, "rival-a", "x", &contested, "  adoptionPolicy: Always");
     condition(&cp, "rival-a", "x", "Ready").await;
+    let creates = emu.fake.count("CreateServiceNetworkServiceAssociation");
     apply(&cp, "rival-b", "x", &contested, "  adoptionPolicy: Always");
     let c = condition(&cp, "rival-b", "x", "Stalled").await;
     assert!(c["message"].as_str().unwrap().contains("belongs to rival-a/x"), "{c}");
 
     // Settled: from here on, several drift scans (2 s apart, with their tag rounds) and three edits
-    // of the losing rival (each a reconcile: Create, Conflict, refused) write no tag.
+    // of the losing rival (each a reconcile: the pair found in the listing, its tags read, refused) write
+    // no tag.
     let writes = tag_writes(&emu);
     for round in 1..=3 {
         let tags = format!("  adoptionPolicy: Always\n  tags:\n    round: \"{round}\"");
@@ -133,6 +135,11 @@ async fn no_tenant_takes_strips_or_deletes_another_tenants_association() {
     condition(&cp, "rival-a", "x", "Ready").await;
     condition(&cp, "team-b", "app", "Ready").await;
     assert_eq!(tag_writes(&emu), writes, "no tag written after settling: no flip-flop");
+    assert_eq!(
+        emu.fake.count("CreateServiceNetworkServiceAssociation"),
+        creates,
+        "an Always object finds the pair in its network's listing: no Create, refused or not"
+    );
 
     // Deleting every refused object deletes nothing in AWS.
     for (ns, name) in [

@@ -114,8 +114,17 @@ impl LatticeApi for FakeLattice {
     }
 
     async fn list_tags(&self, arn: &str) -> Result<Tags, LatticeError> {
-        self.call("ListTagsForResource", None, |s, _| Ok(Self::tagged(s, arn)?.clone()))
-            .await
+        self.call("ListTagsForResource", None, |s, _| {
+            if !self.owns(arn) {
+                return Err(err(
+                    ErrorKind::AccessDenied,
+                    "AccessDeniedException",
+                    format!("User is not authorized to access resource {arn}, which another account owns"),
+                ));
+            }
+            Ok(Self::tagged(s, arn)?.clone())
+        })
+        .await
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), LatticeError> {

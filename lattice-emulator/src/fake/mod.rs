@@ -323,6 +323,27 @@ impl FakeLattice {
         Ok(rec.association.clone())
     }
 
+    /// Creates an ACTIVE association directly as account `owner` would have made it in this
+    /// account's view (a service owner associating its service with a network shared with it): its
+    /// ARN names `owner`, so this account's Tagging API does not report it and its
+    /// `ListTagsForResource` is refused, as AWS answers a resource of another account.
+    pub fn seed_foreign_association(&self, network: &str, service: &str, owner: &str, tags: Tags) -> Association {
+        let a = self.seed_association(network, service, tags);
+        let arn = a.arn.replace(&format!(":{}:", self.account), &format!(":{owner}:"));
+        let mut s = self.lock();
+        if let Some(t) = s.tags.remove(&a.arn) {
+            s.tags.insert(arn.clone(), t);
+        }
+        let rec = s.associations.get_mut(&a.id).expect("just seeded");
+        rec.association.arn = arn;
+        rec.association.clone()
+    }
+
+    /// True when `arn` names a resource of this account.
+    pub(crate) fn owns(&self, arn: &str) -> bool {
+        arn.split(':').nth(4) == Some(self.account.as_str())
+    }
+
     /// Puts an association in `status` at once and for good (no work pending), as AWS may leave one
     /// (`CREATE_FAILED`, a `CREATE_IN_PROGRESS` that lasts); false when there is no such association.
     pub fn set_status(&self, id: &str, status: AssociationState) -> bool {

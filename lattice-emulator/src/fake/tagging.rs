@@ -44,7 +44,11 @@ impl FakeLattice {
             let mut items = Vec::with_capacity(page.min(s.associations.len()));
             let mut last = "";
             for (id, r) in s.associations.range::<String, _>((start, std::ops::Bound::Unbounded)) {
-                let Some(tags) = s.tags.get(&r.association.arn).filter(|t| q.matches(t)) else {
+                let Some(tags) = s
+                    .tags
+                    .get(&r.association.arn)
+                    .filter(|t| q.matches(t) && self.owns(&r.association.arn))
+                else {
                     continue;
                 };
                 if items.len() == page {
@@ -92,6 +96,8 @@ impl FakeLattice {
             wanted.dedup();
             Ok(wanted
                 .into_iter()
+                // The Tagging API reports the caller's account's resources only.
+                .filter(|arn| self.owns(arn))
                 .filter(|arn| {
                     id_of(arn, "servicenetworkserviceassociation", "snsa-")
                         .and_then(|id| s.associations.get(id))

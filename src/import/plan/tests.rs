@@ -17,7 +17,7 @@ fn association(id: &str, service: &str, network: &str, status: AssociationState)
 fn found(a: Association, tags: &[(&str, &str)]) -> Found {
     Found {
         association: a,
-        tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        tags: Ok(tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
     }
 }
 
@@ -74,27 +74,58 @@ fn an_active_association_becomes_an_adopting_retained_object_with_its_user_tags(
 }
 
 #[test]
-fn ids_when_asked_but_an_arn_for_a_network_of_another_account() {
+fn ids_when_asked_but_arns_whenever_two_accounts_are_involved() {
     let mut s = settings();
     s.identifiers = Identifiers::Id;
     let own = active("snsa-1", "pay", "shared");
-    let mut foreign = active("snsa-2", "pay", "central");
+    let mut foreign = active("snsa-2", "web", "central");
     let shared = "arn:aws:vpc-lattice:us-east-1:444455556666:servicenetwork/sn-0000000000central";
     foreign.service_network_arn = Some(shared.into());
-    let plan = plan(vec![found(own.clone(), &[]), found(foreign, &[])], &s);
-    let specs: Vec<_> = plan.manifests.iter().map(|m| &m.object.spec).collect();
-    assert_eq!(specs[0].service_identifier, own.service_id);
+    let plan = plan(vec![found(own.clone(), &[]), found(foreign.clone(), &[])], &s);
+    let spec = |name: &str| {
+        &plan
+            .manifests
+            .iter()
+            .find(|m| m.object.metadata.name.as_deref() == Some(name))
+            .unwrap()
+            .object
+            .spec
+    };
+    assert_eq!(spec("pay-in-shared").service_identifier, own.service_id);
+    assert_eq!(spec("pay-in-shared").service_network_identifier, own.service_network_id);
     assert_eq!(
-        specs[0].service_network_identifier.as_deref(),
-        Some(shared),
-        "another account's: by ARN"
+        spec("web-in-central").service_network_identifier.as_deref(),
+        Some(shared)
     );
-    assert_eq!(specs[1].service_network_identifier, own.service_network_id);
+    assert_eq!(
+        spec("web-in-central").service_identifier,
+        foreign.service_arn,
+        "the network's owner may be the one applying it: the service by ARN too"
+    );
+    // An association made by another account (the service's owner) in this account's network.
+    let mut theirs = active("snsa-3", "api", "shared");
+    theirs.arn = "arn:aws:vpc-lattice:us-east-1:444455556666:servicenetworkserviceassociation/snsa-3".into();
+    theirs.service_arn = Some("arn:aws:vpc-lattice:us-east-1:444455556666:service/svc-00000000000000api".into());
+    let p = super::plan(vec![found(theirs.clone(), &[])], &s);
+    let spec = &p.manifests[0].object.spec;
+    assert_eq!(spec.service_identifier, theirs.service_arn);
+    assert_eq!(spec.service_network_identifier, theirs.service_network_arn);
     // Missing an ARN: the ID serves either way.
-    let mut bare = active("snsa-3", "web", "shared");
+    let mut bare = active("snsa-4", "web", "shared");
     bare.service_arn = None;
-    let plan = super::plan(vec![found(bare.clone(), &[])], &settings());
-    assert_eq!(plan.manifests[0].object.spec.service_identifier, bare.service_id);
+    let p = super::plan(vec![found(bare.clone(), &[])], &settings());
+    assert_eq!(p.manifests[0].object.spec.service_identifier, bare.service_id);
+}
+
+#[test]
+fn tags_that_could_not_be_read_skip_the_association_saying_why() {
+    let f = Found {
+        association: active("snsa-1", "pay", "shared"),
+        tags: Err("its tags cannot be read by this identity".into()),
+    };
+    let p = plan(vec![f], &settings());
+    assert!(p.manifests.is_empty());
+    assert_eq!(p.skipped[0].reason, "its tags cannot be read by this identity");
 }
 
 #[test]

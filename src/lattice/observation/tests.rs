@@ -37,6 +37,33 @@ fn a_listed_association_in_progress_or_active_is_answered_by_the_listing() {
 }
 
 #[test]
+fn a_listing_finds_the_association_of_a_service_by_its_id_or_arn() {
+    let now = Instant::now();
+    let of = |id: &str, svc: &str| {
+        let mut a = association(id, AssociationState::Active);
+        a.service_id = Some(svc.into());
+        a.service_arn = Some(format!("arn:aws:vpc-lattice:us-east-1:111122223333:service/{svc}"));
+        a
+    };
+    let (one, two) = (
+        of("snsa-1", "svc-0000000000000000a"),
+        of("snsa-2", "svc-0000000000000000b"),
+    );
+    let listing = Listing::new([one.clone(), two.clone()], now, now);
+    assert_eq!(listing.of_service("svc-0000000000000000b"), Some(two.clone()));
+    assert_eq!(listing.of_service(two.service_arn.as_deref().unwrap()), Some(two));
+    assert_eq!(listing.of_service("svc-0000000000000000a"), Some(one));
+    assert_eq!(listing.of_service("svc-0000000000000000c"), None);
+    let other_account = "arn:aws:vpc-lattice:us-east-1:444455556666:service/svc-0000000000000000a";
+    assert_eq!(
+        listing.of_service(other_account),
+        None,
+        "an ARN of another account is another service"
+    );
+    assert_eq!(Listing::new([], now, now).of_service("svc-0000000000000000a"), None);
+}
+
+#[test]
 fn a_failed_association_needs_a_get_for_its_failure_code_and_message() {
     let now = Instant::now();
     for state in [AssociationState::CreateFailed, AssociationState::DeleteFailed] {

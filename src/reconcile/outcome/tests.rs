@@ -217,25 +217,6 @@ fn row_conflict_refused_stalls_and_looks_again_every_5m() {
 }
 
 #[test]
-fn always_outside_an_allowed_namespace_looks_again_once_the_namespace_is_read_again() {
-    let mut status = Status::default();
-    let here = AlwaysAdoption::Refused("namespace payments lacks the label".into());
-    let adoption = (AdoptionPolicy::Always, &here);
-    let o = created(
-        &request(),
-        taken(Tags::new()),
-        adoption,
-        &identity(),
-        Some(GENERATION),
-        &mut status,
-    );
-    assert_eq!(verdict(&o), (Phase::Stalled, Reason::AlreadyAssociated));
-    assert!(o.verdict.message.contains("lacks the label"), "{}", o.verdict.message);
-    assert_eq!(status.id, None);
-    assert_eq!(requeues(&o, &mut Memory::default(), 2), about(&[30, 30]));
-}
-
-#[test]
 fn row_conflict_with_nothing_found_creates_again_after_5s() {
     let mut status = Status::default();
     let o = create(Ok(Created::Taken(None)), AdoptionPolicy::Always, &mut status);

@@ -6,7 +6,7 @@ use crate::api::{AdoptionPolicy, ServiceNetworkServiceAssociationStatus as Statu
 use crate::lattice::{Association, AssociationState, CreateAssociation, LatticeError, Tags};
 use crate::reconcile::decide::{Adoption, AlwaysAdoption, Claim, Identity, adopt};
 use crate::reconcile::reason::Reason;
-use crate::reconcile::requeue::{CONFLICT_RETRY, NAMESPACE_RECHECK, Next, REFUSED_RECHECK};
+use crate::reconcile::requeue::{CONFLICT_RETRY, Next, REFUSED_RECHECK};
 use crate::reconcile::status::{Phase, forget, record};
 
 /// What Create gave.
@@ -32,7 +32,8 @@ pub fn created(
     // A retry with the token of an earlier attempt may get the association that attempt made, with
     // the tags it sent: those are read back once it is ACTIVE.
     let first_attempt = status.client_token.as_deref() != Some(req.client_token.as_str());
-    // Kept whatever the answer: a retry must send the same token.
+    // Kept whatever the answer (also when the pair was found in the listing and no Create was
+    // sent): a Create that follows must send the token of this attempt.
     status.client_token = Some(req.client_token.clone());
     let existing = match created {
         Err(e) => return failed(e),
@@ -57,23 +58,19 @@ pub fn created(
             let note = format!("adopted existing association {} ({})", a.id, a.status);
             Outcome::progressing(Reason::Creating, &note, Next::Now).with(Event::normal(Reason::Adopted, "Adopt", note))
         }
-        Adoption::Refuse(message) => refused(message, REFUSED_RECHECK),
-        Adoption::NotHere(message) => refused(message, NAMESPACE_RECHECK),
+        Adoption::Refuse(message) => Outcome::new(
+            Phase::Stalled,
+            Reason::AlreadyAssociated,
+            &message,
+            Next::After(REFUSED_RECHECK),
+        )
+        .with(Event::warning(Reason::AlreadyAssociated, "Create", message)),
         Adoption::Retry => Outcome::progressing(
             Reason::Creating,
             "AWS reported a conflict but no association of the pair was found; creating again",
             Next::After(CONFLICT_RETRY),
         ),
     }
-}
-
-/// Stalled `AlreadyAssociated`: not adopted, and why; looked at again `after`.
-fn refused(message: String, after: std::time::Duration) -> Outcome {
-    Outcome::new(Phase::Stalled, Reason::AlreadyAssociated, &message, Next::After(after)).with(Event::warning(
-        Reason::AlreadyAssociated,
-        "Create",
-        message,
-    ))
 }
 
 /// Plan `Held`: the association's tags say it is another live object's or the AWS Gateway API

@@ -291,7 +291,6 @@ fn classify_no_role_is_stalled_rechecking_every_minute() {
 fn named_intervals_match_design() {
     assert_eq!(NEXT_STEP, Duration::from_millis(100));
     assert_eq!(REFUSED_RECHECK, secs(300));
-    assert_eq!(NAMESPACE_RECHECK, secs(30));
     assert_eq!(CONFLICT_RETRY, secs(5));
     assert_eq!(INVALID_SPEC_RECHECK, secs(3600));
     assert_eq!(ACCESS_DENIED_RECHECK, secs(300));

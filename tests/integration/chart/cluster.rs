@@ -21,17 +21,12 @@ fn install_monitoring_crds() {
         let dir = monitoring_crds().to_string_lossy().to_string();
         let out = kubectl(&["apply", "--server-side", "--force-conflicts", "-f", &dir], None);
         assert!(out.status.success(), "install the monitoring CRDs: {}", text(&out));
-        let out = kubectl(
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "crd/servicemonitors.monitoring.coreos.com",
-                "crd/prometheusrules.monitoring.coreos.com",
-            ],
-            None,
-        );
-        assert!(out.status.success(), "monitoring CRDs established: {}", text(&out));
+        for crd in [
+            "servicemonitors.monitoring.coreos.com",
+            "prometheusrules.monitoring.coreos.com",
+        ] {
+            crate::support::cluster::wait_established(crate::support::cluster::kubeconfig(), crd);
+        }
     });
 }
 

@@ -58,20 +58,9 @@ fn start_in(dir: PathBuf, crd: bool) -> ControlPlane {
         "kubectl apply crds/: {}",
         String::from_utf8_lossy(&apply.stderr)
     );
-    let wait = kubectl_at(
+    wait_established(
         &cp.kubeconfig,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/servicenetworkserviceassociations.vpclattice.operator.dev",
-        ],
-        None,
-    );
-    assert!(
-        wait.status.success(),
-        "CRD not established: {}",
-        String::from_utf8_lossy(&wait.stderr)
+        "servicenetworkserviceassociations.vpclattice.operator.dev",
     );
     cp
 }
@@ -119,6 +108,28 @@ pub fn kubectl(args: &[&str], stdin: Option<&str>) -> Output {
 
 fn kubectl_at(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     output(Command::new("kubectl").env("KUBECONFIG", kubeconfig).args(args), stdin)
+}
+
+/// Waits (up to 60 s) until the CRD `name` is Established on the control plane of `kubeconfig`.
+/// Not `kubectl wait --for=condition=Established`: right after the CRD is created its status has
+/// no conditions yet, and kubectl 1.32 then fails at once ("conditions accessor error") instead of
+/// waiting (seen on a loaded machine).
+pub fn wait_established(kubeconfig: &Path, name: &str) {
+    let jsonpath = r#"jsonpath={.status.conditions[?(@.type=="Established")].status}"#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = kubectl_at(kubeconfig, &["get", "crd", name, "-o", jsonpath], None);
+        if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "True" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "CRD {name} not Established within 60 s: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// `cmd` (helm, or a shell that runs it) pointed at the shared control plane, with helm's cache,
