@@ -46,6 +46,16 @@ pub const IMPORTED_FROM_ANNOTATION: &str = concat!(group!(), "/imported-from");
 pub const RESERVED_TAG_PREFIXES: [&str; 3] = ["aws:", concat!(group!(), "/"), "application-networking.k8s.aws/"];
 /// The most tags `spec.tags` holds: AWS allows 50 an association, and the operator adds two.
 pub const MAX_SPEC_TAGS: usize = 48;
+/// A cluster name (`--cluster-name`, the value of [`CLUSTER_TAG`]): a tag value AWS accepts (1-256
+/// characters of letters, digits, white space and `_ . : / = + - @`).
+pub fn parse_cluster_name(s: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    if s.trim().is_empty() || s.chars().count() > 256 || !s.chars().all(allowed) {
+        return Err("1-256 characters of letters, digits, white space and _ . : / = + - @ (an AWS tag value)".into());
+    }
+    Ok(s.to_string())
+}
+
 /// The default `--allow-adoption-label` selector: [`ALLOW_ADOPTION_LABEL`]`=true`.
 pub const ALLOW_ADOPTION_SELECTOR: &str = concat!(group!(), "/allow-adoption=true");
 
@@ -349,7 +359,7 @@ pub struct ServiceNetworkServiceAssociationStatus {
 fn tags_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
-        "maxProperties": 48,
+        "maxProperties": MAX_SPEC_TAGS,
         "additionalProperties": {
             "type": "string",
             "maxLength": 256,

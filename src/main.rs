@@ -93,7 +93,7 @@ struct RunArgs {
     /// association: give each cluster that shares an AWS account its own, and use it in the
     /// tag-scoped IAM policy (docs/security.md). Keep it once chosen: it is how this cluster knows its
     /// associations.
-    #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME", value_parser = parse_cluster_name)]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME", value_parser = vpc_lattice_operator::api::parse_cluster_name)]
     cluster_name: String,
     /// Elect a leader through a Lease so that only one replica reconciles.
     #[arg(long, env = "VPC_LATTICE_OPERATOR_LEADER_ELECT", default_value_t = false, action = clap::ArgAction::Set)]
@@ -114,16 +114,6 @@ struct RunArgs {
     /// Log filter in `RUST_LOG` syntax; an invalid one stops the start.
     #[arg(long, env = "RUST_LOG", default_value = "info", value_parser = telemetry::parse_filter)]
     log_filter: telemetry::LogFilter,
-}
-
-/// A cluster name: a tag value AWS accepts (1-256 characters of letters, digits, white space and
-/// `_ . : / = + - @`).
-fn parse_cluster_name(s: &str) -> Result<String, String> {
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
-    if s.trim().is_empty() || s.chars().count() > 256 || !s.chars().all(allowed) {
-        return Err("1-256 characters of letters, digits, white space and _ . : / = + - @ (an AWS tag value)".into());
-    }
-    Ok(s.to_string())
 }
 
 /// A label selector of one `KEY=VALUE`.

@@ -42,7 +42,7 @@ pub struct ImportArgs {
     pub external_id: Option<String>,
     /// The operator's --cluster-name: associations whose ownership tags name this cluster are
     /// skipped (their objects exist).
-    #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME")]
+    #[arg(long, env = "VPC_LATTICE_OPERATOR_CLUSTER_NAME", value_parser = crate::api::parse_cluster_name)]
     pub cluster_name: String,
     /// metadata.namespace of every object (default: none, for `kubectl apply -n`).
     #[arg(long, value_parser = parse_namespace)]

@@ -10,8 +10,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::plan::Found;
-use crate::lattice::names::{Kind, Named, account_of};
-use crate::lattice::{Association, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, TAGS_BY_ARN_MAX, Tags};
+use crate::lattice::names::{Kind, Named, account_of, matching};
+use crate::lattice::{
+    Association, ErrorKind, LatticeApi, LatticeError, ListFilter, Page, TAGS_BY_ARN_MAX, Tags, each_page,
+};
 use crate::reconcile::observe::unless_gone;
 use crate::reconcile::requeue::retry_in;
 
@@ -77,7 +79,7 @@ pub async fn fetch(api: &dyn LatticeApi, scope: &Scope, tags: TagSource) -> Resu
                 max_results: Some(100),
             },
         };
-        let what = format!("listing the associations of {} {given}", noun(kind));
+        let what = format!("listing the associations of {} {given}", kind.noun());
         let action = "vpc-lattice:ListServiceNetworkServiceAssociations";
         let associations = paged(&what, action, |token| api.list_associations(&filter, token)).await?;
         found.extend(associations.into_iter().map(|a| (a.id.clone(), a)));
@@ -92,13 +94,6 @@ pub async fn fetch(api: &dyn LatticeApi, scope: &Scope, tags: TagSource) -> Resu
             Some(Found { association, tags })
         })
         .collect())
-}
-
-fn noun(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Service => "service",
-        Kind::ServiceNetwork => "service network",
-    }
 }
 
 /// True when `s` is an ID of `kind` (`sn-` / `svc-` and 17 lower-case letters or digits).
@@ -121,10 +116,9 @@ async fn resolve(
     if is_id(kind, given) || given.starts_with("arn:") {
         return Ok(given.to_string());
     }
-    let noun = noun(kind);
+    let noun = kind.noun();
     let all = names(api, kind, listed).await?;
-    let matching: Vec<&Named> = all.iter().filter(|n| n.name == given).collect();
-    match matching.as_slice() {
+    match matching(given, None, all).as_slice() {
         [one] => Ok(one.arn.clone()),
         [] => {
             let ram = match kind {
@@ -155,7 +149,7 @@ async fn names<'a>(
     Ok(match listed.entry(kind) {
         Entry::Occupied(kept) => kept.into_mut(),
         Entry::Vacant(none) => {
-            let what = format!("listing the {}s", noun(kind));
+            let what = format!("listing the {}s", kind.noun());
             let action = format!("vpc-lattice:{}", kind.operation());
             none.insert(paged(&what, &action, |token| api.list_named(kind, token)).await?)
         }
@@ -248,7 +242,7 @@ async fn read_tags(
             }
             // Deleted since it was listed.
             Ok(None) => {}
-            Err((e, _)) if e.kind == ErrorKind::AccessDenied => {
+            Err(e) if e.kind == ErrorKind::AccessDenied => {
                 let owner = account_of(&a.arn).unwrap_or("?");
                 let why = format!(
                     "its tags cannot be read by this identity ({e}): an association of another account ({owner}) is \
@@ -257,7 +251,7 @@ async fn read_tags(
                 refused.get_or_insert(e);
                 out.insert(a.arn.clone(), Err(why));
             }
-            Err((e, tries)) => return Err(explain(&what, action, &e, tries)),
+            Err(e) => return Err(explain(&what, action, &e)),
         }
     }
     // Refused every time: the identity's permissions, not the associations' owners.
@@ -273,22 +267,20 @@ async fn read_tags(
     Ok(out)
 }
 
-/// Every item of a paged call, each page tried as [`retried`] says.
-async fn paged<T, F, Fut>(what: &str, action: &str, mut page: F) -> Result<Vec<T>, ImportError>
+/// Every item of a paged call (`lattice::each_page`), each page tried as [`retried`] says.
+async fn paged<T, F, Fut>(what: &str, action: &str, page: F) -> Result<Vec<T>, ImportError>
 where
-    F: FnMut(Option<String>) -> Fut,
+    F: Fn(Option<String>) -> Fut + Copy,
     Fut: Future<Output = Result<Page<T>, LatticeError>>,
 {
     let mut items = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let next = retried(what, action, || page(token.clone())).await?;
-        items.extend(next.items);
-        match next.next_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(items),
-        }
-    }
+    each_page(
+        |token| tried(what, move || page(token.clone())),
+        |next| items.extend(next),
+    )
+    .await
+    .map_err(|e| explain(what, action, &e))?;
+    Ok(items)
 }
 
 /// `call`'s answer, tried up to [`ATTEMPTS`] times while AWS throttles it or fails transiently,
@@ -299,13 +291,19 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, LatticeError>>,
 {
-    tried(what, call)
-        .await
-        .map_err(|(e, tries)| explain(what, action, &e, tries))
+    tried(what, call).await.map_err(|e| explain(what, action, &e))
 }
 
-/// `call`'s answer, or its last error and how many times it was tried ([`retried`]'s tries).
-async fn tried<T, F, Fut>(what: &str, mut call: F) -> Result<T, (LatticeError, u32)>
+/// Whether a failure of this kind is tried again.
+fn retryable(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient
+    )
+}
+
+/// `call`'s answer, or its last error ([`retried`]'s tries).
+async fn tried<T, F, Fut>(what: &str, mut call: F) -> Result<T, LatticeError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, LatticeError>>,
@@ -317,12 +315,8 @@ where
             Err(e) => e,
         };
         failures += 1;
-        let retryable = matches!(
-            e.kind,
-            ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient
-        );
-        if !retryable || failures >= ATTEMPTS {
-            return Err((e, failures));
+        if !retryable(e.kind) || failures >= ATTEMPTS {
+            return Err(e);
         }
         let wait = retry_in(&e, failures).min(LONGEST_WAIT);
         tracing::warn!(error = %e, tries = failures, ?wait, "{what}: trying again");
@@ -331,7 +325,7 @@ where
 }
 
 /// The failure of `what` in words a person can act on.
-fn explain(what: &str, action: &str, e: &LatticeError, tries: u32) -> ImportError {
+fn explain(what: &str, action: &str, e: &LatticeError) -> ImportError {
     ImportError(match e.kind {
         ErrorKind::AccessDenied => {
             format!("{what}: refused ({e}); the identity needs {action} (docs/iam.md lists what the import needs)")
@@ -340,9 +334,8 @@ fn explain(what: &str, action: &str, e: &LatticeError, tries: u32) -> ImportErro
             "{what}: no AWS credentials could be had (the import signs with the AWS chain's identity: AWS_PROFILE, \
              AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, SSO, an instance role; or the role of --role-arn): {e}"
         ),
-        ErrorKind::Throttled | ErrorKind::Transient | ErrorKind::CredentialsTransient => {
-            format!("{what}: failed {tries} times, the last: {e}")
-        }
+        // Only a retryable failure tried every time reaches here.
+        kind if retryable(kind) => format!("{what}: failed {ATTEMPTS} times, the last: {e}"),
         _ => format!("{what}: {e}"),
     })
 }

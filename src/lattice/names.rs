@@ -26,7 +26,8 @@ impl Kind {
         }
     }
 
-    fn noun(self) -> &'static str {
+    /// What it is called in messages.
+    pub fn noun(self) -> &'static str {
         match self {
             Kind::Service => "service",
             Kind::ServiceNetwork => "service network",
@@ -47,15 +48,19 @@ pub fn account_of(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
+/// Those of `all` named `name`, owned by `owner` when given. Pure.
+pub fn matching<'a>(name: &str, owner: Option<&str>, all: &'a [Named]) -> Vec<&'a Named> {
+    all.iter()
+        .filter(|n| n.name == name && owner.is_none_or(|o| account_of(&n.arn) == Some(o)))
+        .collect()
+}
+
 /// The one of `all` (a whole listing of `kind`) that `name` means, owned by `owner` when given.
 /// None: `NotFound` (retried: it may be made or shared later), with the remedy for a network shared
 /// through RAM that the listing lacks. Several (one the account owns and one shared with it, of one
 /// name): `Validation`, naming each ARN, until `ownerAccount` chooses.
 pub fn pick(kind: Kind, name: &str, owner: Option<&str>, all: &[Named]) -> Result<Named, LatticeError> {
-    let found: Vec<&Named> = all
-        .iter()
-        .filter(|n| n.name == name && owner.is_none_or(|o| account_of(&n.arn) == Some(o)))
-        .collect();
+    let found = matching(name, owner, all);
     let (noun, list) = (kind.noun(), kind.operation());
     match found.as_slice() {
         [one] => Ok((*one).clone()),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::api::ServiceNetworkServiceAssociationStatus as Status;
-use crate::lattice::observation::{Begun, Observations, SETTLED_MAX_AGE, Says, Scope, Work};
+use crate::lattice::observation::{Begun, Listing, Observations, SETTLED_MAX_AGE, Says, Scope, Work};
 use crate::lattice::{Association, AssociationState, ErrorKind, LatticeApi, LatticeError, Tags, find_association};
 use crate::metrics::Metrics;
 use crate::reconcile::decide::{Claim, Desired, Holder, Identity, Observed, TagCheck};
@@ -87,14 +87,21 @@ pub struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
+    /// The network's listing, at most `age` old (and begun after the object's last change), counted
+    /// by how it was served.
+    async fn listing(&self, age: Duration) -> Result<Arc<Listing>, LatticeError> {
+        let (listing, served) = self
+            .observations
+            .listing_within(&self.scope, self.api, self.not_before, age)
+            .await?;
+        self.metrics.observed(served.as_str());
+        Ok(listing)
+    }
+
     /// The association `id` as AWS reports it, or `None` when it does not exist: from the listing,
     /// with a Get only for a failed association or one the listing lacks.
     pub async fn association(&self, id: &str) -> Result<Option<Association>, LatticeError> {
-        let (listing, served) = self
-            .observations
-            .listing_within(&self.scope, self.api, self.not_before, self.age)
-            .await?;
-        self.metrics.observed(served.as_str());
+        let listing = self.listing(self.age).await?;
         let took = |b: Begun| listing.started.saturating_duration_since(b.at);
         let deleted_at = self.begun.filter(|b| b.work == Work::Delete).map(|b| b.at);
         match listing.says(id) {
@@ -116,9 +123,7 @@ impl Lookup<'_> {
             Says::Failed(_) | Says::Missing => unless_gone(self.api.get_association(id).await),
         }
     }
-}
 
-impl Lookup<'_> {
     /// The association of the object's pair as its network's listing shows it, if any, with its
     /// tags: what an object that may adopt (`adoptionPolicy: Always`) looks for before it creates,
     /// so that adopting an association costs no Create call. (`None`: none listed, or deleted since.)
@@ -131,11 +136,7 @@ impl Lookup<'_> {
         desired: &Desired,
         identity: &Identity,
     ) -> Result<Option<(Association, Claim)>, LatticeError> {
-        let (listing, served) = self
-            .observations
-            .listing_within(&self.scope, self.api, self.not_before, self.age.max(SETTLED_MAX_AGE))
-            .await?;
-        self.metrics.observed(served.as_str());
+        let listing = self.listing(self.age.max(SETTLED_MAX_AGE)).await?;
         let Some(association) = listing.of_service(&desired.service_identifier) else {
             return Ok(None);
         };

@@ -15,22 +15,17 @@ use vpc_lattice_operator::lattice::{AssociationState, Tags};
 
 use crate::support::cluster::Private;
 use crate::support::lattice::Emulator;
-use crate::support::operator::{Binary, CLUSTER};
+use crate::support::operator::{Binary, CLUSTER, aws_at};
 
 const ACCOUNT: &str = "111122223333";
 const OTHER_ACCOUNT: &str = "444455556666";
 
 /// `import` with `args` against the endpoint `url`: exit code, stdout, stderr.
 fn import(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vpc-lattice-operator"));
+    let out = aws_at(&mut cmd, url)
         .arg("import")
         .args(args)
-        .env("AWS_ENDPOINT_URL_VPC_LATTICE", url)
-        .env("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API", url)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("VPC_LATTICE_OPERATOR_CLUSTER_NAME", CLUSTER)
         .env_remove("RUST_LOG")
         .output()

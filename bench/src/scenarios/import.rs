@@ -18,7 +18,7 @@ use crate::rig::{Bench, RATE, Record, Say, Topology, emulator_quota_args, secs};
 
 /// The import's default `--aws-max-rps`.
 const IMPORT_RPS: f64 = 10.0;
-/// Associations a List page or a `GetResources` by ARN answers.
+/// Associations a `GetResources` by ARN answers (a List page: `bounds::PAGE`, in `topo.pages()`).
 const PER_CALL: usize = 100;
 /// Timed runs; the median is reported.
 const RUNS: usize = 3;
@@ -89,7 +89,7 @@ pub(super) async fn import(b: &Bench, dir: &Path, rec: &mut Record) -> Result<()
     took.sort();
     let median = took[RUNS / 2].as_secs_f64();
     let c = counts.expect("at least one run");
-    let pages: usize = topo.per_network().iter().map(|n| n.div_ceil(PER_CALL).max(1)).sum();
+    let pages = topo.pages();
     let tag_reads = objects.div_ceil(PER_CALL);
     let bound_calls = (pages + tag_reads) as f64;
     // The limiter's bucket starts with two tokens (its burst), then one every 1/rate.

@@ -341,7 +341,7 @@ impl FakeLattice {
 
     /// True when `arn` names a resource of this account.
     pub(crate) fn owns(&self, arn: &str) -> bool {
-        arn.split(':').nth(4) == Some(self.account.as_str())
+        vpc_lattice_operator::lattice::names::account_of(arn) == Some(self.account.as_str())
     }
 
     /// Puts an association in `status` at once and for good (no work pending), as AWS may leave one

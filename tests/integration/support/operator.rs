@@ -97,6 +97,17 @@ impl Drop for InProcess {
 }
 
 /// The real `vpc-lattice-operator run` process.
+/// Points `cmd` (the binary) at the Lattice and Tagging API endpoint `endpoint`, as a test
+/// identity in us-east-1, with no instance metadata to wait for.
+pub fn aws_at<'a>(cmd: &'a mut Command, endpoint: &str) -> &'a mut Command {
+    cmd.env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
+        .env("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+}
+
 pub struct Binary {
     child: Child,
     pub admin: String,
@@ -141,13 +152,8 @@ impl Binary {
             .args(["--resync-interval", "2s"])
             .args(extra)
             .env("KUBECONFIG", cluster::kubeconfig())
-            .env("AWS_ENDPOINT_URL_VPC_LATTICE", endpoint)
-            .env("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("RUST_LOG", "info,vpc_lattice_operator=debug");
+        aws_at(&mut command, endpoint);
         for (key, value) in env {
             match value.is_empty() {
                 true => command.env_remove(key),
